@@ -1,0 +1,67 @@
+"""Shared command-line plumbing: model options, one-line errors, JSON output."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from .errors import InvalidParameterError
+from .spec import ATTENTIONS, OPTION_NAMES, PRIORS, TOKENS, ModelSpec
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one line on stderr, exit code 2."""
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The MODEL-OPTIONS shared by every model command."""
+    d = ModelSpec()
+    g = parser.add_argument_group("model options")
+    g.add_argument("--attention", default=d.attention, help=f"{' | '.join(ATTENTIONS)} (default {d.attention})")
+    g.add_argument("--T", dest="T", default=str(d.T), help=f"context length, integer >= 2 (default {d.T})")
+    g.add_argument("--V", dest="V", default=str(d.V), help=f"vocabulary size, integer >= 2 (default {d.V})")
+    for name in ("gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2"):
+        g.add_argument(OPTION_NAMES[name], dest=name, default=str(getattr(d, name)),
+                       help=f"positive finite number (default {getattr(d, name)})")
+    g.add_argument("--tokens", default=d.tokens, help=f"{' | '.join(TOKENS)} (default {d.tokens})")
+    g.add_argument("--prior", default=d.prior, help=f"{' | '.join(PRIORS)} (default {d.prior})")
+
+
+def parse_number(option: str, text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"{option}: expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{option}: must be finite, got {text!r}")
+    return value
+
+
+def parse_int(option: str, text: str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise UsageError(f"{option}: expected an integer, got {text!r}") from None
+
+
+def spec_from_args(args: argparse.Namespace) -> ModelSpec:
+    """Build the ModelSpec; a bad value becomes a UsageError naming the option."""
+    values = {"attention": args.attention, "tokens": args.tokens, "prior": args.prior,
+              "T": parse_int("--T", args.T), "V": parse_int("--V", args.V)}
+    for name in ("gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2"):
+        values[name] = parse_number(OPTION_NAMES[name], getattr(args, name))
+    try:
+        return ModelSpec(**values)
+    except InvalidParameterError as exc:
+        raise UsageError(f"{OPTION_NAMES.get(exc.parameter, exc.parameter)}: {str(exc).split(': ', 1)[1]}") from None
+
+
+def print_json(obj) -> None:
+    """Exactly one JSON object on stdout (NaN is refused: it is never a valid answer)."""
+    sys.stdout.write(json.dumps(obj, allow_nan=False, sort_keys=False) + "\n")
+
+
+def progress(message: str) -> None:
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
