@@ -1,0 +1,122 @@
+"""A derivation is a chain of SymPy statements, each with a check that runs."""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import mpmath as mp
+import sympy as sp
+
+#: The kinds of evidence a step may rest on.
+CHECK_KINDS = ("symbolic", "exact", "mpmath-50", "quadrature", "optimisation", "monte-carlo", "density")
+
+DIGITS = 50
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one check: passed, its kind, what was compared, and the worst error seen."""
+
+    passed: bool
+    kind: str
+    detail: str
+    max_error: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in CHECK_KINDS:
+            raise ValueError(f"unknown check kind {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement of a derivation and the checks that support it.
+
+    statement: a SymPy object (usually Eq) stating the result;
+    checks: callables returning CheckResult; all must pass.
+    """
+
+    section: str
+    key: str
+    title: str
+    statement: object
+    explanation: str
+    checks: tuple = field(repr=False)
+
+    def run(self) -> "StepReport":
+        started = time.perf_counter()
+        results = []
+        for check in self.checks:
+            try:
+                results.append(check())
+            except Exception as exc:  # a check that crashes is a failed check, reported as such
+                results.append(CheckResult(False, getattr(check, "kind", "symbolic"),
+                                           f"check raised {type(exc).__name__}: {exc}"))
+        return StepReport(self, tuple(results), time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class StepReport:
+    step: Step
+    results: tuple
+    seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def kinds(self) -> tuple:
+        return tuple(dict.fromkeys(r.kind for r in self.results))
+
+
+def random_rationals(symbols: Sequence[sp.Symbol], count: int, seed: int, low=0.2, high=3.0,
+                     overrides: dict | None = None) -> list[dict]:
+    """Random points as exact rationals (positive symbols stay positive; real ones take either sign)."""
+    rng = random.Random(seed)
+    points = []
+    for _ in range(count):
+        point = {}
+        for sym in symbols:
+            value = sp.Rational(rng.randint(int(low * 1000), int(high * 1000)), 1000)
+            if not sym.is_positive and rng.random() < 0.5:
+                value = -value
+            point[sym] = value
+        point.update(overrides or {})
+        points.append(point)
+    return points
+
+
+def identity_check(lhs: sp.Expr, rhs: sp.Expr, symbols: Sequence[sp.Symbol], *, count: int = 12, seed: int = 0,
+                   tol_digits: int = 40, overrides: dict | None = None, relative: bool = True,
+                   low=0.2, high=3.0) -> CheckResult:
+    """lhs == rhs at random points, evaluated with mpmath at 50 digits."""
+    worst = mp.mpf(0)
+    diff = (lhs - rhs).doit()
+    scale_expr = rhs.doit()
+    with mp.workdps(DIGITS + 10):
+        for point in random_rationals(symbols, count, seed, low, high, overrides):
+            err = abs(sp.N(diff.subs(point), DIGITS))
+            if relative:
+                err = err / max(abs(sp.N(scale_expr.subs(point), DIGITS)), sp.Float(1e-30))
+            worst = max(worst, mp.mpf(str(sp.N(err, 20))))
+    passed = worst < mp.mpf(10) ** (-tol_digits)
+    return CheckResult(bool(passed), "mpmath-50",
+                       f"{count} random points at {DIGITS} digits, max {'rel' if relative else 'abs'} err "
+                       f"{mp.nstr(worst, 3)}", float(worst))
+
+
+def symbolic_check(expr: sp.Expr, detail: str) -> CheckResult:
+    """expr simplifies to exactly zero."""
+    residual = sp.simplify(expr)
+    return CheckResult(residual == 0, "symbolic", f"{detail}: residual simplifies to {residual}")
+
+
+def tolerance_check(kind: str, error: float, tol: float, detail: str) -> CheckResult:
+    return CheckResult(bool(error <= tol), kind, f"{detail}: error {error:.3g} (tolerance {tol:.1g})", float(error))
+
+
+def as_check(kind: str, fn: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
+    fn.kind = kind
+    return fn
