@@ -62,7 +62,8 @@ def derivative_blocks(expr, order_params, control) -> dict:
 def _doit(obj):
     if isinstance(obj, list):
         return [_doit(o) for o in obj]
-    return obj.doit() if hasattr(obj, "doit") else obj
+    # "stable" rewrites (e.g. WishartRate) avoid floating-point cancellation
+    return obj.rewrite("stable").doit() if hasattr(obj, "doit") else obj
 
 
 def _lambdify_source(args, expr, module: str, cse: bool) -> str:
@@ -129,6 +130,12 @@ class CompiledFreeEnergy:
 
 
 def _as_array(out):
+    # fast path: scalars or equal-shaped arrays (the common case in Newton loops)
+    try:
+        arr = numpy.asarray(out, dtype=float)
+        return arr
+    except (ValueError, TypeError):
+        pass
     if isinstance(out, (list, tuple)):
         parts = [_as_array(o) for o in out]
         shape = numpy.broadcast_shapes(*[p.shape for p in parts]) if parts else ()

@@ -26,6 +26,13 @@ class WishartRate(sp.Function):
         root = sp.sqrt(1 + 4 * arg**2)
         return (root - 1) / 2 - sp.log((1 + root) / 2) / 2
 
+    def _eval_rewrite_as_stable(self, arg, **kwargs):
+        """Cancellation-free form for floating point: y - log1p(y)/2, y = 2x^2/(1 + sqrt(1+4x^2))."""
+        from sympy.codegen.cfunctions import log1p
+
+        y = 2 * arg**2 / (1 + sp.sqrt(1 + 4 * arg**2))
+        return y - log1p(y) / 2
+
     def fdiff(self, argindex=1):
         if argindex != 1:
             raise sp.ArgumentIndexError(self, argindex)

@@ -1,0 +1,241 @@
+"""``copyhead verify``: measure m(alpha) on the finite network and set it against theory.
+
+The model options are added by ``copyhead.cli`` (``add_model_options``); this
+module adds the rest (:func:`configure`) and runs the command (:func:`run`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from .errors import InvalidParameterError
+from ._cli_common import UsageError, parse_int, parse_number, print_json, progress, spec_from_args
+
+#: Default sweep: below and above the softmax jump of the default model.
+DEFAULT_N = ("64",)
+DEFAULT_ALPHAS = ("2", "12")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Every option of ``copyhead verify`` except the model options."""
+    g = parser.add_argument_group("verify options")
+    g.add_argument("--N", dest="N_list", nargs="+", default=list(DEFAULT_N), metavar="N",
+                   help="network widths, integers >= 2 (default 64)")
+    g.add_argument("--alphas", nargs="+", default=list(DEFAULT_ALPHAS), metavar="A",
+                   help="data ratios alpha = n/N, positive (default 2 12)")
+    g.add_argument("--sampler", default="mala",
+                   help="langevin (unadjusted) | mala (exact) | adam (MAP training); default mala")
+    g.add_argument("--posterior", default="marginal",
+                   help="marginal (W integrated out) | full (Q, K, W); default marginal")
+    g.add_argument("--inits", nargs="+", default=["uniform", "copy"], metavar="INIT",
+                   help="initial states: uniform and/or copy (default both)")
+    g.add_argument("--chains", default="2", help="chains (or Adam runs) per point, integer >= 1 (default 2)")
+    g.add_argument("--steps", default=None,
+                   help="steps per chain, integer >= 1 (default 30000 for langevin/mala, 3000 for adam)")
+    g.add_argument("--step", default=None,
+                   help="dimensionless step: ULA h, initial MALA h (adapted in burn-in), Adam learning "
+                        "rate; positive (defaults 0.02, 0.1, 0.01)")
+    g.add_argument("--seed", default="0", help="root seed, integer >= 0 (default 0)")
+    g.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    g.add_argument("--plot", default=None, metavar="FILE", help="write the m(alpha) figure (never overwrites)")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask.distributed scheduler address (needs copyhead[dask]); default: local processes")
+    g.add_argument("--workers", default=None,
+                   help="local worker processes, integer >= 1 (default: CPU count; 1 = in-process)")
+
+
+def _validate(args):
+    from copyhead.numerics.network import INITS
+    from copyhead.numerics.sampling import POSTERIORS, SAMPLERS
+
+    Ns = []
+    for text in args.N_list:
+        N = parse_int("--N", text)
+        if N < 2:
+            raise UsageError(f"--N: must be an integer >= 2, got {N}")
+        Ns.append(N)
+    alphas = []
+    for text in args.alphas:
+        a = parse_number("--alphas", text)
+        if a <= 0:
+            raise UsageError(f"--alphas: must be positive, got {text!r}")
+        alphas.append(a)
+    if args.sampler not in SAMPLERS:
+        raise UsageError(f"--sampler: must be one of {', '.join(SAMPLERS)}; got {args.sampler!r}")
+    if args.posterior not in POSTERIORS:
+        raise UsageError(f"--posterior: must be one of {', '.join(POSTERIORS)}; got {args.posterior!r}")
+    for init in args.inits:
+        if init not in INITS:
+            raise UsageError(f"--inits: must be among {', '.join(INITS)}; got {init!r}")
+    inits = [i for i in INITS if i in args.inits]
+    chains = parse_int("--chains", args.chains)
+    if chains < 1:
+        raise UsageError(f"--chains: must be an integer >= 1, got {chains}")
+    steps = None
+    if args.steps is not None:
+        steps = parse_int("--steps", args.steps)
+        if steps < 1:
+            raise UsageError(f"--steps: must be an integer >= 1, got {steps}")
+    step = None
+    if args.step is not None:
+        step = parse_number("--step", args.step)
+        if step <= 0:
+            raise UsageError(f"--step: must be positive, got {args.step!r}")
+    seed = parse_int("--seed", args.seed)
+    if seed < 0:
+        raise UsageError(f"--seed: must be an integer >= 0, got {seed}")
+    workers = None
+    if args.workers is not None:
+        workers = parse_int("--workers", args.workers)
+        if workers < 1:
+            raise UsageError(f"--workers: must be an integer >= 1, got {workers}")
+    if args.plot is not None:
+        _check_plot_path(args.plot)
+    if args.scheduler is not None and not args.scheduler.strip():
+        raise UsageError("--scheduler: empty address")
+    return Ns, alphas, inits, chains, steps, step, seed, workers
+
+
+def _check_plot_path(path: str) -> None:
+    if os.path.exists(path):
+        raise UsageError(f"--plot: {path!r} already exists; choose another file (it is never overwritten)")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"--plot: directory {parent!r} does not exist")
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.backend_bases import FigureCanvasBase
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if ext not in supported:
+        raise UsageError(f"--plot: unknown figure format {ext!r}; use one of {', '.join(sorted(supported))}")
+
+
+def theory_minima(spec, alphas) -> dict:
+    """Local minima of the large-N free energy at each alpha, from the theory
+    module if it is available; ``{}`` if it is not (never computed here)."""
+    try:
+        from copyhead.numerics.free_energy import local_minima
+    except ImportError:
+        return {}
+    from copyhead.errors import CopyheadError
+
+    out = []
+    for a in alphas:
+        try:
+            mins = local_minima(spec, a)
+        except CopyheadError as exc:
+            out.append({"alpha": a, "error": str(exc)})
+            continue
+        out.append({"alpha": a, "minima": [
+            {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q),
+             "f": float(x.f), "is_global": bool(x.is_global)} for x in mins]})
+    return {"source": "copyhead.numerics.free_energy.local_minima", "alphas": out}
+
+
+def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks: dict | None = None) -> None:
+    """Measured m(alpha) (filled: uniform start, open: copy start; one colour per N)
+    over the theory's global (solid) and metastable (faint) minima; ``landmarks``
+    (alpha_star, spinodal_low, spinodal_high) are drawn as vertical lines."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for entry in theory.get("alphas", []):
+        for mn in entry.get("minima", []):
+            ax.plot(entry["alpha"], mn["m"], "o" if mn["is_global"] else ".", ms=4 if mn["is_global"] else 3,
+                    color="k", alpha=1.0 if mn["is_global"] else 0.35, zorder=1)
+    if theory.get("alphas"):
+        ax.plot([], [], "ko", ms=4, label="theory: global minimum")
+        ax.plot([], [], "k.", alpha=0.35, label="theory: metastable")
+    Ns = sorted({p.N for p in points})
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    samplers = sorted({p.sampler for p in points}, key=lambda s: s == "adam")  # Adam drawn last
+    for k, N in enumerate(Ns):
+        c = colours[k % len(colours)]
+        for sampler in samplers:
+            adam = sampler == "adam"
+            for init, face in (("uniform", c), ("copy", "none")):
+                sel = sorted((p for p in points if p.N == N and p.init == init and p.sampler == sampler),
+                             key=lambda p: p.alpha)
+                if not sel:
+                    continue
+                fmt = ("^:" if init == "uniform" else "v:") if adam else ("s-" if init == "uniform" else "D--")
+                ax.errorbar([p.alpha for p in sel], [p.m_mean for p in sel], yerr=[p.m_err for p in sel],
+                            fmt=fmt, color=c, mfc=face, ms=5 if adam else 6, lw=0.8 if adam else 1,
+                            alpha=0.7 if adam else 1.0, label=f"N={N}, {init} start ({sampler})", zorder=3)
+    for key, style, label in (("alpha_star", "-", r"theory $\alpha^*$"), ("spinodal_low", ":", "spinodals"),
+                              ("spinodal_high", ":", None)):
+        if landmarks and key in landmarks:
+            ax.axvline(landmarks[key], color="grey", ls=style, lw=1, label=label, zorder=0)
+    ax.set_xlabel(r"$\alpha = n/N$")
+    ax.set_ylabel(r"$m$ (mean attention on previous token)")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run(args) -> int:
+    from copyhead import __version__
+    from copyhead.numerics.executors import open_executor
+    from copyhead.numerics.network import require_bilinear
+    from copyhead.numerics.sampling import default_steps, m_of_alpha
+
+    spec = spec_from_args(args)
+    try:
+        require_bilinear(spec)
+    except InvalidParameterError as exc:
+        raise UsageError(f"--prior: {str(exc).split(': ', 1)[1]}") from None
+    Ns, alphas, inits, chains, steps, step, seed, workers = _validate(args)
+    steps = default_steps(args.sampler) if steps is None else steps
+    n_tasks = len(Ns) * len(alphas) * len(inits) * chains
+    if workers is None and args.scheduler is None:
+        workers = max(1, min(os.cpu_count() or 1, n_tasks))
+    t0 = time.perf_counter()
+    progress(f"verify: {n_tasks} chains ({args.sampler}, {args.posterior} posterior, {steps} steps) "
+             f"on {'scheduler ' + args.scheduler if args.scheduler else f'{workers} local worker(s)'}")
+
+    def on_progress(done, total, o):
+        t = o.task
+        progress(f"[{done}/{total}] N={t.N} alpha={t.alpha:g} init={t.init} chain={t.chain} "
+                 f"final m={o.final_m:.4f} ({time.perf_counter() - t0:.1f}s)")
+
+    with open_executor(args.scheduler, workers) as ex:
+        points = m_of_alpha(spec, Ns, alphas, sampler=args.sampler, chains=chains, steps=steps, seed=seed,
+                            inits=inits, posterior=args.posterior, step=step, executor=ex,
+                            on_progress=on_progress)
+    wall = time.perf_counter() - t0
+    theory = theory_minima(spec, sorted(set(alphas)))
+    if args.plot is not None:
+        grid_theory = theory
+        if theory:
+            hi = max(alphas) * 1.25
+            grid = sorted(set(alphas) | {hi * k / 40 for k in range(1, 41)})
+            progress(f"verify: theory on {len(grid)} alphas for the figure")
+            grid_theory = theory_minima(spec, grid)
+        plot_m_of_alpha(points, grid_theory, args.plot,
+                        title=f"{spec.attention}, T={spec.T}, V={spec.V}, gamma={spec.gamma:g}, seed={seed}")
+        progress(f"verify: wrote {args.plot}")
+    meta = {"version": __version__, "params": {**spec.to_dict(), "N": Ns, "alphas": alphas,
+                                               "sampler": args.sampler, "posterior": args.posterior,
+                                               "inits": inits, "chains": chains, "steps": steps,
+                                               "step": step}, "seed": seed, "wall_time_s": wall}
+    if args.json:
+        print_json({"points": [p.to_json() for p in points], "theory": theory, "meta": meta})
+    else:
+        print(f"{'N':>5} {'alpha':>8} {'init':>8} {'m_mean':>9} {'m_err':>9} {'rhat':>7} {'ess':>8}  theory m")
+        by_alpha = {e["alpha"]: e.get("minima", []) for e in theory.get("alphas", [])}
+        for p in points:
+            th = ", ".join(f"{mn['m']:.4f}{'*' if mn['is_global'] else ''}" for mn in by_alpha.get(p.alpha, []))
+            rhat, ess = p.diagnostics.get("rhat"), p.diagnostics.get("ess")
+            rhat = "-" if rhat is None else format(rhat, ".3f")
+            ess = "-" if ess is None else format(ess, ".0f")
+            print(f"{p.N:>5} {p.alpha:>8g} {p.init:>8} {p.m_mean:>9.4f} {p.m_err:>9.4f} "
+                  f"{rhat:>7} {ess:>8}  {th or '-'}")
+        print(f"wall time {wall:.1f}s; * = global minimum")
+    return 0

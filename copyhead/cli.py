@@ -1,0 +1,164 @@
+"""The copyhead command line. Every command validates its input and fails with one line and exit code 2."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from . import __version__
+from ._cli_common import UsageError, add_model_options, parse_number, print_json, progress, spec_from_args
+from .errors import CopyheadError, InvalidParameterError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are one line (no usage dump) and exit code 2."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+# (command, module, configure, run, help): commands contributed by other modules, imported on use.
+_PLUGINS = (
+    ("transition", "copyhead._transition_cli", "configure_transition", "run_transition",
+     "locate and classify phase transitions"),
+    ("phase-diagram", "copyhead._transition_cli", "configure_phase_diagram", "run_phase_diagram",
+     "transition lines and special points in two parameters"),
+    ("verify", "copyhead._verify_cli", "configure", "run", "confront theory with the finite network (Langevin, MALA, Adam)"),
+)
+
+
+def _cmd_derive(args) -> int:
+    from .derivations import all_steps, run_checks
+
+    if args.latex is None and not args.check:
+        for step in all_steps():
+            sys.stdout.write(f"{step.key:16s} {step.title}\n")
+        return 0
+    if args.latex is not None and os.path.exists(args.latex) and not args.force:
+        raise UsageError(f"--latex: {args.latex} exists; pass --force to overwrite it")
+    progress("deriving and checking ...")
+
+    def show(report):
+        if args.check and not args.json:
+            verdict = "PASS" if report.passed else "FAIL"
+            sys.stdout.write(f"{verdict}  {report.step.key:16s} {report.step.title}  "
+                             f"[{', '.join(report.kinds)}]  ({report.seconds:.2f} s)\n")
+            if not report.passed:
+                for result in report.results:
+                    if not result.passed:
+                        sys.stdout.write(f"      failed {result.kind}: {result.detail}\n")
+            sys.stdout.flush()
+
+    reports = run_checks(on_report=show)
+    passed = sum(r.passed for r in reports)
+    if args.latex is not None:
+        from ._io import atomic_write_text
+        from .derivations.latex import render_document
+
+        try:
+            atomic_write_text(args.latex, render_document(reports, version=__version__), force=args.force,
+                              parameter="--latex")
+        except InvalidParameterError as exc:
+            raise UsageError(str(exc)) from None
+        progress(f"wrote {args.latex}")
+    if args.json:
+        print_json({"version": __version__, "verified": passed, "steps": len(reports),
+                    "results": [{"key": r.step.key, "title": r.step.title, "passed": r.passed, "seconds": r.seconds,
+                                 "checks": [{"kind": c.kind, "passed": c.passed, "detail": c.detail} for c in r.results]}
+                                for r in reports]})
+    elif args.check:
+        sys.stdout.write(f"{passed}/{len(reports)} steps verified\n")
+    return 0 if passed == len(reports) else 1
+
+
+def _cmd_free_energy(args) -> int:
+    from .numerics.free_energy import local_minima
+
+    spec = spec_from_args(args)
+    alpha = parse_number("--alpha", args.alpha)
+    if alpha <= 0:
+        raise UsageError(f"--alpha: must be positive, got {args.alpha}")
+    minima = local_minima(spec, alpha)
+    if args.json:
+        print_json({"model": spec.to_dict(), "alpha": alpha, "version": __version__,
+                    "minima": [mn.to_dict() for mn in minima]})
+        return 0
+    names = list(minima[0].order_parameters)
+    sys.stdout.write(f"local minima of the reduced free energy at alpha = {alpha:g} ({spec.attention}, T={spec.T}, "
+                     f"V={spec.V}, {spec.tokens}, {spec.prior} prior)\n")
+    sys.stdout.write("  ".join(f"{n:>14s}" for n in names) + f"  {'m':>12s}  {'f':>20s}  global\n")
+    for mn in minima:
+        sys.stdout.write("  ".join(f"{v:14.8f}" for v in mn.order_parameters.values())
+                         + f"  {mn.m:12.8f}  {mn.f:20.12f}  {'yes' if mn.is_global else 'no'}\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="copyhead", description="Bayesian theory of copy-head emergence in attention.")
+    parser.add_argument("--version", action="version", version=f"copyhead {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    derive = sub.add_parser("derive", help="derive the theory and check every step")
+    derive.add_argument("--check", action="store_true", help="run every step's checks; exit 1 if any fails")
+    derive.add_argument("--latex", metavar="FILE", help="write a standalone LaTeX document of the derivation")
+    derive.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    derive.add_argument("--json", action="store_true", help="print one JSON object")
+    derive.set_defaults(handler=_cmd_derive)
+
+    fe = sub.add_parser("free-energy", help="local minima of the reduced free energy at one alpha")
+    add_model_options(fe)
+    fe.add_argument("--alpha", required=True, help="amount of data n/N (positive)")
+    fe.add_argument("--json", action="store_true", help="print one JSON object")
+    fe.set_defaults(handler=_cmd_free_energy)
+
+    for name, module, configure, run, help_ in _PLUGINS:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        cmd = sub.add_parser(name, help=help_)
+        add_model_options(cmd)
+        getattr(mod, configure)(cmd)
+        cmd.set_defaults(handler=getattr(mod, run))
+    return parser
+
+
+def main(argv=None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if getattr(args, "handler", None) is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        return int(args.handler(args) or 0)
+    except UsageError as exc:
+        sys.stderr.write(f"copyhead: error: {exc}\n")
+        return EXIT_USAGE
+    except InvalidParameterError as exc:
+        from .spec import OPTION_NAMES
+
+        option = OPTION_NAMES.get(exc.parameter, exc.parameter)
+        message = str(exc).split(": ", 1)[-1]
+        sys.stderr.write(f"copyhead: error: {option}: {message}\n")
+        return EXIT_USAGE
+    except CopyheadError as exc:
+        sys.stderr.write(f"copyhead: error: {type(exc).__name__}: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("copyhead: interrupted\n")
+        return 130
+    except Exception as exc:  # never a traceback for users; COPYHEAD_DEBUG=1 shows it
+        if os.environ.get("COPYHEAD_DEBUG"):
+            raise
+        sys.stderr.write(f"copyhead: internal error: {type(exc).__name__}: {exc} "
+                         "(rerun with COPYHEAD_DEBUG=1 for a traceback, and please report it)\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

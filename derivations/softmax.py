@@ -1,0 +1,108 @@
+"""Section f: softmax attention, stationarity and curvature in delta."""
+from __future__ import annotations
+
+import mpmath as mp
+import sympy as sp
+
+from copyhead.spec import ModelSpec
+
+from ..numerics.free_energy import local_minima
+from ..theory.reduced import reduced_model
+from ..theory.softmax import softmax_conditions
+from ..theory.symbols import MODEL_PARAMS, T, V, alpha, delta
+from ._core import DIGITS, CheckResult, Step, as_check, random_rationals
+
+SECTION = "Softmax attention: stationarity and curvature"
+
+
+def _points(count, seed):
+    pts = random_rationals(list(MODEL_PARAMS) + [alpha, delta], count, seed)
+    for p in pts:
+        p[T] += 2
+        p[V] += 2
+    return pts
+
+
+def _check_derivative(order: int) -> CheckResult:
+    cond = softmax_conditions("bilinear")
+    expr = (cond.stationarity if order == 1 else cond.curvature).doit()
+    f = reduced_model("softmax", "centred", "bilinear").free_energy.doit()
+    worst = mp.mpf(0)
+    with mp.workdps(2 * DIGITS):
+        for point in _points(6, 20 + order):
+            at = {k: v for k, v in point.items() if k != delta}
+            fn = sp.lambdify(delta, f.subs(at), "mpmath")
+            numeric = mp.diff(fn, mp.mpf(str(point[delta])), order)
+            exact = mp.mpf(str(sp.N(expr.subs(point), 2 * DIGITS)))
+            worst = max(worst, abs(numeric - exact) / max(abs(exact), mp.mpf(1)))
+    return CheckResult(bool(worst < mp.mpf(10) ** -40), "mpmath-50",
+                       f"closed-form f^({order}) vs mpmath numerical differentiation of f at 6 random points: "
+                       f"max err {mp.nstr(worst, 3)}", float(worst))
+
+
+def _check_polynomial() -> CheckResult:
+    """Every positive real root alpha of the cubic makes f'(delta) vanish."""
+    cond = softmax_conditions("bilinear")
+    worst, roots_seen = mp.mpf(0), 0
+    with mp.workdps(DIGITS):
+        for point in _points(8, 30):
+            at = {k: v for k, v in point.items() if k != alpha}
+            coeffs = [mp.mpf(str(sp.N(c.subs(at), DIGITS + 10))) for c in cond.stationarity_polynomial.all_coeffs()]
+            for root in mp.polyroots(coeffs, maxsteps=200, extraprec=200):
+                if abs(mp.im(root)) < mp.mpf(10) ** -30 and mp.re(root) > 0:
+                    roots_seen += 1
+                    value = sp.N(cond.stationarity.doit().subs({**at, alpha: sp.Float(str(mp.re(root)), DIGITS)}), DIGITS)
+                    worst = max(worst, abs(mp.mpf(str(value))))
+    return CheckResult(bool(roots_seen > 0 and worst < mp.mpf(10) ** -30), "mpmath-50",
+                       f"{roots_seen} positive roots of the cubic at 8 random (delta, params): max |f'| {mp.nstr(worst, 3)}",
+                       float(worst))
+
+
+def _check_uniform_slope() -> CheckResult:
+    slope = softmax_conditions("bilinear").slope_at_uniform
+    tau, nu = sp.symbols("tau nu", positive=True)
+    shifted = sp.simplify(slope.subs({T: 1 + tau, V: 1 + nu}))
+    return CheckResult(bool(shifted.is_negative), "symbolic",
+                       f"f'(0) with T = 1 + tau, V = 1 + nu (tau, nu > 0) is {shifted}: negative, so uniform attention "
+                       "is never stationary")
+
+
+def _check_spinodals() -> CheckResult:
+    """Solve f' = f'' = 0 with mpmath; the number of minima changes across each root."""
+    spec = ModelSpec()
+    cond = softmax_conditions("bilinear")
+    at = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+    g1 = sp.lambdify((delta, alpha), cond.stationarity.doit().subs(at), "mpmath")
+    g2 = sp.lambdify((delta, alpha), cond.curvature.doit().subs(at), "mpmath")
+    found = []
+    with mp.workdps(DIGITS):
+        for guess in ((0.5, 5.0), (1.5, 8.5)):
+            root = mp.findroot(lambda d, a: [g1(d, a), g2(d, a)], guess)
+            found.append((float(root[0]), float(root[1])))
+    lower, upper = sorted(a for _, a in found)
+    counts = [len(local_minima(spec, a)) for a in (lower * 0.999, lower * 1.001, upper * 0.999, upper * 1.001)]
+    passed = counts == [1, 2, 2, 1]
+    return CheckResult(passed, "optimisation",
+                       f"default model: spinodals alpha = {lower:.10f}, {upper:.10f} (mpmath findroot on f' = f'' = 0); "
+                       f"number of minima at 0.999/1.001 of each: {counts} (expected [1, 2, 2, 1])")
+
+
+def steps() -> list[Step]:
+    cond = softmax_conditions("bilinear")
+    return [
+        Step(SECTION, "f.stationarity", "Stationarity", sp.Eq(sp.Symbol("f'(\\delta)"), cond.stationarity, evaluate=False),
+             "The derivative uses phi' = 2x/(1 + sqrt(1+4x^2)) from the rate function's fdiff.",
+             (as_check("mpmath-50", lambda: _check_derivative(1)),)),
+        Step(SECTION, "f.cubic", "Stationarity as a cubic in alpha",
+             sp.Eq(sp.Symbol("P(\\alpha)"), cond.stationarity_polynomial.as_expr(), evaluate=False),
+             "Clearing denominators, f'(delta) = 0 is a cubic in alpha: each delta lies on at most three stationary branches.",
+             (as_check("mpmath-50", _check_polynomial),)),
+        Step(SECTION, "f.curvature", "Curvature", sp.Eq(sp.Symbol("f''(\\delta)"), cond.curvature, evaluate=False),
+             "Spinodals solve f' = f'' = 0; coexistence solves equal f at two minima.",
+             (as_check("mpmath-50", lambda: _check_derivative(2)), as_check("optimisation", _check_spinodals))),
+        Step(SECTION, "f.uniform", "Uniform attention is not a symmetric point",
+             sp.Eq(sp.Symbol("f'(0)"), cond.slope_at_uniform, evaluate=False),
+             "Unlike linear attention there is no symmetry fixing delta = 0: the transition cannot be a "
+             "symmetry-breaking second-order one; a jump between two minima is first order.",
+             (as_check("symbolic", _check_uniform_slope),)),
+    ]

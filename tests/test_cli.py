@@ -1,0 +1,64 @@
+"""The command line: JSON contract, one-line errors with exit code 2, no overwrites."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from copyhead.cli import main
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "copyhead", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_free_energy_json():
+    out = run("free-energy", "--alpha", "6", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["alpha"] == 6.0 and data["model"]["attention"] == "softmax"
+    assert len(data["minima"]) == 2 and sum(mn["is_global"] for mn in data["minima"]) == 1
+    assert {"order_parameters", "m", "f"} <= set(data["minima"][0])
+
+
+@pytest.mark.parametrize("args,option", [
+    (["--T", "1"], "--T"), (["--T", "x"], "--T"), (["--V", "1"], "--V"), (["--gamma", "0"], "--gamma"),
+    (["--gamma", "inf"], "--gamma"), (["--sigma-q", "-1"], "--sigma-q"), (["--sigma-k", "nan"], "--sigma-k"),
+    (["--sigma-w", "0"], "--sigma-w"), (["--sigma2", "-2"], "--sigma2"), (["--attention", "relu"], "--attention"),
+    (["--tokens", "bits"], "--tokens"), (["--prior", "laplace"], "--prior"), (["--alpha", "-1"], "--alpha"),
+    (["--alpha", "abc"], "--alpha")])
+def test_bad_input_one_line_exit_2(args, option, capsys):
+    argv = ["free-energy", *args] if "--alpha" in args else ["free-energy", "--alpha", "2", *args]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and option in err and "Traceback" not in err
+
+
+def test_unknown_option_is_one_line(capsys):
+    assert main(["free-energy", "--alpha", "2", "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--bogus" in err
+
+
+def test_derive_latex_refuses_to_overwrite(tmp_path, capsys):
+    target = tmp_path / "d.tex"
+    target.write_text("mine")
+    assert main(["derive", "--latex", str(target)]) == 2
+    assert target.read_text() == "mine" and "--force" in capsys.readouterr().err
+
+
+def test_derive_lists_steps_without_checking(capsys):
+    assert main(["derive"]) == 0
+    assert "a.evidence" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_derive_check_end_to_end():
+    out = run("derive", "--check")
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1].endswith("steps verified")
+    n, total = lines[-1].split()[0].split("/")
+    assert n == total and int(total) == len(lines) - 1
