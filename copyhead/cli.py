@@ -33,7 +33,7 @@ _PLUGINS = (
 def _cmd_derive(args) -> int:
     from .derivations import all_steps, run_checks
 
-    if args.latex is None and not args.check:
+    if args.latex is None and not args.check and not args.json:
         for step in all_steps():
             sys.stdout.write(f"{step.key:16s} {step.title}\n")
         return 0
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--check", action="store_true", help="run every step's checks; exit 1 if any fails")
     derive.add_argument("--latex", metavar="FILE", help="write a standalone LaTeX document of the derivation")
     derive.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    derive.add_argument("--json", action="store_true", help="print one JSON object")
+    derive.add_argument("--json", action="store_true", help="run the checks and print one JSON object")
     derive.set_defaults(handler=_cmd_derive)
 
     fe = sub.add_parser("free-energy", help="local minima of the reduced free energy at one alpha")
