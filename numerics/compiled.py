@@ -105,14 +105,35 @@ class CompiledFreeEnergy:
         return fns[block](*x, control, *params)
 
     def value(self, x, control, params):
-        with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            return numpy.asarray(self._call(self.numpy_fns, "value", x, control, params), dtype=float)
+        return self.block("value", x, control, params)
 
     def block(self, name: str, x, control, params):
-        """Any of BLOCKS as a float array (gradient shape (k,), hessian (k, k), ...)."""
+        """Any of BLOCKS as a float array (gradient shape (k,), hessian (k, k), ...).
+
+        Entries that overflow in double precision (e.g. exp(-gamma delta) for
+        large negative logits) are recomputed with mpmath, which does not
+        overflow; only genuinely infinite values stay non-finite.
+        """
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            out = self._call(self.numpy_fns, name, x, control, params)
-        return _as_array(out)
+            out = _as_array(self._call(self.numpy_fns, name, x, control, params))
+        if not numpy.all(numpy.isfinite(out)):
+            out = self._mp_fallback(name, x, control, params, out)
+        return out
+
+    def _mp_fallback(self, name, x, control, params, out):
+        shape = numpy.broadcast_shapes(*[numpy.shape(v) for v in x], numpy.shape(control))
+        block_ndim = out.ndim - len(shape)
+        out = numpy.array(numpy.broadcast_to(out, out.shape[:block_ndim] + shape), dtype=float)
+        bad = ~numpy.isfinite(out)
+        if block_ndim:
+            bad = numpy.any(bad, axis=tuple(range(block_ndim)))
+        xs = [numpy.broadcast_to(numpy.asarray(v, dtype=float), shape) for v in x]
+        cs = numpy.broadcast_to(numpy.asarray(control, dtype=float), shape)
+        with mpmath.workdps(30):
+            for index in zip(*numpy.nonzero(bad)) if shape else [()]:
+                exact = self.mp_block(name, [float(v[index]) for v in xs], float(cs[index]), params)
+                out[(Ellipsis,) + tuple(index)] = numpy.array(_mp_to_float(exact), dtype=float)
+        return out
 
     def gradient(self, x, control, params):
         return self.block("gradient", x, control, params)
@@ -127,6 +148,12 @@ class CompiledFreeEnergy:
         """Same block in mpmath (mpf scalars; nested lists for arrays)."""
         return self._call(self.mpmath_fns, name, [mpmath.mpf(v) for v in x], mpmath.mpf(control),
                           [mpmath.mpf(p) for p in params])
+
+
+def _mp_to_float(obj):
+    if isinstance(obj, (list, tuple)):
+        return [_mp_to_float(o) for o in obj]
+    return float(obj)
 
 
 def _as_array(out):

@@ -87,6 +87,19 @@ def test_large_logits_stay_finite():
     """gamma*delta up to 1e3: values and derivatives must not overflow to NaN."""
     fe = compiled.compiled_model("softmax", "centred", "bilinear")
     params = [16, 16, 1.0, 1.0, 1.0, 1.0, 1.0]
-    xs = np.array([300.0, 1000.0])
-    for block in ("value", "gradient", "hessian"):
+    xs = np.array([-1000.0, -300.0, 300.0, 1000.0])
+    for block in ("value", "gradient", "hessian", "third", "d_control"):
         assert np.all(np.isfinite(fe.block(block, [xs], 5.0, params)))
+        assert np.isfinite(fe.block(block, [-1000.0], 5.0, params)).all()
+
+
+def test_overflow_fallback_matches_mpmath():
+    """Where double precision overflows, the value equals the 30-digit mpmath evaluation."""
+    import mpmath as mp
+
+    fe = compiled.compiled_model("softmax", "centred", "bilinear")
+    params = [16, 16, 1.0, 1.0, 1.0, 1.0, 1.0]
+    got = fe.gradient([-800.0], 5.0, params)[0]
+    with mp.workdps(40):
+        ref = float(fe.mp_block("gradient", [-800], 5, params)[0])
+    assert got == pytest.approx(ref, rel=1e-14)
