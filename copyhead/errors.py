@@ -23,3 +23,8 @@ class DerivationCheckFailed(CopyheadError):
 
 class ConvergenceError(CopyheadError, ArithmeticError):
     """A numerical solver did not converge; widen the range or raise the iteration budget."""
+
+
+class NumericalRangeError(CopyheadError, ArithmeticError):
+    """A result exists but does not fit in double precision (e.g. curvatures ~ 1/(sigma_q sigma_k)^4 overflow);
+    rescale the parameters or use the mpmath evaluators (CompiledFreeEnergy.mp_block)."""

@@ -102,6 +102,11 @@ class CompiledFreeEnergy:
     mpmath_fns: dict = field(repr=False)
 
     def _call(self, fns, block, x, control, params):
+        if fns is self.numpy_fns:
+            # numpy scalars overflow to inf (repaired by the mpmath fallback); Python floats would raise
+            f64 = numpy.float64
+            return fns[block](*[v if isinstance(v, numpy.ndarray) else f64(v) for v in x], f64(control),
+                              *[f64(p) for p in params])
         return fns[block](*x, control, *params)
 
     def value(self, x, control, params):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from copyhead.errors import ConvergenceError, InvalidParameterError
+from copyhead.errors import ConvergenceError, InvalidParameterError, NumericalRangeError
 from copyhead.spec import ModelSpec
 
 from .compiled import compiled_model, compiled_observables
@@ -122,6 +122,10 @@ def local_minima(spec: ModelSpec, alpha: float) -> tuple[Minimum, ...]:
         m = float(obs["m"](*x, *params))
         q = float(obs["q"](*x, *params))
         grad = float(np.linalg.norm(fe.gradient(list(x), alpha, params)))
+        if not all(np.isfinite([f, m, q, grad, *eig])):
+            raise NumericalRangeError(f"alpha={alpha}: the minimum at {dict(zip(fe.order_params, map(float, x)))} has "
+                                      f"f={f:.3g}, Hessian eigenvalues {eig.tolist()}: outside double precision; "
+                                      "rescale sigma_q, sigma_k, gamma or use the mpmath evaluators")
         minima.append(Minimum(float(x[0]), dict(zip(fe.order_params, map(float, x))), m, q, f,
                               tuple(map(float, eig)), grad))
     if not minima:
