@@ -96,6 +96,22 @@ def _cmd_free_energy(args) -> int:
     return 0
 
 
+def _cmd_report(args) -> int:
+    from ._cli_common import parse_int
+    from .report import build_report
+
+    seed = parse_int("--seed", args.seed)
+    if seed < 0:
+        raise UsageError(f"--seed: must be an integer >= 0, got {seed}")
+    if not args.out.strip():
+        raise UsageError("--out: must be a directory path")
+    started = __import__("time").perf_counter()
+    build_report(args.out, quick=args.quick, force=args.force, seed=seed, progress=progress)
+    progress(f"report written to {args.out} in {__import__('time').perf_counter() - started:.0f} s")
+    sys.stdout.write(os.path.join(args.out, "summary.md") + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="copyhead", description="Bayesian theory of copy-head emergence in attention.")
     parser.add_argument("--version", action="version", version=f"copyhead {__version__}")
@@ -107,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     derive.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     derive.add_argument("--json", action="store_true", help="run the checks and print one JSON object")
     derive.set_defaults(handler=_cmd_derive)
+
+    report = sub.add_parser("report", help="the main job: derivation, transitions, figures and a summary")
+    report.add_argument("--out", required=True, metavar="DIR", help="output directory (must be empty unless --force)")
+    report.add_argument("--quick", action="store_true", help="smaller grids and shorter chains (about 3 minutes)")
+    report.add_argument("--force", action="store_true", help="write into a non-empty DIR")
+    report.add_argument("--seed", default="0", help="seed of the sampling checks (integer >= 0)")
+    report.set_defaults(handler=_cmd_report)
 
     fe = sub.add_parser("free-energy", help="local minima of the reduced free energy at one alpha")
     add_model_options(fe)

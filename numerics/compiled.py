@@ -104,24 +104,24 @@ class CompiledFreeEnergy:
     def _call(self, fns, block, x, control, params):
         if fns is self.numpy_fns:
             # numpy scalars overflow to inf (repaired by the mpmath fallback); Python floats would raise
-            f64 = numpy.float64
-            return fns[block](*[v if isinstance(v, numpy.ndarray) else f64(v) for v in x], f64(control),
-                              *[f64(p) for p in params])
+            return fns[block](*[_float64(v) for v in x], _float64(control), *[numpy.float64(p) for p in params])
         return fns[block](*x, control, *params)
 
-    def value(self, x, control, params):
-        return self.block("value", x, control, params)
+    def value(self, x, control, params, *, repair: bool = True):
+        return self.block("value", x, control, params, repair=repair)
 
-    def block(self, name: str, x, control, params):
+    def block(self, name: str, x, control, params, *, repair: bool = True):
         """Any of BLOCKS as a float array (gradient shape (k,), hessian (k, k), ...).
 
-        Entries that overflow in double precision (e.g. exp(-gamma delta) for
-        large negative logits) are recomputed with mpmath, which does not
-        overflow; only genuinely infinite values stay non-finite.
+        repair: entries that are not finite in double precision (e.g.
+        exp(-gamma delta) overflowing for large negative logits) are recomputed
+        with mpmath, which does not overflow. Points outside the domain stay
+        NaN. Grid scans that expect many such points pass repair=False and skip
+        them: the repair costs one mpmath evaluation per entry.
         """
         with numpy.errstate(over="ignore", divide="ignore", invalid="ignore"):
             out = _as_array(self._call(self.numpy_fns, name, x, control, params))
-        if not numpy.all(numpy.isfinite(out)):
+        if repair and not numpy.all(numpy.isfinite(out)):
             out = self._mp_fallback(name, x, control, params, out)
         return out
 
@@ -136,8 +136,11 @@ class CompiledFreeEnergy:
         cs = numpy.broadcast_to(numpy.asarray(control, dtype=float), shape)
         with mpmath.workdps(30):
             for index in zip(*numpy.nonzero(bad)) if shape else [()]:
-                exact = self.mp_block(name, [float(v[index]) for v in xs], float(cs[index]), params)
-                out[(Ellipsis,) + tuple(index)] = numpy.array(_mp_to_float(exact), dtype=float)
+                try:
+                    exact = self.mp_block(name, [float(v[index]) for v in xs], float(cs[index]), params)
+                    out[(Ellipsis,) + tuple(index)] = numpy.array(_mp_to_float(exact), dtype=float)
+                except (ArithmeticError, ValueError, TypeError):
+                    continue   # outside the domain (e.g. log of a negative number): stays NaN
         return out
 
     def gradient(self, x, control, params):
@@ -155,9 +158,17 @@ class CompiledFreeEnergy:
                           [mpmath.mpf(p) for p in params])
 
 
+def _float64(value):
+    return numpy.float64(value) if numpy.ndim(value) == 0 else numpy.asarray(value, dtype=float)
+
+
 def _mp_to_float(obj):
     if isinstance(obj, (list, tuple)):
         return [_mp_to_float(o) for o in obj]
+    if isinstance(obj, mpmath.mpc):
+        if obj.imag != 0:
+            raise ValueError("complex value: outside the real domain")
+        obj = obj.real
     return float(obj)
 
 

@@ -1,0 +1,366 @@
+"""Build the report: every number and figure with the command and parameters that made it."""
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+
+import numpy as np
+
+from .. import __version__
+from .._io import atomic_write_text, load_json, metadata, write_json
+from ..errors import InvalidParameterError
+from ..spec import ModelSpec
+from . import _figures
+
+SUMMARY = "summary.md"
+RESULTS = "results.json"
+
+
+def _prepare(out_dir, force: bool) -> pathlib.Path:
+    out = pathlib.Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InvalidParameterError("--out", f"{out} exists and is not a directory")
+    if out.exists() and any(out.iterdir()) and not force:
+        raise InvalidParameterError("--out", f"{out} is not empty; pass --force to write into it")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+class _Timer:
+    def __init__(self, progress):
+        self.timings, self.progress = {}, progress
+
+    def __call__(self, name):
+        timer = self
+
+        class _Section:
+            def __enter__(self):
+                timer.progress(f"[report] {name} ...")
+                self.start = time.perf_counter()
+
+            def __exit__(self, *exc):
+                timer.timings[name] = round(time.perf_counter() - self.start, 3)
+                if exc[0] is None:
+                    timer.progress(f"[report] {name}: {timer.timings[name]:.1f} s")
+
+        return _Section()
+
+
+def _derivation(out, items, progress):
+    from ..derivations import run_checks
+    from ..derivations.latex import render_document
+
+    reports = run_checks()
+    passed = sum(r.passed for r in reports)
+    write_json(out / "derivation.json", [{"key": r.step.key, "title": r.step.title, "passed": r.passed,
+                                           "checks": [{"kind": c.kind, "passed": c.passed, "detail": c.detail}
+                                                      for c in r.results]} for r in reports],
+               meta=metadata(command="copyhead derive --json"), force=True)
+    atomic_write_text(out / "derivation.tex", render_document(reports, version=__version__), force=True)
+    items.append(("Derivation steps verified", f"{passed}/{len(reports)}", "derivation.json", "copyhead derive --check"))
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        progress("[report] pdflatex not found: derivation.tex written, PDF skipped")
+        items.append(("Derivation document", "LaTeX only (pdflatex not installed)", "derivation.tex",
+                      "copyhead derive --latex derivation.tex"))
+    else:
+        for _ in range(2):
+            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "derivation.tex"], cwd=out,
+                                 capture_output=True, text=True, timeout=600)
+        for junk in ("derivation.aux", "derivation.log"):
+            if (out / junk).exists():
+                (out / junk).unlink()
+        ok = run.returncode == 0 and (out / "derivation.pdf").exists()
+        items.append(("Derivation document", "PDF" if ok else "pdflatex failed (see derivation.tex)",
+                      "derivation.pdf" if ok else "derivation.tex", "copyhead derive --latex derivation.tex"))
+    return {"verified": passed, "steps": len(reports)}
+
+
+def _transition(spec, lo, hi):
+    from ..numerics.transitions import find_transitions, model_problem
+
+    report = find_transitions(model_problem(spec), lo, hi)
+    return report.to_dict()
+
+
+def _branches(spec: ModelSpec, lo: float, hi: float, n_delta: int):
+    """Stationary points (alpha, m, label) of the softmax model, from the exact cubic in alpha at each delta."""
+    import sympy as sp
+
+    from ..numerics.compiled import compiled_model, compiled_observables
+    from ..numerics.free_energy import local_minima
+    from ..theory.softmax import softmax_conditions
+    from ..theory.symbols import MODEL_PARAMS, delta
+
+    poly = softmax_conditions(spec.prior, spec.tokens).stationarity_polynomial
+    coeffs = [sp.lambdify((delta, *MODEL_PARAMS), c.doit(), "numpy") for c in poly.all_coeffs()]
+    params = [float(v) for v in spec.numeric_params.values()]
+    fe = compiled_model(spec.attention, spec.tokens, spec.prior)
+    m_of = compiled_observables(spec.attention, spec.tokens)["m"]
+    points = []
+    global_f = {}
+    for d in np.linspace(-0.5, 8.0 / spec.gamma, n_delta):
+        for root in np.roots([float(c(d, *params)) for c in coeffs]):
+            if abs(root.imag) > 1e-9 * max(1.0, abs(root.real)) or not lo <= root.real <= hi:
+                continue
+            a = float(root.real)
+            curvature = float(fe.hessian([d], a, params)[0][0])
+            if curvature < 0:
+                points.append((a, float(m_of(d, *params)), "unstable"))
+                continue
+            key = round(a, 3)
+            if key not in global_f:
+                global_f[key] = local_minima(spec, a)[0].f
+            is_global = float(fe.value([d], a, params)) <= global_f[key] + 1e-9 * abs(global_f[key])
+            points.append((a, float(m_of(d, *params)), "stable" if is_global else "metastable"))
+    return points
+
+
+def _landscapes(out, spec: ModelSpec, transition):
+    from ..numerics.compiled import compiled_model
+    from ..numerics.free_energy import local_minima
+
+    fe = compiled_model(spec.attention, spec.tokens, spec.prior)
+    params = [float(v) for v in spec.numeric_params.values()]
+    lo, hi = transition["spinodals"]
+    alphas = [0.8 * lo, lo + 0.02 * (hi - lo), transition["critical_value"], hi - 0.02 * (hi - lo), 1.15 * hi]
+    deltas = np.linspace(-0.5, 6.0 / spec.gamma, 600)
+    curves, minima = {}, {}
+    for a in alphas:
+        values = fe.value([deltas], a, params)
+        floor = min(float(values.min()), min(mn.f for mn in local_minima(spec, a)))
+        curves[a] = values - floor
+        minima[a] = [(mn.order_parameter, mn.f - floor, mn.is_global) for mn in local_minima(spec, a)]
+    return _figures.landscapes(out, deltas, curves, minima), alphas
+
+
+def _sampled(spec: ModelSpec, alphas, N: int, steps: int, seed: int, chains: int):
+    from ..numerics.executors import open_executor
+    from ..numerics.sampling import m_of_alpha
+
+    with open_executor(None, workers=min(2, os.cpu_count() or 1)) as executor:
+        points = m_of_alpha(spec, [N], alphas, sampler="mala", chains=chains, steps=steps, seed=seed,
+                            executor=executor)
+    return [p.to_json() for p in points]
+
+
+def _attention_samples(spec: ModelSpec, alphas, N: int, steps: int, seed: int):
+    """One MALA chain per (alpha, init): the final attention matrix."""
+    from ..numerics.network import attention, initial_state
+    from ..numerics.sampling import build_network, mala
+
+    panels = []
+    root = np.random.SeedSequence(seed)
+    for (a, init), ss in zip([(a, i) for a in alphas for i in ("uniform", "copy")], root.spawn(2 * len(alphas))):
+        data_ss, chain_ss = ss.spawn(2)
+        net = build_network(spec, N, a, data_ss)
+        rng = np.random.default_rng(chain_ss)
+        theta = net.pack(*initial_state(spec, N, init, rng))
+
+        def target(th, net=net):
+            e = net.marginal(th)
+            return e.logp, e.grad, e.m
+
+        run = mala(target, theta, step=0.5, n_steps=steps, rng=rng, precond=net.preconditioner(False))
+        Q, K = net.split(run.theta)[:2]
+        A = attention(spec, Q @ K.T / N)
+        m = float(np.mean(A[np.arange(spec.T), np.arange(spec.T) - 1]))
+        panels.append((f"alpha={a:g}, {init} start, N={N}: m={m:.3f}", A))
+    return panels
+
+
+def _scaling(Ts, priors, base: ModelSpec):
+    from ..numerics.transitions import auto_range, find_transitions, model_problem
+
+    table = {}
+    for prior in priors:
+        rows = {"T": [], "alpha_star": [], "spinodals": []}
+        for T_ in Ts:
+            problem = model_problem(base.replace(T=int(T_), prior=prior))
+            lo, hi = auto_range(problem, 0.1, 1e3)
+            report = find_transitions(problem, lo, hi)
+            first = [t for t in report.transitions if t.kind == "first-order"]
+            if not first:
+                continue
+            rows["T"].append(int(T_))
+            rows["alpha_star"].append(first[0].critical_value)
+            rows["spinodals"].append(list(first[0].spinodals or []))
+        lnT = np.log(rows["T"])
+        if len(lnT) >= 3:
+            # bilinear: alpha* linear in ln T; Gaussian-logit: quadratic. Fit both shapes, keep both residuals.
+            fits = {}
+            for law, degree in (("a ln T + b", 1), ("a ln^2 T + b ln T + c", 2)):
+                coefficients = np.polyfit(lnT, rows["alpha_star"], degree)
+                residual = float(np.max(np.abs(np.polyval(coefficients, lnT) - rows["alpha_star"])))
+                fits[law] = {"coefficients": coefficients.tolist(), "max_residual": residual}
+            best = "a ln T + b" if prior == "bilinear" else "a ln^2 T + b ln T + c"
+            rows["fits"] = fits
+            rows["fit"] = {"law": best, **fits[best]}
+            slopes = np.diff(rows["alpha_star"]) / np.diff(lnT)
+            rows["local_slope_dalpha_dlnT"] = slopes.tolist()
+        table[prior] = rows
+    return table
+
+
+def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int = 0, progress=None) -> dict:
+    """Run the main job and write everything into out_dir. Returns the results dictionary."""
+    from ..numerics.transitions import model_problem, phase_diagram
+    from ..theory.landau import landau_expansion
+    from ..theory.symbols import MODEL_PARAMS
+
+    progress = progress or (lambda message: None)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidParameterError("--seed", f"must be an integer >= 0, got {seed!r}")
+    out = _prepare(out_dir, force)
+    timer = _Timer(progress)
+    items, figures, results = [], [], {}
+    spec = ModelSpec()
+    linear = ModelSpec(attention="linear")
+    settings = {"quick": quick, "seed": seed, "model": spec.to_dict(),
+                "phase_T_range": [3.0, 16.0] if quick else [3.0, 48.0],
+                "scaling_T": [8, 16, 32, 64, 128, 256] if quick else [8, 16, 32, 64, 128, 256, 512, 1024, 4096],
+                "langevin": {"N": 32, "alphas": [4.0, 10.0], "steps": 3000 if quick else 20000,
+                             "chains": 1 if quick else 2},
+                "tricritical_T": [16] if quick else [4, 16, 64]}
+
+    with timer("derivation"):
+        results["derivation"] = _derivation(out, items, progress)
+
+    with timer("softmax transition"):
+        soft = _transition(spec, 2.0, 20.0)
+        results["softmax_transition"] = soft
+        first = [t for t in soft["transitions"] if t["kind"] == "first-order"]
+        if first:
+            t = first[0]
+            items.append(("Softmax coexistence point alpha*", f"{t['critical_value']:.10g}", RESULTS,
+                          "copyhead transition --json"))
+            items.append(("Softmax spinodals", ", ".join(f"{s:.10g}" for s in t["spinodals"]), RESULTS,
+                          "copyhead transition --json"))
+            items.append(("Softmax jump of m at alpha*", f"{t['order_parameter']['before']:.4f} -> "
+                          f"{t['order_parameter']['after']:.4f}", RESULTS, "copyhead transition --json"))
+
+    with timer("linear transition"):
+        lin = _transition(linear, 0.2, 5.0)
+        results["linear_transition"] = lin
+        L = landau_expansion("bilinear")
+        subs = {sym: getattr(linear, str(sym)) for sym in MODEL_PARAMS}
+        alpha_c_closed = float(L.alpha_c.subs(subs))
+        results["linear_alpha_c_closed_form"] = alpha_c_closed
+        second = [t for t in lin["transitions"] if t["kind"] == "second-order"]
+        if second:
+            expo = second[0]["evidence"].get("exponent", {})
+            items.append(("Linear alpha_c (engine; closed form)", f"{second[0]['critical_value']:.10g}; "
+                          f"{alpha_c_closed:.10g}", RESULTS, "copyhead transition --attention linear --json"))
+            items.append(("Linear order-parameter exponent (measured)", f"{expo.get('beta', expo)}", RESULTS,
+                          "copyhead transition --attention linear --json"))
+
+    with timer("phase diagram (T, alpha)"):
+        diagram = phase_diagram(model_problem(spec), "T", tuple(settings["phase_T_range"])).to_dict()
+        results["phase_diagram_T"] = diagram
+        for point in diagram["special_points"]:
+            items.append((f"Softmax {point['kind']} in (T, alpha)",
+                          ", ".join(f"{k}={v:.6g}" for k, v in point["values"].items()), RESULTS,
+                          f"copyhead phase-diagram --vary T --range {settings['phase_T_range'][0]:g} "
+                          f"{settings['phase_T_range'][1]:g} --json"))
+        figures.append(("Phase diagram of softmax attention in (T, alpha); T treated as continuous in the reduced "
+                        "free energy (only integer T are networks).",
+                        _figures.phase_diagram(out, diagram, "alpha", "T", "phase_diagram_T_alpha",
+                                               "Softmax: first-order line, crossover and critical end point")))
+
+    with timer("linear tricritical line"):
+        Ts = np.geomspace(2, 512, 200)
+        gamma_tc = [float(L.gamma_tricritical.subs({**subs, MODEL_PARAMS[0]: T_})) for T_ in Ts]
+        engine_points = []
+        for T_ in settings["tricritical_T"]:
+            d = phase_diagram(model_problem(linear.replace(T=T_)), "gamma", (0.05, 2.0)).to_dict()
+            engine_points += [(T_, p["values"]["gamma"]) for p in d["special_points"] if p["kind"] == "tricritical"]
+        results["linear_tricritical"] = {"closed_form": "gamma_tc = sqrt(V-1)/(2 sqrt(T) sigma_q sigma_k sigma_w)",
+                                         "engine": [{"T": T_, "gamma_tc": g,
+                                                     "closed_form": float(L.gamma_tricritical.subs({**subs, MODEL_PARAMS[0]: T_}))}
+                                                    for T_, g in engine_points]}
+        for row in results["linear_tricritical"]["engine"]:
+            items.append((f"Linear tricritical gamma at T={row['T']} (engine; closed form)",
+                          f"{row['gamma_tc']:.8g}; {row['closed_form']:.8g}", RESULTS,
+                          f"copyhead phase-diagram --attention linear --T {row['T']} --vary gamma --range 0.05 2 --json"))
+        figures.append(("Tricritical line of linear attention (bilinear prior): second order above, first order below.",
+                        _figures.tricritical_line(out, Ts, gamma_tc, engine_points)))
+
+    with timer("alpha*(T) scaling"):
+        table = _scaling(settings["scaling_T"], ("bilinear", "gaussian-logit"), spec)
+        results["scaling"] = table
+        for prior, rows in table.items():
+            if rows.get("fit"):
+                a = rows["fit"]["coefficients"][0]
+                items.append((f"alpha*(T) fit, {prior} prior", f"{rows['fit']['law']} with a = {a:.4g} "
+                              f"(max residual {rows['fit']['max_residual']:.2g})", RESULTS, "copyhead report"))
+        figures.append(("Coexistence point alpha* against ln T for both priors, with fits.",
+                        _figures.scaling(out, table)))
+
+    with timer("branches and landscapes"):
+        if first:
+            land, alphas = _landscapes(out, spec, first[0])
+            figures.append((f"Softmax free energy f(delta) - min f at alpha = {', '.join(f'{a:.3f}' for a in alphas)}: "
+                            "one minimum, two, equal depth at alpha*, two, one.", land))
+        points = _branches(spec, 2.0, 12.0, 300 if quick else 800)
+        results["branches_count"] = len(points)
+        figures.append(("m(alpha) for softmax: stable (global), metastable and unstable stationary branches; spinodals "
+                        "dotted, coexistence dashed. Branches from the exact cubic in alpha at each delta.",
+                        _figures.branches(out, points, first[0] if first else None)))
+
+    with timer("Langevin check"):
+        lv = settings["langevin"]
+        samples = _sampled(spec, lv["alphas"], lv["N"], lv["steps"], seed, lv["chains"])
+        from ..numerics.free_energy import local_minima
+
+        for p in samples:
+            p["theory_global_m"] = local_minima(spec, p["alpha"])[0].m
+            items.append((f"MALA m at alpha={p['alpha']:g}, N={p['N']}, {p['init']} start (theory N -> oo; "
+                          "finite-N corrections are O(1/N))",
+                          f"{p['m_mean']:.4f} ± {p['m_err']:.4f} ({p['theory_global_m']:.4f})", RESULTS,
+                          f"copyhead verify --N {p['N']} --alphas {p['alpha']:g} --json"))
+        results["langevin"] = samples
+        figures.append(("Theory (branches) against MALA sampling of the finite network (W integrated out).",
+                        _figures.branches(out, points, first[0] if first else None, samples, name="theory_vs_sampling",
+                                          title="Softmax: theory vs MALA at finite N")))
+        panels = _attention_samples(spec, lv["alphas"], lv["N"], lv["steps"], seed + 1)
+        figures.append(("Attention matrices A sampled by MALA at the final step, below and above the transition.",
+                        _figures.heatmaps(out, panels)))
+
+    meta = metadata(params=settings, seeds={"report": seed}, timings=timer.timings,
+                    command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
+    write_json(out / RESULTS, results, meta=meta, force=True)
+    atomic_write_text(out / SUMMARY, _summary(items, figures, meta), force=True)
+    progress(f"[report] wrote {out / SUMMARY}")
+    return {"meta": meta, "result": results}
+
+
+def _summary(items, figures, meta) -> str:
+    lines = ["# copyhead report", "",
+             f"copyhead {meta['copyhead_version']}, commit {meta['git_commit'] or 'unknown'}, "
+             f"{meta['created_utc']}; command: `{meta['command']}`.", "",
+             "Default model: softmax, T = V = 16, gamma = sigma_q = sigma_k = sigma_w = sigma2 = 1, centred tokens, "
+             "bilinear prior (linear-attention rows: same with attention = linear).", "",
+             "## Numbers", "", "| result | value | file | command |", "|---|---|---|---|"]
+    for name, value, path, command in items:
+        lines.append(f"| {name} | {value} | [{path}]({path}) | `{command}` |")
+    lines += ["", "## Figures", "", "| figure | caption |", "|---|---|"]
+    for caption, paths in figures:
+        links = " ".join(f"[{p}]({p})" for p in paths)
+        lines.append(f"| {links} | {caption} |")
+    lines += ["", "## Timings (s)", "", "| section | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in meta["timings"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def load_report(out_dir) -> dict:
+    """The results of a report directory: {"meta": ..., "result": ...}."""
+    path = pathlib.Path(out_dir) / RESULTS
+    if not path.exists():
+        raise InvalidParameterError("out_dir", f"{path} not found; run `copyhead report --out {out_dir}` first")
+    return load_json(path)
+
+
+__all__ = ["build_report", "load_report"]

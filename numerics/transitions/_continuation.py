@@ -1,0 +1,187 @@
+"""Pseudo-arclength continuation of stationary branches grad_x f(x; c) = 0.
+
+Unknowns z = (x, c / scale). The tangent is the null vector of the exact
+Jacobian [H | scale * d grad / dc]; the corrector is Newton on
+(grad = 0, t . (z - z_pred) = 0). The step adapts to the corrector's
+iteration count and to the turning of the tangent. Along the branch we record
+det H and the c-component of the tangent: a sign change of det H together
+with a sign change of dc/ds is a fold; without it, a branch point.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._engine import XMAX, Problem
+
+
+@dataclass
+class Branch:
+    c: np.ndarray
+    x: np.ndarray              # (n, k)
+    det: np.ndarray
+    min_eig: np.ndarray
+    tc: np.ndarray             # c-component of the unit tangent
+    folds: list = field(default_factory=list)          # (i, i+1) index pairs with a fold between
+    branch_points: list = field(default_factory=list)  # det sign change, no fold
+    steps: int = 0
+    stop: str = ""
+
+
+def _jac(problem: Problem, x, c, scale):
+    H = np.asarray(problem.hess(list(x), c), float).reshape(problem.k, problem.k)
+    gc = np.asarray(problem.blk("gradient_d_control", x, c), float).reshape(problem.k)
+    return H, np.hstack([H, scale * gc[:, None]])
+
+
+def _tangent(J, prev=None):
+    _, _, vt = np.linalg.svd(J)
+    t = vt[-1]
+    if prev is not None and np.dot(t, prev) < 0:
+        t = -t
+    return t
+
+
+def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, scale: float | None = None,
+                    max_steps: int = 3000, ds0: float = 0.01, xmax: float = XMAX,
+                    stop_after_stability_change: int | None = None, ds_max: float = 0.05) -> Branch:
+    """Continue the branch through (x0, c0) in the direction of increasing (+1) or decreasing (-1) c
+    until c leaves [c_lo, c_hi], |x| exceeds xmax, or the step collapses."""
+    k = problem.k
+    scale = float(scale or (c_hi - c_lo) or 1.0)
+    x = np.asarray(x0, float).copy()
+    c = float(c0)
+    H, J = _jac(problem, x, c, scale)
+    t = _tangent(J)
+    if t[-1] * direction < 0 or (t[-1] == 0 and direction < 0):
+        t = -t
+    cs, xs, dets, mins, tcs = [c], [x.copy()], [np.linalg.det(H)], [np.linalg.eigvalsh(H)[0]], [t[-1]]
+    ds = min(ds0, ds_max)
+    z = np.hstack([x, c / scale])
+    stop = "max-steps"
+    steps = 0
+    for steps in range(1, max_steps + 1):
+        accepted = False
+        while ds >= 1e-12:
+            zp = z + ds * t
+            zn = zp.copy()
+            ok = False
+            for it in range(8):
+                xn, cn = zn[:k], zn[k] * scale
+                g = np.asarray(problem.grad(list(xn), cn), float).reshape(k)
+                Hn, Jn = _jac(problem, xn, cn, scale)
+                if not (np.all(np.isfinite(g)) and np.all(np.isfinite(Jn))):
+                    break
+                A = np.vstack([Jn, t[None, :]])
+                r = np.hstack([g, np.dot(t, zn - zp)])
+                try:
+                    dz = np.linalg.solve(A, -r)
+                except np.linalg.LinAlgError:
+                    break
+                zn = zn + dz
+                if np.max(np.abs(dz)) <= 1e-12 * (1 + np.max(np.abs(zn))):
+                    ok = True
+                    break
+            if ok:
+                Hn, Jn = _jac(problem, zn[:k], zn[k] * scale, scale)
+                tn = _tangent(Jn, t)
+                if np.dot(tn, t) > 0.9 or ds < 1e-6:
+                    accepted = True
+                    break
+            ds *= 0.5
+        if not accepted:
+            stop = "step-collapsed"
+            break
+        z = zn
+        x, c = z[:k], z[k] * scale
+        cs.append(c)
+        xs.append(x.copy())
+        dets.append(np.linalg.det(Hn))
+        mins.append(np.linalg.eigvalsh(Hn)[0])
+        tcs.append(tn[-1])
+        cos = float(np.dot(tn, t))
+        t = tn
+        if it <= 2 and cos > 0.995:
+            ds = min(ds * 1.6, ds_max)
+        elif it >= 5 or cos < 0.98:
+            ds *= 0.6
+        if c < c_lo or c > c_hi:
+            stop = "left-range"
+            break
+        if stop_after_stability_change is not None and np.sign(mins[-1]) != np.sign(mins[0]):
+            stop_after_stability_change -= 1
+            if stop_after_stability_change < 0:
+                stop = "stability-changed"
+                break
+        if np.max(np.abs(x)) > xmax:
+            stop = "order-parameter-diverged"
+            break
+        if problem.positive_control and c <= 0:
+            stop = "control-nonpositive"
+            break
+    br = Branch(np.array(cs), np.array(xs).reshape(-1, k), np.array(dets), np.array(mins), np.array(tcs),
+                steps=steps, stop=stop)
+    for i in range(len(cs) - 1):
+        det_change = np.sign(br.det[i]) != np.sign(br.det[i + 1])
+        fold = np.sign(br.tc[i]) != np.sign(br.tc[i + 1])
+        if fold:
+            br.folds.append((i, i + 1))
+        elif det_change:
+            br.branch_points.append((i, i + 1))
+    return br
+
+
+def adjugate(H):
+    k = H.shape[0]
+    if k == 1:
+        return np.ones((1, 1))
+    if k == 2:
+        return np.array([[H[1, 1], -H[0, 1]], [-H[1, 0], H[0, 0]]])
+    adj = np.zeros_like(H)
+    for i in range(k):
+        for j in range(k):
+            minor = np.delete(np.delete(H, i, 0), j, 1)
+            adj[j, i] = (-1) ** (i + j) * np.linalg.det(minor)
+    return adj
+
+
+def refine_fold(problem: Problem, x, c, iters: int = 40):
+    """Newton on (grad = 0, det H = 0) in (x, c) with the exact Jacobian
+    (third derivatives and the d/dc blocks). Returns (x, c, residual, converged, iterations)."""
+    k = problem.k
+    x = np.asarray(x, float).copy()
+    c = float(c)
+    res = np.inf
+    for it in range(1, iters + 1):
+        g = np.asarray(problem.grad(list(x), c), float).reshape(k)
+        H = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
+        D3 = np.asarray(problem.blk("third", x, c), float).reshape(k, k, k)
+        gc = np.asarray(problem.blk("gradient_d_control", x, c), float).reshape(k)
+        Hc = np.asarray(problem.blk("hessian_d_control", x, c), float).reshape(k, k)
+        det = np.linalg.det(H)
+        adj = adjugate(H)
+        ddx = np.array([np.trace(adj @ D3[:, :, i]) for i in range(k)])
+        ddc = np.trace(adj @ Hc)
+        F = np.hstack([g, det])
+        res = float(np.max(np.abs(F)))
+        A = np.zeros((k + 1, k + 1))
+        A[:k, :k] = H
+        A[:k, k] = gc
+        A[k, :k] = ddx
+        A[k, k] = ddc
+        try:
+            dz = np.linalg.solve(A, -F)
+        except np.linalg.LinAlgError:
+            return x, c, res, False, it
+        if not np.all(np.isfinite(dz)):
+            return x, c, res, False, it
+        x = x + dz[:k]
+        c = c + dz[k]
+        size = np.max(np.abs(dz)) / (1 + max(np.max(np.abs(x)), abs(c)))
+        if size <= 1e-12 or (it >= 8 and size <= 1e-9):
+            g = np.asarray(problem.grad(list(x), c), float).reshape(k)
+            H = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
+            res = float(max(np.max(np.abs(g)), abs(np.linalg.det(H))))
+            return x, c, res, True, it
+    return x, c, res, False, iters

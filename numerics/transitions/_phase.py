@@ -1,0 +1,394 @@
+"""Phase diagrams in (control, second parameter): transition lines and special points.
+
+A coarse scan runs the full transition analysis at a few values of the second
+parameter; between coarse points each line is continued by Newton on its
+defining system with a linear predictor in the second parameter (coexistence
+for first order, det H(x0) = 0 for second order, susceptibility peak for a
+crossover). Where the kind of a line changes between coarse points, the
+special point is located and refined by Newton:
+  tricritical          lambda_min H(x0; c, d) = 0 and a4_eff(c, d) = 0        (unknowns c, d)
+  critical end point   grad f = 0, lambda_min H = 0, D^3 f[v, v, v] = 0        (unknowns x, c, d)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._analysis import _landau_evidence, auto_range, find_transitions, susceptibility
+from ._continuation import continue_branch
+from ._engine import Problem, newton_stationary, scalar_blocks, track_minimum
+from ._special_points import coexistence_newton, critical_newton, fd_jacobian_newton, golden_max
+from .results import Boundary, PhaseDiagram, SpecialPoint
+
+
+def _x_of(problem, named):
+    return np.array([named[n] for n in problem.order_names], float)
+
+
+def _state(problem, tr):
+    if tr.kind == "first-order":
+        return {"kind": tr.kind, "c": tr.critical_value, "xa": _x_of(problem, tr.order_parameters["before"]),
+                "xb": _x_of(problem, tr.order_parameters["after"]), "spinodals": tr.spinodals}
+    width = None
+    hw = tr.evidence.get("half_width_range") if tr.kind == "crossover" else None
+    if hw:
+        width = float(hw[1] - hw[0])
+    return {"kind": tr.kind, "c": tr.critical_value, "x": _x_of(problem, tr.order_parameters["before"]),
+            "width": width}
+
+
+def _stable(problem, x, c):
+    _, _, H = scalar_blocks(problem, x, c)
+    return bool(np.all(np.isfinite(H)) and np.linalg.eigvalsh(H)[0] > 0)
+
+
+def _track(problem, state, prev_state=None, weight=None):
+    """One Newton continuation step of a line at the (already set) new second-parameter value."""
+    kind = state["kind"]
+    if kind == "first-order":
+        guess = dict(state)
+        if prev_state is not None and weight is not None:
+            for key in ("c", "xa", "xb"):
+                guess[key] = state[key] + weight * (state[key] - prev_state[key])
+        sol = coexistence_newton(problem, guess["xa"], guess["xb"], guess["c"])
+        if not sol["converged"]:
+            return None
+        xa, xb, c = sol["xa"], sol["xb"], float(sol["c"])
+        if np.max(np.abs(xa - xb)) <= 1e-5 * (1 + np.max(np.abs(xa))):
+            return None
+        if not (_stable(problem, xa, c) and _stable(problem, xb, c)):
+            return None
+        return {"kind": kind, "c": c, "xa": xa, "xb": xb}
+    if kind == "second-order":
+        c0 = state["c"] if prev_state is None or weight is None else state["c"] + weight * (state["c"] - prev_state["c"])
+        sol = critical_newton(problem, problem.symmetric_point, c0)
+        if not sol["converged"]:
+            return None
+        lan = _landau_evidence(problem, float(sol["c"]))
+        if lan.get("a4_effective") is not None and lan["a4_effective"] <= 0:
+            return None
+        return {"kind": kind, "c": float(sol["c"]), "x": np.asarray(problem.symmetric_point, float),
+                "a4": lan.get("a4_effective")}
+    # crossover: maximise |d obs / d control| near the previous peak, minimum tracked by Newton:
+    # one sweep over a local grid, then golden section in the best cell
+    c_prev, x_prev = state["c"], state["x"]
+    y, ok = newton_stationary(problem, x_prev, c_prev)
+    if not ok:
+        return None
+    w = state.get("width") or 0.25 * (abs(c_prev) if c_prev != 0 else 1.0)
+    grid = np.linspace(c_prev - w, c_prev + w, 17)
+    mid = len(grid) // 2
+    xs = [None] * len(grid)
+    chis = np.full(len(grid), -np.inf)
+    for order in (range(mid, len(grid)), range(mid, -1, -1)):
+        x, c_from = y, c_prev
+        for i in order:
+            x, c_reached, status = track_minimum(problem, x, c_from, grid[i])
+            if status != "ok":
+                break
+            c_from = grid[i]
+            xs[i] = x
+            try:
+                chis[i] = abs(susceptibility(problem, x, grid[i]))
+            except np.linalg.LinAlgError:
+                break
+    i = int(np.argmax(chis))
+    if i == 0 or i == len(grid) - 1 or not np.isfinite(chis[i]):
+        return None
+    holder = {"x": xs[i]}
+
+    def chi(c):
+        z, okz = newton_stationary(problem, holder["x"], c)
+        if not okz:
+            return -math.inf
+        try:
+            return abs(susceptibility(problem, z, c))
+        except np.linalg.LinAlgError:
+            return -math.inf
+
+    c = golden_max(chi, grid[i - 1], grid[i + 1], 1e-9 * (1 + abs(c_prev)))
+    z, okz = newton_stationary(problem, xs[i], c)
+    if not okz:
+        return None
+    return {"kind": kind, "c": float(c), "x": z, "width": w}
+
+
+def _a4_residual(problem, second):
+    def residual(z):
+        c, d = z
+        p = problem.with_params(**{second: d})
+        _, _, H = scalar_blocks(p, p.symmetric_point, c)
+        lam = float(np.linalg.eigvalsh(H)[0])
+        a4 = _landau_evidence(p, c).get("a4_effective")
+        return np.array([lam, a4 if a4 is not None else np.nan])
+    return residual
+
+
+def _involves_symmetric(problem, tr):
+    """True if one of the two coexisting minima is the symmetric point (such a line ends at a tricritical point)."""
+    if problem.symmetric_point is None or tr.kind != "first-order":
+        return False
+    x0 = np.asarray(problem.symmetric_point, float)
+    return any(np.max(np.abs(_x_of(problem, tr.order_parameters[s]) - x0)) < 1e-7 for s in ("before", "after"))
+
+
+def _tricritical(problem, second, d0, c0, d1, c1):
+    """Tricritical point between (d0, c0) and (d1, c1) on the symmetric instability line."""
+    res = _a4_residual(problem, second)
+    ys = []
+    for d, c in ((d0, c0), (d1, c1)):
+        p = problem.with_params(**{second: d})
+        cc = critical_newton(p, p.symmetric_point, c)
+        cval = float(cc["c"]) if cc["converged"] else c
+        ys.append((d, cval, res(np.array([cval, d]))[1]))
+    (da, ca, fa), (db, cb, fb) = ys
+    if not (np.isfinite(fa) and np.isfinite(fb)) or fa * fb > 0:
+        return None
+    w = fa / (fa - fb)
+    z0 = np.array([ca + w * (cb - ca), da + w * (db - da)])
+    z, r, conv, its = fd_jacobian_newton(res, z0, steps=[1e-7, 1e-7])
+    values = {problem.control: float(z[0]), second: float(z[1])}
+    return SpecialPoint("tricritical", values, bool(conv), float(r), "newton(lambda_min H(x0)=0, a4_eff=0), "
+                        "finite-difference Jacobian of exact residuals", "ok" if conv else "not-converged",
+                        {"newton_iterations": its, "bracket": {second: [d0, d1]},
+                         "a4_effective_at_bracket": [float(fa), float(fb)]})
+
+
+def _cusp_residual(problem, second):
+    k = problem.k
+
+    def residual(z):
+        x, c, d = z[:k], z[k], z[k + 1]
+        p = problem.with_params(**{second: d})
+        g = np.asarray(p.grad(list(x), c), float).reshape(k)
+        H = np.asarray(p.hess(list(x), c), float).reshape(k, k)
+        D3 = np.asarray(p.blk("third", list(x), c), float).reshape(k, k, k)
+        w, V = np.linalg.eigh(H)
+        v = V[:, 0]
+        return np.hstack([g, w[0], np.einsum("ijk,i,j,k->", D3, v, v, v)])
+    return residual
+
+
+def _has_folds(problem, c_lo, c_hi, x_lo):
+    br = continue_branch(problem, x_lo, c_lo, c_lo - 0.5 * (c_hi - c_lo), c_hi + 0.5 * (c_hi - c_lo), +1,
+                         max_steps=2000)
+    if len(br.folds) >= 2:
+        i = br.folds[0][0]
+        j = br.folds[1][0]
+        return (br.x[i], br.c[i]), (br.x[j], br.c[j])
+    return None
+
+
+def _critical_end_point(problem, second, d_first, state, d_other):
+    """Critical end point between d_first (first order, state) and d_other (no jump)."""
+    c = state["c"]
+    spin = state.get("spinodals")
+    width = (spin[1] - spin[0]) if spin else 0.2 * abs(c)
+    c_lo, c_hi = c - 3 * width - 0.05 * abs(c), c + 3 * width + 0.05 * abs(c)
+    if problem.positive_control:
+        c_lo = max(c_lo, 1e-6 * abs(c))
+
+    def folds_at(d):
+        p = problem.with_params(**{second: d})
+        x_lo, ok = newton_stationary(p, state["xa"], c_lo)
+        if not ok:
+            return None
+        x_lo, _, st = track_minimum(p, state["xa"], c, c_lo)
+        return _has_folds(p, c_lo, c_hi, x_lo)
+
+    a, b = d_first, d_other
+    best = folds_at(a)
+    if best is None:
+        return None
+    for _ in range(14):
+        m = 0.5 * (a + b)
+        fm = folds_at(m)
+        if fm is not None:
+            a, best = m, fm
+        else:
+            b = m
+    (x1, c1), (x2, c2) = best
+    z0 = np.hstack([(np.asarray(x1) + np.asarray(x2)) / 2, (c1 + c2) / 2, (a + b) / 2])
+    k = problem.k
+    z, r, conv, its = fd_jacobian_newton(_cusp_residual(problem, second), z0, steps=[1e-6] * (k + 2))
+    values = {problem.control: float(z[k]), second: float(z[k + 1])}
+    p = problem.with_params(**{second: float(z[k + 1])})
+    return SpecialPoint("critical-end-point", values, bool(conv), float(r),
+                        "newton(grad=0, lambda_min H=0, D3f[v,v,v]=0) in (x, control, second), finite-difference "
+                        "Jacobian of exact residuals; started from a bisection on the existence of two folds",
+                        "ok" if conv else "not-converged",
+                        {"x": {n: float(v) for n, v in zip(problem.order_names, z[:k])},
+                         "observable": float(p.obs(list(z[:k]), float(z[k]))),
+                         "newton_iterations": its, "bisection_bracket": {second: [float(a), float(b)]},
+                         "spinodals_at_bracket": [float(c1), float(c2)]})
+
+
+def phase_diagram(problem: Problem, second: str, second_range, control_range=None, *, n_coarse: int = 7,
+                  n_points: int = 41, log=None) -> PhaseDiagram:
+    """Transition lines in (control, second) for second in second_range; control_range None = automatic
+    bracket at each coarse point."""
+    lo2, hi2 = map(float, second_range)
+    if second not in problem.param_values:
+        from copyhead.errors import InvalidParameterError
+        raise InvalidParameterError(second, f"is not a parameter of this free energy; known: {', '.join(problem.param_values)}")
+    if not hi2 > lo2:
+        from copyhead.errors import InvalidParameterError
+        raise InvalidParameterError("second-range", f"need LO < HI, got [{lo2}, {hi2}]")
+    warnings = []
+    coarse = np.linspace(lo2, hi2, max(2, n_coarse))
+    fine = np.linspace(lo2, hi2, max(n_points, n_coarse))
+    reports = []
+    for d in coarse:
+        p = problem.with_params(**{second: d})
+        rng = control_range
+        if rng is None:
+            rng = auto_range(p)
+        if rng is None:
+            reports.append([])
+            continue
+        rep = find_transitions(p, *rng, spinodals=True)
+        reports.append(list(rep.transitions))
+        warnings.extend(f"{second}={d:.6g}: {w}" for w in rep.warnings)
+        if log:
+            log(f"{second}={d:.6g}: " + ", ".join(f"{t.kind} at {t.critical_value:.6g}" for t in rep.transitions))
+    lines = []       # each: {"kind", "points": [(c, d)], "spinodals": [...]}
+    specials = []
+    for j in range(len(coarse) - 1):
+        d0, d1 = coarse[j], coarse[j + 1]
+        used = set()
+        seg_fine = [d for d in fine if d0 < d < d1]
+        for tr in reports[j]:
+            state = _state(problem.with_params(**{second: d0}), tr)
+            pts = [(tr.critical_value, d0, tr.spinodals)]
+            prev, prev_d = None, None
+            cur_d = d0
+            ok_all = True
+            for d in seg_fine:
+                p = problem.with_params(**{second: d})
+                weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
+                new = _track(p, state, prev, weight)
+                if new is None:
+                    ok_all = False
+                    break
+                prev, prev_d, state, cur_d = state, cur_d, new, d
+                pts.append((new["c"], d, None))
+            # the partner at d1: the same line continued one more step (else: the nearest of the same kind)
+            partner = None
+            at_d1 = None
+            if ok_all:
+                weight = None if prev is None else (d1 - cur_d) / (cur_d - prev_d)
+                at_d1 = _track(problem.with_params(**{second: d1}), state, prev, weight)
+            cands = [(q, t2) for q, t2 in enumerate(reports[j + 1]) if q not in used and t2.kind == tr.kind]
+            if at_d1 is not None:
+                for q, t2 in cands:
+                    if abs(t2.critical_value - at_d1["c"]) <= 1e-6 * (1 + abs(at_d1["c"])):
+                        partner = q
+                        break
+            if partner is None and ok_all:
+                for q, t2 in cands:
+                    if abs(t2.critical_value - tr.critical_value) <= 0.5 * (abs(tr.critical_value)
+                                                                           + abs(t2.critical_value)) + 1e-12:
+                        partner = q
+                        break
+            if partner is not None:
+                used.add(partner)
+                tr2 = reports[j + 1][partner]
+                pts.append((tr2.critical_value, d1, tr2.spinodals))
+            lines.append({"kind": tr.kind, "points": pts})
+            if partner is None:
+                # the line ends between d0 and d1: find out why
+                kinds_next = {t.kind for t in reports[j + 1]}
+                if tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None:
+                    nxt = min((t for t in reports[j + 1] if t.kind == "first-order"),
+                              key=lambda t: abs(t.critical_value - tr.critical_value))
+                    sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value)
+                    if sp_:
+                        specials.append(sp_)
+                elif tr.kind == "first-order" and _involves_symmetric(problem, tr):
+                    if "second-order" not in kinds_next or problem.quartic is None:
+                        continue
+
+                    nxt = min((t for t in reports[j + 1] if t.kind == "second-order"),
+                              key=lambda t: abs(t.critical_value - tr.critical_value))
+                    sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value)
+                    if sp_:
+                        specials.append(sp_)
+                elif tr.kind == "first-order":
+                    sp_ = _critical_end_point(problem, second, d0, _state(problem.with_params(**{second: d0}), tr), d1)
+                    if sp_:
+                        specials.append(sp_)
+        for q, tr2 in enumerate(reports[j + 1]):
+            if q in used:
+                continue
+            # a line starting between d0 and d1 (reverse direction of the cases above)
+            earlier = {t.kind for t in reports[j]}
+            if tr2.kind == "second-order" and problem.quartic is not None and any(
+                    _involves_symmetric(problem, t) for t in reports[j]):
+                prv = min((t for t in reports[j] if _involves_symmetric(problem, t)),
+                          key=lambda t: abs(t.critical_value - tr2.critical_value))
+                sp_ = _tricritical(problem, second, d0, prv.critical_value, d1, tr2.critical_value)
+                if sp_:
+                    specials.append(sp_)
+            if tr2.kind == "first-order" and not _involves_symmetric(problem, tr2) and "first-order" not in earlier:
+                sp_ = _critical_end_point(problem, second, d1, _state(problem.with_params(**{second: d1}), tr2), d0)
+                if sp_:
+                    specials.append(sp_)
+            lines.append({"kind": tr2.kind, "points": [(tr2.critical_value, d1, tr2.spinodals)], "start": True})
+    if len(coarse) == 1:
+        for tr in reports[0]:
+            lines.append({"kind": tr.kind, "points": [(tr.critical_value, coarse[0], tr.spinodals)]})
+    # the same special point may be reached from both sides of a coarse interval
+    unique = []
+    for sp_ in specials:
+        if not any(u.kind == sp_.kind and all(abs(u.values[k] - sp_.values[k]) <= 1e-6 * (1 + abs(sp_.values[k]))
+                                              for k in sp_.values) for u in unique):
+            unique.append(sp_)
+    specials = unique
+    # merge line pieces of the same kind that join at coarse points
+    merged = []
+    for ln in lines:
+        for m in merged:
+            if m["kind"] == ln["kind"] and abs(m["points"][-1][1] - ln["points"][0][1]) < 1e-12 and \
+                    abs(m["points"][-1][0] - ln["points"][0][0]) <= 1e-9 * (1 + abs(ln["points"][0][0])):
+                m["points"].extend(ln["points"][1:])
+                break
+        else:
+            merged.append({"kind": ln["kind"], "points": list(ln["points"])})
+    # lines end at their special points: extend each adjacent line to it (for plots and tables)
+    spacing = (hi2 - lo2) / max(1, len(coarse) - 1)
+    for sp_ in specials:
+        c_s, d_s = sp_.values[problem.control], sp_.values[second]
+        kinds = ("first-order", "second-order") if sp_.kind == "tricritical" else ("first-order",)
+        for m in merged:
+            if m["kind"] not in kinds or not m["points"]:
+                continue
+            first, last = m["points"][0], m["points"][-1]
+            if abs(last[1] - d_s) <= spacing and (last[1] - first[1]) * (d_s - last[1]) >= 0:
+                m["points"].append((c_s, d_s, None))
+            elif abs(first[1] - d_s) <= spacing and (last[1] - first[1]) * (first[1] - d_s) >= 0:
+                m["points"].insert(0, (c_s, d_s, None))
+    boundaries = []
+    for m in merged:
+        pts = tuple((float(c), float(d)) for c, d, _ in m["points"])
+        boundaries.append(Boundary(m["kind"], pts, "coarse full analysis + Newton continuation in the second parameter"))
+    return PhaseDiagram(problem.control, second, tuple(control_range) if control_range else ("auto",),
+                        (lo2, hi2), {k: v for k, v in problem.param_values.items() if k != second},
+                        tuple(boundaries), tuple(specials), tuple(warnings))
+
+
+def transition_line(problem: Problem, second: str, values, start_transition):
+    """Continue one transition (a Transition at values[0]) through the given second-parameter values.
+    Returns list of (control, second) pairs; stops where the line ends."""
+    state = _state(problem.with_params(**{second: values[0]}), start_transition)
+    pts = [(state["c"], float(values[0]))]
+    prev, prev_d, cur_d = None, None, float(values[0])
+    for d in values[1:]:
+        p = problem.with_params(**{second: float(d)})
+        weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
+        new = _track(p, state, prev, weight)
+        if new is None:
+            break
+        prev, prev_d, state, cur_d = state, cur_d, new, float(d)
+        pts.append((new["c"], float(d)))
+    return pts
