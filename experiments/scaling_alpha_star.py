@@ -30,16 +30,16 @@ the fits, the verdicts and metadata (versions, command line, timings).
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import sys
 import time
 
 import numpy as np
 
-from copyhead import ModelSpec, __version__
+from copyhead import ModelSpec
+from copyhead._io import metadata, write_json
+from copyhead.errors import InvalidParameterError
 from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
 
 
@@ -62,8 +62,9 @@ def measure(prior, ks, base):
                        m_before=t.order_parameter["before"], m_after=t.order_parameter["after"],
                        delta_after=t.order_parameters["after"]["delta"], converged=t.converged, flag=t.flag)
         rows.append(row)
-        print(f"{prior:15s} T = 2^{k:<3d} alpha* = {row.get('alpha_star', float('nan')):.10g}  "
-              f"({row['seconds']:.2f} s)", file=sys.stderr)
+        found = f"alpha* = {row['alpha_star']:.10g}" if "alpha_star" in row else \
+            f"no first-order transition ({', '.join(row['kinds']) or 'none found'})"
+        print(f"{prior:15s} T = 2^{k:<3d} {found}  ({row['seconds']:.2f} s)", file=sys.stderr)
     return rows
 
 
@@ -99,6 +100,14 @@ def fits(rows):
     return out
 
 
+def leading_order(prior: str, T: float, spec: ModelSpec) -> float:
+    """alpha* ~ (2 sigma2 V/(V-1)) psi(ln T / (2 gamma sigma_q sigma_k)): the copy state needs only
+    gamma delta ~ (1/2) ln T (m ~ T^-1/2 already saturates m^2/(q + eps)); psi(x) ~ x (bilinear), x^2/2 (Gaussian)."""
+    x = math.log(T) / (2 * spec.gamma * spec.sigma_q * spec.sigma_k)
+    psi = x if prior == "bilinear" else x * x / 2
+    return 2 * spec.sigma2 * spec.V / (spec.V - 1) * psi
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="JSON file to write")
@@ -118,24 +127,29 @@ def main(argv=None) -> int:
     ks = list(range(args.kmin, args.kmax + 1, args.kstep))
     base = {"V": args.V, "gamma": args.gamma}
     t0 = time.perf_counter()
-    result = {"metadata": {"command": " ".join(sys.argv), "copyhead_version": __version__,
-                           "python": platform.python_version(), "numpy": np.__version__,
-                           "model": {**ModelSpec(**base).to_dict(), "T": "2^k", "prior": "both"},
-                           "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "note": "T is continued to real values in the reduced free energy; all T used are "
-                                   "integers (powers of 2)."},
-              "priors": {}}
+    spec = ModelSpec(**base)
+    result = {"note": "T is continued to real values in the reduced free energy; all T used are integers (powers "
+                      "of 2).", "priors": {}}
     for prior in ("bilinear", "gaussian-logit"):
         rows = measure(prior, ks, base)
+        for row in rows:
+            if "alpha_star" in row:
+                row["leading_order"] = leading_order(prior, row["T"], spec)
+                row["ratio_to_leading_order"] = row["alpha_star"] / row["leading_order"]
         result["priors"][prior] = {"points": rows, "fits": fits(rows)}
-    result["metadata"]["seconds"] = time.perf_counter() - t0
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "x" if not args.force else "w") as handle:
-        json.dump(result, handle, indent=1, allow_nan=False)
+    meta = metadata(params={**spec.to_dict(), "T": [2**k for k in ks], "prior": "both"},
+                    timings={"total": round(time.perf_counter() - t0, 3)}, command=" ".join(sys.argv))
+    try:
+        write_json(args.out, result, meta=meta, force=args.force, parameter="--out")
+    except InvalidParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for prior, res in result["priors"].items():
         f = res["fits"]
+        ratios = [r["ratio_to_leading_order"] for r in res["points"] if "ratio_to_leading_order" in r]
         print(f"{prior}: {f.get('law')}; ln2 fit coefficients {f.get('ln2T', {}).get('coefficients')}; "
-              f"last effective power {f['effective_power_of_lnT'][-1]['p']:.3f}; {f.get('P_star_law')}")
+              f"last effective power {f['effective_power_of_lnT'][-1]['p']:.3f}; {f.get('P_star_law')}; "
+              f"alpha*/leading order: {ratios[len(ratios) // 2]:.3f} (middle T) -> {ratios[-1]:.3f} (largest T)")
     return 0
 
 
