@@ -134,6 +134,22 @@ def theory_minima(spec, alphas) -> dict:
     return {"source": "copyhead.numerics.free_energy.local_minima", "alphas": out}
 
 
+def map_theory(spec, alphas) -> dict:
+    """Local minima of the reduced MAP objective (Adam with weight decay) at each alpha,
+    from copyhead.theory.map_estimate; for families it does not cover, ``{"unsupported": ...}``."""
+    from copyhead.theory.map_estimate import SUPPORTED, map_minima
+
+    if (spec.attention, spec.tokens) not in SUPPORTED or spec.prior != "bilinear":
+        return {"source": "copyhead.theory.map_estimate.map_minima",
+                "unsupported": f"MAP reduction covers {SUPPORTED} with the bilinear prior"}
+    out = []
+    for a in alphas:
+        out.append({"alpha": a, "minima": [
+            {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q), "f": float(x.f),
+             "kind": x.kind, "is_global": bool(x.is_global)} for x in map_minima(spec, a)]})
+    return {"source": "copyhead.theory.map_estimate.map_minima", "alphas": out}
+
+
 def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks: dict | None = None) -> None:
     """Measured m(alpha) (filled: uniform start, open: copy start; one colour per N)
     over the theory's global (solid) and metastable (faint) minima; ``landmarks``
@@ -211,6 +227,8 @@ def run(args) -> int:
                             on_progress=on_progress)
     wall = time.perf_counter() - t0
     theory = theory_minima(spec, sorted(set(alphas)))
+    if args.sampler == "adam":
+        theory["map"] = map_theory(spec, sorted(set(alphas)))
     if args.plot is not None:
         grid_theory = theory
         if theory:
@@ -237,5 +255,9 @@ def run(args) -> int:
             ess = "-" if ess is None else format(ess, ".0f")
             print(f"{p.N:>5} {p.alpha:>8g} {p.init:>8} {p.m_mean:>9.4f} {p.m_err:>9.4f} "
                   f"{rhat:>7} {ess:>8}  {th or '-'}")
+        if args.sampler == "adam" and theory["map"].get("alphas"):
+            for e in theory["map"]["alphas"]:
+                mins = ", ".join(f"{mn['m']:.4f}{'*' if mn['is_global'] else ''} ({mn['kind']})" for mn in e["minima"])
+                print(f"MAP theory alpha={e['alpha']:g}: {mins}")
         print(f"wall time {wall:.1f}s; * = global minimum")
     return 0

@@ -10,7 +10,8 @@ Writes into --out (refusing to overwrite anything there unless --force):
   start, one colour per N) over the theory's global and metastable minima, with
   the theory's coexistence point alpha* and spinodals as vertical lines;
 * ``histograms.png``  -- histograms of the kept m samples near the jump, both starts;
-* ``m_of_alpha.json`` -- every point (as ``copyhead verify --json``), the kept
+* ``m_of_alpha.json`` -- (with --with-adam also the Adam points and the MAP
+  minima of ``copyhead.theory.map_estimate``) every point (as ``copyhead verify --json``), the kept
   samples' histograms, the hysteresis bracket per N and its distance to alpha*,
   and metadata (model, run parameters, package version, seeds, wall time).
 
@@ -31,7 +32,7 @@ import numpy as np
 
 from copyhead import __version__
 from copyhead._cli_common import UsageError, add_model_options, spec_from_args
-from copyhead._verify_cli import plot_m_of_alpha, theory_minima
+from copyhead._verify_cli import map_theory, plot_m_of_alpha, theory_minima
 from copyhead.numerics.executors import open_executor
 from copyhead.numerics.network import require_bilinear
 from copyhead.numerics.sampling import BURN_IN_POLICY, default_steps, m_of_alpha
@@ -191,6 +192,8 @@ def main(argv=None) -> int:
     doc = {
         "points": [p.to_json() for p in points],
         "adam_points": [p.to_json() for p in adam_points],
+        # Adam's target is the MAP: its reduced theory (theory/map_estimate.py), not the Bayes minima
+        "map_theory": map_theory(spec, sorted(set(args.alphas))) if adam_points else {},
         "theory": theory, "theory_landmarks": marks,
         "hysteresis": {str(N): h for N, h in brackets.items()},
         "histograms": hist,

@@ -57,6 +57,20 @@ def test_adam_and_full_posterior(capsys):
     doc = run_json(TINY + ["--sampler", "adam", "--posterior", "full", "--inits", "copy"], capsys)
     assert [p["init"] for p in doc["points"]] == ["copy", "copy"]
     assert all(p["sampler"] == "adam" for p in doc["points"])
+    # the theory block carries the MAP minima (theory/map_estimate.py) for Adam runs
+    mp = doc["theory"]["map"]
+    assert mp["source"] == "copyhead.theory.map_estimate.map_minima"
+    assert [e["alpha"] for e in mp["alphas"]] == [0.5, 2.0]
+    for e in mp["alphas"]:
+        assert sum(mn["is_global"] for mn in e["minima"]) >= 1
+        assert all(mn["kind"] in ("kink", "smooth") for mn in e["minima"])
+    # T=4, V=3 softmax at alpha 0.5: the uniform state S = 0 is a MAP minimum (subgradient condition)
+    assert any(mn["kind"] == "kink" and abs(mn["m"] - 0.25) < 1e-12 for mn in mp["alphas"][0]["minima"])
+
+
+def test_no_map_block_for_samplers(capsys):
+    doc = run_json(TINY, capsys)
+    assert "map" not in doc["theory"]
 
 
 @pytest.mark.parametrize("argv, option", [
