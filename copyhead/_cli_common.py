@@ -28,21 +28,26 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--prior", default=d.prior, help=f"{' | '.join(PRIORS)} (default {d.prior})")
 
 
-def parse_number(option: str, text: str) -> float:
+def parse_number(option: str, text: str, *, positive: bool = False) -> float:
     try:
         value = float(text)
     except (TypeError, ValueError):
         raise UsageError(f"{option}: expected a number, got {text!r}") from None
     if not math.isfinite(value):
         raise UsageError(f"{option}: must be finite, got {text!r}")
+    if positive and value <= 0:
+        raise UsageError(f"{option}: must be positive, got {text!r}")
     return value
 
 
-def parse_int(option: str, text: str) -> int:
+def parse_int(option: str, text: str, *, minimum: int | None = None) -> int:
     try:
-        return int(text)
+        value = int(text)
     except (TypeError, ValueError):
         raise UsageError(f"{option}: expected an integer, got {text!r}") from None
+    if minimum is not None and value < minimum:
+        raise UsageError(f"{option}: must be an integer >= {minimum}, got {value}")
+    return value
 
 
 def spec_from_args(args: argparse.Namespace) -> ModelSpec:
@@ -65,3 +70,24 @@ def print_json(obj) -> None:
 def progress(message: str) -> None:
     sys.stderr.write(message + "\n")
     sys.stderr.flush()
+
+
+def network_spec_from_args(args: argparse.Namespace) -> ModelSpec:
+    """spec_from_args, restricted to what the finite network samples (the bilinear prior)."""
+    from .numerics.network import require_bilinear
+
+    spec = spec_from_args(args)
+    try:
+        require_bilinear(spec)
+    except InvalidParameterError as exc:
+        raise UsageError(f"{OPTION_NAMES[exc.parameter]}: {str(exc).split(': ', 1)[1]}") from None
+    return spec
+
+
+def refuse_existing(paths, force: bool, option: str = "--out") -> None:
+    """Nothing overwrites a user's file unless asked."""
+    import os
+
+    existing = [path for path in paths if os.path.exists(path)]
+    if existing and not force:
+        raise UsageError(f"{option}: {existing[0]!r} already exists; pass --force to overwrite")

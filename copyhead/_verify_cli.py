@@ -9,8 +9,7 @@ import argparse
 import os
 import time
 
-from .errors import InvalidParameterError
-from ._cli_common import UsageError, parse_int, parse_number, print_json, progress, spec_from_args
+from ._cli_common import UsageError, network_spec_from_args, parse_int, parse_number, print_json, progress
 
 #: Default sweep: below and above the softmax jump of the default model.
 DEFAULT_N = ("64",)
@@ -69,27 +68,11 @@ def _validate(args):
         if init not in INITS:
             raise UsageError(f"--inits: must be among {', '.join(INITS)}; got {init!r}")
     inits = [i for i in INITS if i in args.inits]
-    chains = parse_int("--chains", args.chains)
-    if chains < 1:
-        raise UsageError(f"--chains: must be an integer >= 1, got {chains}")
-    steps = None
-    if args.steps is not None:
-        steps = parse_int("--steps", args.steps)
-        if steps < 1:
-            raise UsageError(f"--steps: must be an integer >= 1, got {steps}")
-    step = None
-    if args.step is not None:
-        step = parse_number("--step", args.step)
-        if step <= 0:
-            raise UsageError(f"--step: must be positive, got {args.step!r}")
-    seed = parse_int("--seed", args.seed)
-    if seed < 0:
-        raise UsageError(f"--seed: must be an integer >= 0, got {seed}")
-    workers = None
-    if args.workers is not None:
-        workers = parse_int("--workers", args.workers)
-        if workers < 1:
-            raise UsageError(f"--workers: must be an integer >= 1, got {workers}")
+    chains = parse_int("--chains", args.chains, minimum=1)
+    steps = None if args.steps is None else parse_int("--steps", args.steps, minimum=1)
+    step = None if args.step is None else parse_number("--step", args.step, positive=True)
+    seed = parse_int("--seed", args.seed, minimum=0)
+    workers = None if args.workers is None else parse_int("--workers", args.workers, minimum=1)
     if args.plot is not None:
         _check_plot_path(args.plot)
     if args.scheduler is not None and not args.scheduler.strip():
@@ -199,14 +182,9 @@ def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks:
 def run(args) -> int:
     from copyhead import __version__
     from copyhead.numerics.executors import open_executor
-    from copyhead.numerics.network import require_bilinear
     from copyhead.numerics.sampling import default_steps, m_of_alpha
 
-    spec = spec_from_args(args)
-    try:
-        require_bilinear(spec)
-    except InvalidParameterError as exc:
-        raise UsageError(f"--prior: {str(exc).split(': ', 1)[1]}") from None
+    spec = network_spec_from_args(args)
     Ns, alphas, inits, chains, steps, step, seed, workers = _validate(args)
     steps = default_steps(args.sampler) if steps is None else steps
     n_tasks = len(Ns) * len(alphas) * len(inits) * chains

@@ -78,9 +78,7 @@ def _cmd_free_energy(args) -> int:
     from .numerics.free_energy import local_minima
 
     spec = spec_from_args(args)
-    alpha = parse_number("--alpha", args.alpha)
-    if alpha <= 0:
-        raise UsageError(f"--alpha: must be positive, got {args.alpha}")
+    alpha = parse_number("--alpha", args.alpha, positive=True)
     minima = local_minima(spec, alpha)
     if args.json:
         print_json({"model": spec.to_dict(), "alpha": alpha, "version": __version__,
@@ -100,9 +98,7 @@ def _cmd_report(args) -> int:
     from ._cli_common import parse_int
     from .report import build_report
 
-    seed = parse_int("--seed", args.seed)
-    if seed < 0:
-        raise UsageError(f"--seed: must be an integer >= 0, got {seed}")
+    seed = parse_int("--seed", args.seed, minimum=0)
     if not args.out.strip():
         raise UsageError("--out: must be a directory path")
     started = __import__("time").perf_counter()

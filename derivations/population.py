@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 
-import mpmath as mp
 import numpy as np
 import sympy as sp
 
@@ -111,7 +110,6 @@ def _check_monte_carlo() -> CheckResult:
 def steps() -> list[Step]:
     kappa_, eps_ = pop.kappa_eps()
     P_sym, J_sym = sp.Symbol("P"), sp.Symbol("J")
-    x_s, x_t = sp.Symbol("x_s"), sp.Symbol("x_{s'}")
     return [
         Step(SECTION, "c.moments", "Token moments",
              sp.Tuple(sp.Eq(sp.Symbol(r"\mathbb{E}[x x^{T}]_{\mathrm{centred}}"), P_sym / V, evaluate=False),

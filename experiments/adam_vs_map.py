@@ -27,10 +27,9 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, spec_from_args
+from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
 from copyhead._verify_cli import map_theory, theory_minima
 from copyhead.numerics.executors import open_executor
-from copyhead.numerics.network import require_bilinear
 from copyhead.numerics.sampling import m_of_alpha
 
 OUTPUTS = ("adam_vs_map.json", "adam_vs_map.png")
@@ -53,14 +52,11 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="N=32, alphas 4 12 30, 1 run, 1500 steps")
     args = p.parse_args(argv)
     try:
-        spec = spec_from_args(args)
-        require_bilinear(spec)
+        spec = network_spec_from_args(args)
         if args.quick:
             args.N_list, args.alphas, args.runs, args.steps = [32], [4.0, 12.0, 30.0], 1, 1500
         paths = {k: os.path.join(args.out, k) for k in OUTPUTS}
-        existing = [q for q in paths.values() if os.path.exists(q)]
-        if existing and not args.force:
-            raise UsageError(f"--out: {existing[0]!r} already exists; pass --force to overwrite")
+        refuse_existing(paths.values(), args.force)
     except UsageError as exc:
         sys.stderr.write(f"adam_vs_map: {exc}\n")
         return 2

@@ -45,9 +45,8 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, spec_from_args
+from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
 from copyhead.numerics.executors import open_executor
-from copyhead.numerics.network import require_bilinear
 from copyhead.numerics.sampling import BURN_IN_POLICY, ChainTask, run_chain
 
 OUTPUTS = ("equilibrium.json", "p_copy.png", "histograms.png")
@@ -149,8 +148,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="N=8 16, alphas 6 8 10 12, 4000 steps")
     args = p.parse_args(argv)
     try:
-        spec = spec_from_args(args)
-        require_bilinear(spec)
+        spec = network_spec_from_args(args)
         if spec.attention != "softmax":
             raise UsageError("--attention: this experiment is about the softmax jump")
         if args.quick:
@@ -158,9 +156,7 @@ def main(argv=None) -> int:
         if any(N < 2 for N in args.N_list) or any(a <= 0 for a in args.alphas) or args.steps < 8:
             raise UsageError("--N >= 2, --alphas > 0, --steps >= 8")
         paths = {k: os.path.join(args.out, k) for k in OUTPUTS}
-        existing = [q for q in paths.values() if os.path.exists(q)]
-        if existing and not args.force:
-            raise UsageError(f"--out: {existing[0]!r} already exists; pass --force to overwrite")
+        refuse_existing(paths.values(), args.force)
     except UsageError as exc:
         sys.stderr.write(f"softmax_equilibrium: {exc}\n")
         return 2

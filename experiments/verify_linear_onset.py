@@ -41,9 +41,8 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, spec_from_args
+from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
 from copyhead.numerics.executors import open_executor
-from copyhead.numerics.network import require_bilinear
 from copyhead.numerics.sampling import BURN_IN_POLICY, m_of_alpha
 
 OUTPUTS = ("linear_onset.json", "linear_onset.png")
@@ -108,8 +107,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="N=32 64, 6 alphas, 4000 steps")
     args = p.parse_args(argv)
     try:
-        spec = spec_from_args(args)
-        require_bilinear(spec)
+        spec = network_spec_from_args(args)
         if spec.attention != "linear" or spec.tokens != "centred":
             raise UsageError("--attention/--tokens: this experiment is for linear attention with centred tokens")
         if args.quick:
@@ -118,9 +116,7 @@ def main(argv=None) -> int:
         if any(N < 2 for N in args.N_list) or any(a <= 0 for a in args.alphas) or args.steps < 8:
             raise UsageError("--N >= 2, --alphas > 0, --steps >= 8")
         paths = {k: os.path.join(args.out, k) for k in OUTPUTS}
-        existing = [q for q in paths.values() if os.path.exists(q)]
-        if existing and not args.force:
-            raise UsageError(f"--out: {existing[0]!r} already exists; pass --force to overwrite")
+        refuse_existing(paths.values(), args.force)
     except UsageError as exc:
         sys.stderr.write(f"verify_linear_onset: {exc}\n")
         return 2

@@ -31,10 +31,9 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, spec_from_args
+from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
 from copyhead._verify_cli import map_theory, plot_m_of_alpha, theory_minima
 from copyhead.numerics.executors import open_executor
-from copyhead.numerics.network import require_bilinear
 from copyhead.numerics.sampling import BURN_IN_POLICY, default_steps, m_of_alpha
 
 OUTPUTS = ("m_of_alpha.png", "histograms.png", "m_of_alpha.json")
@@ -130,8 +129,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="N=32 64, 5 alphas, 1 chain, 10000 steps")
     args = p.parse_args(argv)
     try:
-        spec = spec_from_args(args)
-        require_bilinear(spec)
+        spec = network_spec_from_args(args)
         if args.quick:
             args.N_list, args.chains, args.steps = [32, 64], 1, 10000
             args.alphas = [3, 5, 7, 9, 12]
@@ -140,9 +138,7 @@ def main(argv=None) -> int:
         if args.chains < 1 or (args.steps is not None and args.steps < 1):
             raise UsageError("--chains/--steps: must be >= 1")
         paths = {name: os.path.join(args.out, name) for name in OUTPUTS}
-        existing = [q for q in paths.values() if os.path.exists(q)]
-        if existing and not args.force:
-            raise UsageError(f"--out: {existing[0]!r} already exists; pass --force to overwrite")
+        refuse_existing(paths.values(), args.force)
     except UsageError as exc:
         sys.stderr.write(f"verify_m_of_alpha: {exc}\n")
         return 2

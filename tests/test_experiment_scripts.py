@@ -28,6 +28,15 @@ def test_refuses_to_overwrite(script, output, tmp_path, capsys):
     assert (tmp_path / output).read_text() == "{}"
 
 
+@pytest.mark.parametrize("script", ["verify_linear_onset.py", "softmax_equilibrium.py", "adam_vs_map.py",
+                                    "verify_m_of_alpha.py"])
+def test_network_scripts_reject_the_gaussian_logit_prior_in_one_line(script, tmp_path, capsys):
+    assert _load(script).main(["--prior", "gaussian-logit", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--prior" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
 def test_softmax_equilibrium_helpers():
     mod = _load("softmax_equilibrium.py")
     assert mod.alpha_at_half([1.0, 2.0, 3.0], [0.0, 0.25, 0.75]) == pytest.approx(2.5)

@@ -10,7 +10,6 @@ import pytest
 
 from copyhead.errors import InvalidParameterError
 
-from copyhead._cli_common import UsageError
 from copyhead.numerics.network import (DirectNetwork, Network, attention, copy_order_parameter,
                                        initial_state, make_data, require_bilinear)
 from copyhead.spec import ModelSpec

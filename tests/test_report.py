@@ -1,6 +1,5 @@
 """`copyhead report`: refuses to clobber, and (slow) writes a complete, loadable report."""
 import math
-import pathlib
 import re
 
 import pytest
