@@ -279,6 +279,16 @@ def compiled_model(attention: str, tokens: str, prior: str, control: str = "alph
     The parameters are the model parameters (theory.symbols.MODEL_PARAMS) with
     the control removed, in that order, then alpha unless it is the control.
     """
+    from copyhead.errors import InvalidParameterError
+    from copyhead.spec import ATTENTIONS, PRIORS, TOKENS, check_choice
+
+    check_choice("attention", attention, ATTENTIONS)
+    check_choice("tokens", tokens, TOKENS)
+    check_choice("prior", prior, PRIORS)
+    controls = ("alpha", "T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
+    if control not in controls:
+        raise InvalidParameterError("control", f"must be one of {', '.join(controls)}; got {control!r}")
+
     def build():
         from ..theory import symbols
         from ..theory.reduced import reduced_model

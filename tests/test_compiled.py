@@ -103,3 +103,22 @@ def test_overflow_fallback_matches_mpmath():
     with mp.workdps(40):
         ref = float(fe.mp_block("gradient", [-800], 5, params)[0])
     assert got == pytest.approx(ref, rel=1e-14)
+
+
+@pytest.mark.parametrize("args,name", [(("relu", "centred", "bilinear"), "attention"),
+                                       (("softmax", "bits", "bilinear"), "tokens"),
+                                       (("softmax", "centred", "laplace"), "prior")])
+def test_unknown_family_names_are_errors(args, name):
+    from copyhead import InvalidParameterError
+    from copyhead.theory.reduced import reduced_model
+
+    for call in (compiled.compiled_model, reduced_model):
+        with pytest.raises(InvalidParameterError, match=f"^{name}"):
+            call(*args)
+
+
+def test_unknown_control_is_an_error():
+    from copyhead import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="^control"):
+        compiled.compiled_model("softmax", "centred", "bilinear", control="beta")

@@ -45,8 +45,19 @@ def softmax_row(target_logit, other_logit):
     return z_t / denominator, z_o / denominator
 
 
+def check_family(attention: str, tokens: str, prior: str | None = None) -> None:
+    """Unknown names are errors, never a silent fallback to another family."""
+    from copyhead.spec import ATTENTIONS, PRIORS, TOKENS, check_choice
+
+    check_choice("attention", attention, ATTENTIONS)
+    check_choice("tokens", tokens, TOKENS)
+    if prior is not None:
+        check_choice("prior", prior, PRIORS)
+
+
 @lru_cache(maxsize=None)
 def kinematics(attention: str, tokens: str) -> Kinematics:
+    check_family(attention, tokens)
     if attention == "softmax":
         target_logit, other_logit = delta * (1 - 1 / T), -delta / T
         w_t, w_o = softmax_row(target_logit, other_logit)
@@ -95,6 +106,7 @@ class ReducedModel:
 
 @lru_cache(maxsize=None)
 def reduced_model(attention: str, tokens: str, prior: str) -> ReducedModel:
+    check_family(attention, tokens, prior)
     kin = kinematics(attention, tokens)
     rate = RATE_FUNCTIONS[prior]
     scale = sigma_q * sigma_k
