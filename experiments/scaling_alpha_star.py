@@ -39,6 +39,7 @@ import numpy as np
 
 from copyhead import ModelSpec
 from copyhead._io import metadata, write_json
+from copyhead.derivations.scaling import leading_order  # the law checked in derivation step g.law
 from copyhead.errors import InvalidParameterError
 from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
 
@@ -98,14 +99,6 @@ def fits(rows):
         out["law"], "undecided at these T")
     out["slope_b_of_lnT_in_quadratic_fit"] = float(b)
     return out
-
-
-def leading_order(prior: str, T: float, spec: ModelSpec) -> float:
-    """alpha* ~ (2 sigma2 V/(V-1)) psi(ln T / (2 gamma sigma_q sigma_k)): the copy state needs only
-    gamma delta ~ (1/2) ln T (m ~ T^-1/2 already saturates m^2/(q + eps)); psi(x) ~ x (bilinear), x^2/2 (Gaussian)."""
-    x = math.log(T) / (2 * spec.gamma * spec.sigma_q * spec.sigma_k)
-    psi = x if prior == "bilinear" else x * x / 2
-    return 2 * spec.sigma2 * spec.V / (spec.V - 1) * psi
 
 
 def main(argv=None) -> int:
