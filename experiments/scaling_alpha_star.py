@@ -41,31 +41,18 @@ from copyhead import ModelSpec
 from copyhead._io import metadata, write_json
 from copyhead.derivations.scaling import leading_order  # the law checked in derivation step g.law
 from copyhead.errors import InvalidParameterError
-from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
+from copyhead.numerics.transitions.scaling import alpha_star_vs_T
 
 
 def measure(prior, ks, base):
-    rows = []
-    for k in ks:
-        T = 2.0 ** k
-        spec = ModelSpec(**{**base, "T": int(T), "prior": prior})
-        problem = model_problem(spec)
-        t0 = time.perf_counter()
-        bracket = auto_range(problem)
-        report = find_transitions(problem, *bracket) if bracket else None
-        first = [t for t in (report.transitions if report else ()) if t.kind == "first-order"]
-        row = {"k": k, "T": T, "ln_T": math.log(T), "seconds": time.perf_counter() - t0,
-               "bracket": list(bracket) if bracket else None,
-               "kinds": [t.kind for t in report.transitions] if report else []}
-        if first:
-            t = first[0]
-            row.update(alpha_star=t.critical_value, spinodals=list(t.spinodals) if t.spinodals else None,
-                       m_before=t.order_parameter["before"], m_after=t.order_parameter["after"],
-                       delta_after=t.order_parameters["after"]["delta"], converged=t.converged, flag=t.flag)
-        rows.append(row)
+    def show(row):
         found = f"alpha* = {row['alpha_star']:.10g}" if "alpha_star" in row else \
             f"no first-order transition ({', '.join(row['kinds']) or 'none found'})"
-        print(f"{prior:15s} T = 2^{k:<3d} {found}  ({row['seconds']:.2f} s)", file=sys.stderr)
+        print(f"{prior:15s} T = {row['T']:<16d} {found}  ({row['seconds']:.2f} s)", file=sys.stderr)
+
+    rows = alpha_star_vs_T(ModelSpec(**base, prior=prior), [2**k for k in ks], on_row=show)
+    for k, row in zip(ks, rows):
+        row["k"] = k
     return rows
 
 
@@ -139,6 +126,9 @@ def main(argv=None) -> int:
         return 2
     for prior, res in result["priors"].items():
         f = res["fits"]
+        if "error" in f:
+            print(f"{prior}: no fit ({f['error']})")
+            continue
         ratios = [r["ratio_to_leading_order"] for r in res["points"] if "ratio_to_leading_order" in r]
         print(f"{prior}: {f.get('law')}; ln2 fit coefficients {f.get('ln2T', {}).get('coefficients')}; "
               f"last effective power {f['effective_power_of_lnT'][-1]['p']:.3f}; {f.get('P_star_law')}; "

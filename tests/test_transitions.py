@@ -320,3 +320,19 @@ def test_unbounded_free_energy_warns_not_nan():
     rep = find_transitions(p, -1.0, 1.0)
     json.dumps(rep.to_dict(), allow_nan=False)
     assert all(math.isfinite(t.critical_value) for t in rep.transitions)
+
+
+def test_alpha_star_vs_T_matches_the_equal_depth_reference():
+    """Engine alpha*(T) against the independent Brent computation of derivation step g."""
+    from copyhead import InvalidParameterError, ModelSpec
+    from copyhead.derivations.scaling import alpha_star_by_equal_depth
+    from copyhead.numerics.transitions.scaling import alpha_star_vs_T
+
+    rows = alpha_star_vs_T(ModelSpec(), [4, 16])
+    assert "alpha_star" not in rows[0] and "crossover" in rows[0]["kinds"]      # below the critical end point
+    reference = alpha_star_by_equal_depth(ModelSpec(), 5.2, 8.5)
+    assert abs(rows[1]["alpha_star"] - reference) < 1e-8 * reference
+    with pytest.raises(InvalidParameterError, match="^attention"):
+        alpha_star_vs_T(ModelSpec(attention="linear"), [8])
+    with pytest.raises(InvalidParameterError, match="^T"):
+        alpha_star_vs_T(ModelSpec(), [1])

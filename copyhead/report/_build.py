@@ -173,21 +173,13 @@ def _attention_samples(spec: ModelSpec, alphas, N: int, steps: int, seed: int):
 
 
 def _scaling(Ts, priors, base: ModelSpec):
-    from ..numerics.transitions import auto_range, find_transitions, model_problem
+    from ..numerics.transitions.scaling import alpha_star_vs_T
 
     table = {}
     for prior in priors:
-        rows = {"T": [], "alpha_star": [], "spinodals": []}
-        for T_ in Ts:
-            problem = model_problem(base.replace(T=int(T_), prior=prior))
-            lo, hi = auto_range(problem, 0.1, 1e3)
-            report = find_transitions(problem, lo, hi)
-            first = [t for t in report.transitions if t.kind == "first-order"]
-            if not first:
-                continue
-            rows["T"].append(int(T_))
-            rows["alpha_star"].append(first[0].critical_value)
-            rows["spinodals"].append(list(first[0].spinodals or []))
+        found = [row for row in alpha_star_vs_T(base.replace(prior=prior), Ts) if "alpha_star" in row]
+        rows = {"T": [row["T"] for row in found], "alpha_star": [row["alpha_star"] for row in found],
+                "spinodals": [row["spinodals"] for row in found]}
         lnT = np.log(rows["T"])
         if len(lnT) >= 3:
             # bilinear: alpha* linear in ln T; Gaussian-logit: quadratic. Fit both shapes, keep both residuals.
