@@ -14,7 +14,7 @@ import os
 import sys
 
 from ._cli_common import UsageError, parse_number, print_json, progress, spec_from_args
-from .errors import ConvergenceError, InvalidParameterError
+from .errors import InvalidParameterError
 
 _MODEL_DESTS = ("attention", "T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2", "tokens", "prior")
 _MODEL_OPTION = {"attention": "--attention", "T": "--T", "V": "--V", "gamma": "--gamma", "sigma_q": "--sigma-q",
@@ -181,9 +181,6 @@ def run_transition(args) -> int:
         report = find_transitions(problem, lo, hi, digits=digits, n_grid=n_grid, range_source=source)
     except InvalidParameterError as exc:
         raise UsageError(f"--range: {str(exc).split(': ', 1)[1]}") from None
-    except ConvergenceError as exc:
-        progress(f"error: {exc}")
-        return 1
     for w in report.warnings:
         progress(f"warning: {w}")
     out = report.to_dict()
@@ -278,9 +275,6 @@ def run_phase_diagram(args) -> int:
                                 n_points=n_points, log=lambda m: progress(m))
     except InvalidParameterError as exc:
         raise UsageError(f"--range: {str(exc).split(': ', 1)[1]}") from None
-    except ConvergenceError as exc:
-        progress(f"error: {exc}")
-        return 1
     for w in diagram.warnings:
         progress(f"warning: {w}")
     if args.plot:

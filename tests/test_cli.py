@@ -62,3 +62,17 @@ def test_derive_check_end_to_end():
     assert lines[-1].endswith("steps verified")
     n, total = lines[-1].split()[0].split("/")
     assert n == total and int(total) == len(lines) - 1
+
+
+def test_numerical_failure_is_one_line_exit_1(monkeypatch, capsys):
+    """Library errors (non-convergence) reach the user as one line and exit code 1, never a traceback."""
+    import copyhead.numerics.free_energy as fe
+    from copyhead.errors import ConvergenceError
+
+    def fail(spec, alpha):
+        raise ConvergenceError("alpha=2.0: the free-energy gradient does not point outward")
+
+    monkeypatch.setattr(fe, "local_minima", fail)
+    assert main(["free-energy", "--alpha", "2"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ConvergenceError" in err and "Traceback" not in err
