@@ -168,7 +168,7 @@ def _attention_samples(spec: ModelSpec, alphas, N: int, steps: int, seed: int):
         Q, K = net.split(run.theta)[:2]
         A = attention(spec, Q @ K.T / N)
         m = float(np.mean(A[np.arange(spec.T), np.arange(spec.T) - 1]))
-        panels.append((f"alpha={a:g}, {init} start, N={N}: m={m:.3f}", A))
+        panels.append((f"α = {a:g}, {init} start\nm = {m:.3f}", A))
     return panels
 
 
@@ -319,7 +319,7 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                                           title="Softmax: theory vs MALA at finite N")))
         panels = _attention_samples(spec, lv["alphas"], lv["N"], lv["steps"], seed + 1)
         figures.append(("Attention matrices A sampled by MALA at the final step, below and above the transition.",
-                        _figures.heatmaps(out, panels)))
+                        _figures.heatmaps(out, panels, f"Attention sampled by MALA (N = {lv['N']}, final step)")))
 
     meta = metadata(params=settings, seeds={"report": seed}, timings=timer.timings,
                     command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")

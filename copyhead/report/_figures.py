@@ -35,7 +35,14 @@ def landscapes(out, deltas, curves, minima) -> list[str]:
             ax.plot([delta], [df], "o" if is_global else "s", color=line.get_color(), mfc="none" if not is_global else None)
     ax.set_xlabel(r"logit gap $\delta$ (dimensionless)")
     ax.set_ylabel(r"$f(\delta) - \min_\delta f$  (nats per $N$)")
-    ax.set_ylim(-0.02, min(1.0, max(float(np.nanmax(v)) for v in curves.values())))
+    # show the barriers: the highest point between the outermost minima of each curve, with headroom
+    barrier = 0.0
+    for alpha, values in curves.items():
+        located = sorted(d for d, _, _ in minima[alpha])
+        if len(located) > 1:
+            inside = (deltas >= located[0]) & (deltas <= located[-1])
+            barrier = max(barrier, float(np.nanmax(values[inside])))
+    ax.set_ylim(-0.05 * max(barrier, 0.05), 1.6 * max(barrier, 0.05))
     ax.legend(fontsize=8)
     ax.set_title("Softmax free-energy landscapes (filled: global minimum)")
     return save(fig, out, "landscapes")
@@ -137,14 +144,18 @@ def scaling(out, table: dict) -> list[str]:
     return save(fig, out, "alpha_star_scaling")
 
 
-def heatmaps(out, panels) -> list[str]:
-    """panels: list of (title, A matrix)."""
+def heatmaps(out, panels, suptitle: str = "") -> list[str]:
+    """panels: list of (title, A matrix), drawn on one colour scale."""
     plt = _plt()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
-    for ax, (title, A) in zip(np.atleast_1d(axes), panels):
-        im = ax.imshow(A, cmap="viridis", vmin=0, vmax=max(1e-9, float(np.max(A))))
-        ax.set_title(title, fontsize=8)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6))
+    vmax = max(1e-9, max(float(np.max(A)) for _, A in panels))
+    for i, (ax, (title, A)) in enumerate(zip(np.atleast_1d(axes), panels)):
+        im = ax.imshow(A, cmap="viridis", vmin=0, vmax=vmax)
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("key position $s$")
-        ax.set_ylabel("query position $t$")
+        if i == 0:
+            ax.set_ylabel("query position $t$")
     fig.colorbar(im, ax=np.atleast_1d(axes).tolist(), shrink=0.8, label="attention weight $A_{ts}$")
+    if suptitle:
+        fig.suptitle(suptitle)
     return save(fig, out, "attention_heatmaps")
