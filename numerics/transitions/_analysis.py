@@ -177,21 +177,15 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
                         "the free energy may be unbounded below or its minimum outside |x| < 1e4")
     scale = hi - lo
     transitions, folds, branch_info = [], [], {"continued": 0, "steps": 0, "det_sign_changes": []}
-    stretches = []           # index ranges of continuous global-minimum pieces (for crossovers)
-    start = 0
-    i = 0
     events = []
     present = [j for j, g in enumerate(gm) if g is not None]
     for i, i2 in zip(present[:-1], present[1:]):
         # a grid point without a strict minimum (e.g. a quartic minimum exactly at a critical point) is bridged
         ev = _classify_interval(problem, cs, i, gm[i], gm[i2], scale, warnings, i2=i2)
         if ev is not None:
+            ev["i2"] = i2
             events.append(ev)
-            stretches.append((start, i))
-            start = i2
-    if present:
-        stretches.append((start, present[-1]))
-    stretches = [(s_, e_) for s_, e_ in stretches if all(gm[j] is not None for j in range(s_, e_ + 1))]
+    splits = []              # events confirmed as transitions split the continuous stretches
     for ev in events:
         if ev["type"] == "jump":
             tr, fl = _first_order(problem, ev, lo, hi, scale, digits, branch_info, spinodals, warnings)
@@ -200,6 +194,15 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
             tr = _second_order(problem, ev, scale, digits)
         if tr is not None:
             transitions.append(tr)
+            splits.append(ev)
+    stretches = []           # index ranges of continuous global-minimum pieces (for crossovers)
+    start = 0
+    for ev in splits:
+        stretches.append((start, ev["i"]))
+        start = ev["i2"]
+    if present:
+        stretches.append((start, present[-1]))
+    stretches = [(s_, e_) for s_, e_ in stretches if all(gm[j] is not None for j in range(s_, e_ + 1))]
     for s, e in stretches:
         tr = _crossover(problem, cs, gm, s, e, scale)
         if tr is not None:
@@ -308,6 +311,16 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
     return None
 
 
+def _single_valued(problem, c0, c1, n: int = 17) -> bool:
+    """At most one local minimum (mirror images of equal f count once) at each of n controls in [c0, c1]."""
+    for minima in all_minima(problem, np.linspace(c0, c1, n)):
+        fs = sorted(float(m.f) for m in minima)
+        distinct = [f for j, f in enumerate(fs) if j == 0 or abs(f - fs[j - 1]) > 1e-9 * (1 + abs(f))]
+        if len(distinct) > 1:
+            return False
+    return True
+
+
 def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals, warnings=None):
     a, b, c0, c1 = ev["a"], ev["b"], ev["c0"], ev["c1"]
     xa, oka = newton_stationary(problem, a.x, 0.5 * (c0 + c1))
@@ -336,6 +349,13 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
             if warnings is not None:
                 warnings.append(f"global minimum continuous but singular between {c0:.10g} and {c1:.10g} "
                                 "(diverging susceptibility: a critical point?)")
+            return None, []
+        if _single_valued(problem, c0, c1):
+            # first order needs two distinct minima coexisting; a soft but unique minimum that tracking lost
+            # (e.g. a near-critical crossover) is not a jump
+            if warnings is not None:
+                warnings.append(f"between {c0:.10g} and {c1:.10g} the minimum was not tracked continuously, but a "
+                                "17-point scan finds a single minimum throughout: no first-order transition")
             return None, []
     c = float(sol["c"])
     xa, xb = np.asarray(sol["xa"]), np.asarray(sol["xb"])
@@ -530,8 +550,9 @@ def auto_range(problem: Problem, lo: float = 1e-3, hi: float = 1e5, n: int = 57)
     if np.any(np.isfinite(steps)) and np.nanmax(steps) > 0.1 * (np.nanmax(obs) - np.nanmin(obs)) > 0:
         j = int(np.nanargmax(steps))       # the largest single change of the global minimum (a jump?)
         interesting.update((j, j + 1))
-    if interesting:     # structural changes found: bracket them with one grid step to spare
-        j0, j1 = max(min(interesting) - 1, 0), min(max(interesting) + 1, n - 1)
+    if interesting:     # structural changes found: bracket them with three grid steps to spare, enough for a
+        # crossover's susceptibility peak to stand out against the edges of the range
+        j0, j1 = max(min(interesting) - 3, 0), min(max(interesting) + 3, n - 1)
         return float(cs[j0]), float(cs[j1])
     total = np.nanmax(obs) - np.nanmin(obs)
     if total > 1e-12:       # smooth change only (crossover): bracket its central part
