@@ -20,6 +20,19 @@ CURIE_WEISS = "-m^2/2 - h*m + T*((1+m)/2*log((1+m)/2) + (1-m)/2*log((1-m)/2))"
 BLUME_CAPEL = "m^2/2 - T*log(1 + 2*exp(-D/T)*cosh(m/T))"
 
 
+def _golden_peak(chi, lo: str, hi: str, iterations: int) -> float:
+    """Maximiser of a unimodal chi on [lo, hi] by golden section in mpmath (independent of the engine)."""
+    a, b = mpmath.mpf(lo), mpmath.mpf(hi)
+    g = (mpmath.sqrt(5) - 1) / 2
+    for _ in range(iterations):
+        c, d = b - g * (b - a), a + g * (b - a)
+        if chi(c) > chi(d):
+            b = d
+        else:
+            a = c
+    return float((a + b) / 2)
+
+
 def _cw_field_peak(h=0.05):
     """Curie-Weiss in a field: T where |dm/dT| peaks on the global minimum (m > 0 for h > 0), by mpmath."""
     mpmath.mp.dps = 30
@@ -32,16 +45,7 @@ def _cw_field_peak(h=0.05):
         # f' = -m - h + T atanh m = 0  ->  dm/dT = -atanh(m) / (T/(1-m^2) - 1)
         return abs(mpmath.atanh(m) / (T / (1 - m**2) - 1))
 
-    # golden section on |chi| (unimodal near the peak)
-    a, b = mpmath.mpf("0.9"), mpmath.mpf("1.2")
-    g = (mpmath.sqrt(5) - 1) / 2
-    for _ in range(120):
-        c, d = b - g * (b - a), a + g * (b - a)
-        if chi(c) > chi(d):
-            b = d
-        else:
-            a = c
-    return float((a + b) / 2)
+    return _golden_peak(chi, "0.9", "1.2", 120)    # |chi| is unimodal near the peak
 
 
 def _tilted_landau_peak(h=0.1):
@@ -53,15 +57,7 @@ def _tilted_landau_peak(h=0.1):
         x = max(r.real for r in roots if abs(r.imag) < mpmath.mpf(10) ** -20)
         return abs(-2 * x / (2 * t + 12 * x**2))
 
-    a, b = mpmath.mpf("-0.3"), mpmath.mpf("0.3")
-    g = (mpmath.sqrt(5) - 1) / 2
-    for _ in range(150):
-        c, d = b - g * (b - a), a + g * (b - a)
-        if chi(c) > chi(d):
-            b = d
-        else:
-            a = c
-    return float((a + b) / 2)
+    return _golden_peak(chi, "-0.3", "0.3", 150)
 
 
 def _blume_capel_second(D):
