@@ -103,8 +103,11 @@ class CompiledFreeEnergy:
 
     def _call(self, fns, block, x, control, params):
         if fns is self.numpy_fns:
-            # numpy scalars overflow to inf (repaired by the mpmath fallback); Python floats would raise
-            return fns[block](*[_float64(v) for v in x], _float64(control), *[numpy.float64(p) for p in params])
+            try:
+                return fns[block](*x, control, *params)      # Python floats are the fast path
+            except (OverflowError, ZeroDivisionError):
+                # numpy scalars give inf instead (repaired by the mpmath fallback)
+                return fns[block](*[_float64(v) for v in x], _float64(control), *[numpy.float64(p) for p in params])
         return fns[block](*x, control, *params)
 
     def value(self, x, control, params, *, repair: bool = True):

@@ -122,3 +122,11 @@ def test_unknown_control_is_an_error():
 
     with pytest.raises(InvalidParameterError, match="^control"):
         compiled.compiled_model("softmax", "centred", "bilinear", control="beta")
+
+
+def test_python_float_overflow_is_retried_in_numpy():
+    """Scalar calls run on Python floats for speed; where Python raises (gamma**2 at 1e308), the call is
+    retried with numpy scalars and the overflow repaired or reported, never raised."""
+    fe = compiled.compiled_model("softmax", "centred", "bilinear")
+    out = fe.block("hessian", [0.5], 3.0, [16, 16, 1e308, 1.0, 1.0, 1.0, 1.0])
+    assert out.shape == (1, 1)
