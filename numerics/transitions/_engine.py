@@ -7,6 +7,7 @@ has one) a symmetric point x0 where grad f = 0 for every c.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -62,6 +63,10 @@ class Problem:
     def hess(self, x, c):
         return self.blk("hessian", x, c)
 
+    def at(self, x, c, mp: bool = False) -> "Point":
+        """Named, shaped derivative blocks at one point (numpy floats, or mpmath numbers with mp=True)."""
+        return Point(self, x, c, mp)
+
     def obs(self, x, c):
         if self.observable is None:
             return np.asarray(x[0], dtype=float) + 0.0 * np.asarray(c, dtype=float)
@@ -88,6 +93,76 @@ class Problem:
             return 0.0
         h = 1e-6 * (1.0 + abs(c))
         return (float(self.obs(x, c + h)) - float(self.obs(x, c - h))) / (2 * h)
+
+
+class Point:
+    """f and its exact derivatives at one (x, c), computed on first access.
+
+    value (scalar), gradient (k,), hessian (k, k), third (k, k, k), d_control (scalar),
+    gradient_d_control (k,), hessian_d_control (k, k). With mp=True the arrays hold
+    mpmath numbers (dtype object) evaluated at the current mpmath precision.
+    """
+
+    def __init__(self, problem: Problem, x, c, mp: bool = False):
+        self.problem, self.mp = problem, mp
+        if mp:
+            import mpmath
+
+            self.x = [mpmath.mpf(v) for v in x]
+            self.c = mpmath.mpf(c)
+        else:
+            self.x = [float(v) for v in x]
+            self.c = float(c)
+
+    def _block(self, name, shape):
+        p = self.problem
+        if self.mp:
+            raw = p.compiled.mp_block(name, self.x, self.c, mp_params(p))
+            return np.array(raw, dtype=object).reshape(shape) if shape else raw
+        return np.asarray(p.compiled.block(name, self.x, self.c, p.p, repair=False), float).reshape(shape)
+
+    @cached_property
+    def value(self):
+        return self._block("value", ()) if self.mp else float(self._block("value", ()))
+
+    @cached_property
+    def gradient(self):
+        return self._block("gradient", (self.problem.k,))
+
+    @cached_property
+    def hessian(self):
+        k = self.problem.k
+        return self._block("hessian", (k, k))
+
+    @cached_property
+    def third(self):
+        k = self.problem.k
+        return self._block("third", (k, k, k))
+
+    @cached_property
+    def d_control(self):
+        return self._block("d_control", ()) if self.mp else float(self._block("d_control", ()))
+
+    @cached_property
+    def gradient_d_control(self):
+        return self._block("gradient_d_control", (self.problem.k,))
+
+    @cached_property
+    def hessian_d_control(self):
+        k = self.problem.k
+        return self._block("hessian_d_control", (k, k))
+
+    def finite(self, *names) -> bool:
+        if self.mp:
+            return True
+        return all(np.all(np.isfinite(getattr(self, n))) for n in names)
+
+
+def mp_params(problem: Problem):
+    """Parameters as mpf of their shortest decimal repr: a typed 0.48 means 48/100, not the nearest double."""
+    import mpmath
+
+    return [mpmath.mpf(repr(float(v))) for v in problem.p]
 
 
 PROBE_CONTROLS = (-3.7, -1.3, -0.41, 0.29, 0.93, 2.1, 5.3, 17.0)
@@ -187,8 +262,9 @@ def _bracketed_newton(problem, a, b, ga, c, iters=60):
         b = np.where(same, b, x)
         with np.errstate(all="ignore"):
             xn = x - g / h
-        bad = ~np.isfinite(xn) | (xn <= np.minimum(a, b)) | (xn >= np.maximum(a, b))
-        xn = np.where(bad, 0.5 * (a + b), xn)
+        # an exact root (g == 0) stays: it is not replaced by the bracket midpoint
+        bad = (g != 0) & (~np.isfinite(xn) | (xn <= np.minimum(a, b)) | (xn >= np.maximum(a, b)))
+        xn = np.where(bad, 0.5 * (a + b), np.where(g == 0, x, xn))
         done = np.abs(xn - x) <= 1e-15 * (1 + np.abs(x))
         x = xn
         if np.all(done | (g == 0)):
@@ -314,30 +390,13 @@ def all_minima(problem: Problem, cs, **kw):
     return snapped
 
 
-def newton_stationary(problem: Problem, x, c, iters: int = 30, tol: float = 1e-11):
-    """Plain Newton for grad f = 0 at fixed c. Returns (x, converged)."""
-    x = np.asarray(x, float).copy()
-    for _ in range(iters):
-        g = np.asarray(problem.grad(list(x), c), float).reshape(problem.k)
-        H = np.asarray(problem.hess(list(x), c), float).reshape(problem.k, problem.k)
-        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
-            return x, False
-        try:
-            dx = np.linalg.solve(H, -g)
-        except np.linalg.LinAlgError:
-            return x, False
-        x = x + dx
-        if np.max(np.abs(dx)) <= tol * (1 + np.max(np.abs(x))):
-            g = np.asarray(problem.grad(list(x), c), float).reshape(problem.k)   # one polishing step
-            H = np.asarray(problem.hess(list(x), c), float).reshape(problem.k, problem.k)
-            try:
-                dx2 = np.linalg.solve(H, -g)
-                if np.all(np.isfinite(dx2)) and np.max(np.abs(dx2)) <= np.max(np.abs(dx)) + 1e-300:
-                    x = x + dx2
-            except np.linalg.LinAlgError:
-                pass
-            return x, bool(np.all(np.isfinite(x)))
-    return x, False
+def newton_stationary(problem: Problem, x, c, iters: int = 30):
+    """Newton for grad f = 0 at fixed c (minimum-norm steps, so zero modes stay put). Returns (x, converged)."""
+    from ._newton import newton
+    from ._systems import Stationary
+
+    r = newton(Stationary(problem, c), np.asarray(x, float), max_iter=iters)
+    return r.x, bool(r.converged and np.all(np.isfinite(r.x)))
 
 
 def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int = 30):
