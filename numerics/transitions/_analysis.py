@@ -1,6 +1,7 @@
 """Drivers: build problems, locate and classify transitions, map phase diagrams."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -10,9 +11,12 @@ from copyhead.errors import ConvergenceError, InvalidParameterError
 
 from . import _landau
 from ._continuation import continue_branch, refine_fold
-from ._engine import Problem, all_minima, newton_stationary, scalar_blocks, track_minimum, with_symmetry
-from ._special_points import (coexistence_bisection, coexistence_newton, critical_newton, golden_max,
+from ._domain import infer_domain
+from ._engine import (XMAX, Problem, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum,
+                      with_symmetry)
+from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
+from ._systems import fourth_directional
 from .results import Fold, Transition, TransitionReport
 
 MODEL_NUMERIC = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
@@ -85,9 +89,11 @@ def expression_problem(text: str, order_params, control: str, params: dict | Non
             quartic = compile_free_energy(q4, ys, parsed.control, parsed.params)
     except (ValueError, TypeError, ZeroDivisionError):
         quartic = None
+    domain = infer_domain(parsed.expr, parsed.order_params, parsed.control, parsed.params)
     problem = Problem(cf, str(parsed.control), {k: float(v) for k, v in params.items()},
                       tuple(str(s) for s in parsed.order_params), str(parsed.order_params[0]), None, None,
-                      quartic, label=text, extra={"expression": text}, symmetric_candidate=candidate)
+                      quartic, label=text, extra={"expression": text, "domain": domain.describe()},
+                      symmetric_candidate=candidate, domain=domain)
     return with_symmetry(problem)
 
 
@@ -134,8 +140,7 @@ def _named(problem, x):
 
 
 def _is_stable(problem, x, c):
-    _, _, H = scalar_blocks(problem, x, c)
-    return bool(np.all(np.isfinite(H)) and np.all(np.linalg.eigvalsh(H) > 0))
+    return minimum_test(problem, x, c)[0]
 
 
 def _at_symmetric(problem, x):
@@ -151,7 +156,7 @@ def susceptibility(problem, x, c):
     """d obs / d control along the minimum through (x, c): exact dx/dc = -H^-1 d grad/dc."""
     _, _, H = scalar_blocks(problem, x, c)
     gc = np.asarray(problem.blk("gradient_d_control", list(x), c), float).reshape(problem.k)
-    dx = np.linalg.solve(H, -gc)
+    dx = np.linalg.lstsq(H, -gc, rcond=1e-12)[0]     # minimum norm: flat directions do not count
     return float(problem.obs_gradient(x, c) @ dx + problem.obs_d_control(x, c))
 
 
@@ -173,12 +178,24 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
     missing = [float(cs[j]) for j, g in enumerate(gm) if g is None and not (
         0 < j < len(cs) - 1 and gm[j - 1] is not None and gm[j + 1] is not None)]
     if missing:
-        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {missing[0]:.6g}: "
-                        "the free energy may be unbounded below or its minimum outside |x| < 1e4")
+        if problem.domain.unbounded:
+            why = "the free energy may be unbounded below or its minimum outside |x| < 1e4"
+        else:
+            why = ("the minimum may lie on the edge of the domain (" + ", ".join(problem.domain.describe())
+                   + ") or closer to it than double precision resolves")
+        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {missing[0]:.6g}: {why}")
+    unbounded = _unbounded_below(problem, cs, gm)
+    if unbounded:
+        c_u, x_u, f_u, f_m = unbounded[0]
+        warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX:g}): at "
+                        f"{problem.control} = {c_u:.6g}, f = {f_u:.6g} at x = {[float(v) for v in x_u]}, below the "
+                        f"lowest minimum found (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
+                        "transitions of local minima are flagged")
     scale = hi - lo
     transitions, folds, branch_info = [], [], {"continued": 0, "steps": 0, "det_sign_changes": []}
     events = []
-    present = [j for j, g in enumerate(gm) if g is not None]
+    # a grid point where the global minimum is soft (quartic, exactly at a critical point) is bridged over
+    present = [j for j, g in enumerate(gm) if g is not None and (j in (0, len(cs) - 1) or not _soft(g))]
     for i, i2 in zip(present[:-1], present[1:]):
         # a grid point without a strict minimum (e.g. a quartic minimum exactly at a critical point) is bridged
         ev = _classify_interval(problem, cs, i, gm[i], gm[i2], scale, warnings, i2=i2)
@@ -190,6 +207,8 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         if ev["type"] == "jump":
             tr, fl = _first_order(problem, ev, lo, hi, scale, digits, branch_info, spinodals, warnings)
             folds.extend(fl)
+        elif ev["type"] == "continuous-anywhere":
+            tr = _second_order_anywhere(problem, ev, scale, digits)
         else:
             tr = _second_order(problem, ev, scale, digits)
         if tr is not None:
@@ -208,11 +227,49 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         if tr is not None:
             transitions.append(tr)
     transitions.sort(key=lambda t: t.critical_value)
+    if unbounded:
+        transitions = [dataclasses.replace(t, flag="free-energy-unbounded-below") for t in transitions]
     branch_info["grid_points"] = int(len(cs))
     branch_info["seconds"] = time.perf_counter() - t0
     return TransitionReport(problem.control, problem.observable_name, (float(lo), float(hi)), range_source,
                             dict(problem.param_values), tuple(transitions), tuple(folds), branch_info,
-                            tuple(warnings))
+                            tuple(warnings), "free-energy-unbounded-below" if unbounded else "ok")
+
+
+def _soft(m) -> bool:
+    """The global minimum has a (non-symmetry) Hessian eigenvalue at zero: a quartic minimum."""
+    w = np.sort(m.eig)
+    n0 = min(m.zero_modes, w.size - 1)
+    return bool(m.zero_modes and w.size == m.zero_modes) or (
+        m.zero_modes < w.size and abs(w[m.zero_modes if m.zero_modes else 0]) <= 1e-8 * max(1.0, float(np.max(np.abs(w))))
+        and n0 >= 0)
+
+
+def _unbounded_below(problem, cs, gm):
+    """(c, x, f, f_min) wherever f far out along the unbounded directions of the domain lies below the lowest
+    minimum found: the free energy is unbounded below, or its minimum is beyond the search region."""
+    k = problem.k
+    lo, hi = problem.domain.box(k, cs, problem.p)
+    found = []
+    signs = [np.array(v) for v in np.array(np.meshgrid(*([[-1.0, 0.0, 1.0]] * k), indexing="ij")).reshape(k, -1).T
+             if np.any(v)]
+    radii = np.geomspace(10.0, XMAX, 13)
+    for j, (c, m) in enumerate(zip(cs, gm)):
+        if m is None:
+            continue
+        free = [d for d in signs if all((d[i] >= 0 or lo[i, j] == -np.inf) and (d[i] <= 0 or hi[i, j] == np.inf)
+                                        for i in range(k))]
+        if not free:
+            continue
+        D = np.array([d / np.linalg.norm(d) for d in free])
+        P = (m.x[None, None, :] + radii[None, :, None] * (1 + np.max(np.abs(m.x))) * D[:, None, :]).reshape(-1, k)
+        with np.errstate(all="ignore"):
+            fv = np.asarray(problem.f(list(P.T), c), float).reshape(-1)
+        fv = np.where(np.isfinite(fv), fv, np.inf)
+        i = int(np.argmin(fv))
+        if fv[i] < m.f - 1e-9 * (1 + abs(m.f)):
+            found.append((float(c), P[i], float(fv[i]), float(m.f)))
+    return found
 
 
 def _classify_interval(problem, cs, i, a, b, scale, warnings, i2=None):
@@ -224,12 +281,64 @@ def _classify_interval(problem, cs, i, a, b, scale, warnings, i2=None):
         if ev is not None:
             ev["i"] = i
             return ev
-    y, _, status = track_minimum(problem, a.x, c0, c1)
+    y, c_reached, status = track_minimum(problem, a.x, c0, c1)
     if status == "ok":
         fy = float(problem.f(list(y), c1))
         if _close(y, b.x) or fy <= b.f + 1e-11 * (1 + abs(b.f)):
             return None
+    else:
+        ev = _branch_point_event(problem, c0, c1, a, b, y, c_reached, scale)
+        if ev is not None:
+            ev["i"] = i
+            return ev
     return {"type": "jump", "i": i, "c0": c0, "c1": c1, "a": a, "b": b}
+
+
+def _approach(problem, m, c_from, c_star, x_star):
+    """Follow the minimum m from c_from towards c_star; distances to x_star at 1e-2 and 1e-4 of the way left
+    (None if the minimum is lost on the way)."""
+    x, c = m.x, c_from
+    dists = []
+    for frac in (0.1, 1e-2, 1e-3, 1e-4):
+        cq = c_star + (c_from - c_star) * frac
+        x, c_got, status = track_minimum(problem, x, c, cq)
+        if status != "ok":
+            return None, x
+        c = cq
+        if frac in (1e-2, 1e-4):
+            dists.append(float(np.linalg.norm(x - x_star)))
+    return dists, x
+
+
+def _branch_point_event(problem, c0, c1, a, b, y, c_reached, scale):
+    """Second order anywhere: the minimum followed from c0 loses stability at a branch point (x*, c*) of the
+    stationary set, and the global minimum on the far side grows continuously out of x* (its distance to x*
+    shrinks as a power of |c - c*|). Symmetric point, shifted coordinates or an ordered phase alike."""
+    bp = branch_point_newton(problem, y, c_reached, c_scale=scale)
+    lo_, hi_ = min(c0, c1), max(c0, c1)
+    if not (bp["converged"] and lo_ - 1e-9 * scale <= bp["c"] <= hi_ + 1e-9 * scale):
+        return None
+    c_star, x_star = bp["c"], np.asarray(bp["x"], float)
+    if not (lo_ < c_star < hi_):
+        return None
+    tiny = 1e-9 * (1 + float(np.max(np.abs(x_star))))
+    sides = {}
+    for name, m, c_from in (("before", a, c0), ("after", b, c1)):
+        dists, x_near = _approach(problem, m, c_from, c_star, x_star)
+        if dists is None:
+            return None
+        d2, d4 = dists
+        if not (d4 <= tiny or d4 < 0.5 * d2):      # a finite jump does not shrink
+            return None
+        sides[name] = {"x": m.x, "c": c_from, "distance_at_1e-2": d2, "distance_at_1e-4": d4, "x_near": x_near}
+    # the ordered side is the one whose minimum departs from x* faster than linearly (power < 1)
+    ratio = {n: (s_["distance_at_1e-2"] / max(s_["distance_at_1e-4"], 1e-300)) for n, s_ in sides.items()
+             if s_["distance_at_1e-2"] > tiny}
+    if not ratio:
+        return None
+    broken = min(ratio, key=ratio.get)
+    return {"type": "continuous-anywhere", "c0": c0, "c1": c1, "branch_point": bp, "sides": sides,
+            "broken": broken}
 
 
 def _pitchfork_event(problem, c0, c1, a, b, scale):
@@ -446,6 +555,55 @@ def _landau_evidence(problem, c):
         out.update({"a3": a3, "a4": q4, "a4_effective": a4, "a4_stiff_mode_correction": corr,
                     "source": "symbolic (exact quartic Taylor form, compiled)"})
     return out
+
+
+def landau_at(problem, x, c, phi):
+    """Landau coefficients of f along the soft direction phi at a branch point (x, c): a2 = lambda/2 with its
+    control derivative, a3 = D3[phi^3]/6, a4 = D4[phi^4]/24 (difference of the exact third derivatives) and
+    a4_eff = a4 - (1/8) b . H_perp^+ b with b = D3[phi, phi, .] (stiff modes eliminated)."""
+    phi = np.asarray(phi, float)
+    phi = phi / np.linalg.norm(phi)
+    pt = problem.at(x, c)
+    H, D3 = pt.hessian, pt.third
+    w, V = np.linalg.eigh(H)
+    d4 = fourth_directional(problem, x, c, phi)
+    a4, a3, corr = _landau.effective_quartic(d4 / 24, phi, H, D3)
+    zero = int(np.sum(np.abs(w) <= 1e-6 * max(1.0, float(np.max(np.abs(w))))))
+    return {"a2": float(phi @ H @ phi) / 2, "da2_dcontrol": float(phi @ pt.hessian_d_control @ phi) / 2,
+            "a3": a3, "a4": d4 / 24, "a4_effective": a4, "a4_stiff_mode_correction": corr,
+            "soft_direction": [float(t) for t in phi], "degeneracy": zero,
+            "source": "exact derivative blocks at the branch point; a4 by Richardson difference of the exact D3"}
+
+
+def _second_order_anywhere(problem, ev, scale, digits):
+    bp = ev["branch_point"]
+    c, x_star = float(bp["c"]), np.asarray(bp["x"], float)
+    lan = landau_at(problem, x_star, c, bp["phi"])
+    side = ev["sides"][ev["broken"]]
+    expo = measure_exponent(problem, x_star, c, side["x_near"], c + (side["c"] - c) * 1e-4, scale)
+    evidence = {"branch_point": {"x": _named(problem, x_star), "phi": [float(v) for v in bp["phi"]],
+                                 "newton_iterations": bp["iterations"], "residual": bp["residual"]},
+                "landau": lan, "exponent": expo, "bracket": [ev["c0"], ev["c1"]],
+                "approach": {n: {"distance_at_1e-2": s_["distance_at_1e-2"], "distance_at_1e-4": s_["distance_at_1e-4"]}
+                             for n, s_ in ev["sides"].items()},
+                "ordered_side": ev["broken"],
+                "criterion": "the minimum loses stability at a branch point of grad f = 0 and the global minimum "
+                             "on the other side grows continuously out of it"}
+    flag = "ok"
+    if abs(lan["a3"]) > 1e-6 * (1 + abs(lan["a4"])):
+        flag = "cubic-landau-term"        # a transcritical exchange: continuous but not a symmetric Landau point
+    elif lan["a4_effective"] <= 0:
+        flag = "landau-quartic-not-positive"
+    digits_str = None
+    if digits:
+        mp = branch_point_newton(problem, x_star, c, c_scale=scale, digits=digits)
+        evidence["mpmath"] = {"converged": mp["converged"], "iterations": mp["iterations"], "dps": mp.get("dps")}
+        if mp["converged"]:
+            digits_str = mp["c_str"]
+    o0 = float(problem.obs(list(x_star), c))
+    named = _named(problem, x_star)
+    return Transition("second-order", c, None, {"before": o0, "after": o0}, {"before": named, "after": named}, 0.0,
+                      None, True, flag, bp["method"], float(bp["residual"]), digits, digits_str, evidence)
 
 
 def _second_order(problem, ev, scale, digits):

@@ -14,7 +14,10 @@ import numpy as np
 
 from copyhead.errors import InvalidParameterError
 
-XMAX = 1.0e4          # order parameters beyond this are "at infinity"
+from ._domain import UNBOUNDED, Domain, axis_samples
+from ._options import DEFAULT
+
+XMAX = DEFAULT.xmax   # order parameters beyond this are "at infinity"
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Problem:
     positive_control: bool = False        # control must stay > 0 (e.g. alpha)
     extra: dict = field(default_factory=dict)
     symmetric_candidate: tuple | None = None   # re-checked numerically whenever params change
+    domain: Domain = UNBOUNDED                  # where f is defined (inferred from the expression)
 
     @property
     def k(self) -> int:
@@ -205,10 +209,54 @@ class Stationary:
     x: np.ndarray
     f: float
     eig: np.ndarray
+    zero_modes: int = 0          # flat directions of a minimum (a continuous symmetry), not counted as unstable
+    minimum: bool | None = None
 
     @property
     def stable(self) -> bool:
+        if self.minimum is not None:
+            return self.minimum
         return bool(np.all(self.eig > 0))
+
+
+def zero_mode_tolerance(eig) -> float:
+    return DEFAULT.zero_mode_rel * max(1.0, float(np.max(np.abs(eig))))
+
+
+def minimum_test(problem: Problem, x, c, H=None):
+    """(is_minimum, zero_modes, eigenvalues) at a stationary point. Eigenvalues within the zero-mode tolerance
+    count as zero modes if f does not decrease along them (to fourth order: a flat valley of a continuous
+    symmetry, or a quartic minimum); any clearly negative eigenvalue is a saddle."""
+    x = np.asarray(x, float)
+    if H is None:
+        H = problem.at(x, c).hessian
+    if not np.all(np.isfinite(H)):
+        return False, 0, np.full(problem.k, np.nan)
+    w, V = np.linalg.eigh(H)
+    tol = zero_mode_tolerance(w)
+    if w[0] < -tol:
+        return False, 0, w
+    soft = np.nonzero(np.abs(w) <= tol)[0]
+    if soft.size == 0:
+        return True, 0, w
+    f0 = float(problem.f(list(x), c))
+    for i in soft:
+        for eps in (1e-2, 1e-3):
+            h = eps * (1 + float(np.max(np.abs(x))))
+            for sgn in (1, -1):
+                fx = float(problem.f(list(x + sgn * h * V[:, i]), c))
+                if not np.isfinite(fx) or fx < f0 - 1e-12 * (1 + abs(f0)):
+                    return False, 0, w
+    return True, int(soft.size), w
+
+
+def stable_beyond_zero_modes(w, zero_modes: int) -> bool:
+    """A minimum with `zero_modes` flat directions stays one while the next eigenvalue is positive."""
+    w = np.sort(np.asarray(w, float))
+    if not np.all(np.isfinite(w)):
+        return False
+    tol = zero_mode_tolerance(w)
+    return bool(np.all(np.abs(w[:zero_modes]) <= tol) and (zero_modes >= w.size or w[zero_modes] > 0))
 
 
 # ---------------------------------------------------------------- search
@@ -218,9 +266,9 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
     bracketed Newton. Returns list (per c) of lists of Stationary."""
     cs = np.asarray(cs, float)
     center = problem.symmetric_point[0] if problem.symmetric_point else 0.0
-    xg = sinh_grid(nx, xmax, center)
-    X = xg[:, None] * np.ones((1, cs.size))
-    C = np.ones((nx if nx % 2 else nx + 1, 1)) * cs[None, :]
+    X = sample_grid(problem, cs, nx, xmax, center)[0]      # (n, len(cs)): each column inside the domain at its c
+    xg = X
+    C = np.ones((X.shape[0], 1)) * cs[None, :]
     g = np.asarray(problem.grad([X], C))[0]
     fin = np.isfinite(g)
     out = []
@@ -228,8 +276,8 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
     change = (sgn[:-1] * sgn[1:] < 0) & fin[:-1] & fin[1:]
     ii, jj = np.nonzero(change)
     zero_i, zero_j = np.nonzero((g == 0) & fin)
-    a = xg[ii].copy()
-    b = xg[ii + 1].copy()
+    a = xg[ii, jj].copy()
+    b = xg[ii + 1, jj].copy()
     cc = cs[jj]
     ga = g[ii, jj]
     roots = _bracketed_newton(problem, a, b, ga, cc)
@@ -237,7 +285,7 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
     for r, j in zip(roots, jj):
         per_c[j].append(r)
     for i, j in zip(zero_i, zero_j):
-        per_c[j].append(xg[i])
+        per_c[j].append(xg[i, j])
     for j, c in enumerate(cs):
         pts = []
         for r in sorted(per_c[j]):
@@ -245,6 +293,19 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
                 continue
             pts.append(r)
         out.append(_classify(problem, [np.array([r]) for r in pts], c))
+    return out
+
+
+def sample_grid(problem: Problem, cs, n: int, xmax: float = XMAX, center: float = 0.0, edge: float | None = None):
+    """Per order parameter, n samples inside the domain box at each control value: list of k arrays (n, len(cs))."""
+    cs = np.asarray(cs, float)
+    edge = DEFAULT.edge_distance if edge is None else edge
+    lo, hi = problem.domain.box(problem.k, cs, problem.p)
+    out = []
+    for i in range(problem.k):
+        cols = [axis_samples(lo[i, j], hi[i, j], n, center, xmax, edge) for j in range(cs.size)]
+        m = min(len(col) for col in cols)
+        out.append(np.stack([col[:m] for col in cols], axis=1))
     return out
 
 
@@ -278,8 +339,8 @@ def _classify(problem, xs, c):
         f, g, H = scalar_blocks(problem, x, c)
         if not (np.isfinite(f) and np.all(np.isfinite(H))):
             continue
-        eig = np.linalg.eigvalsh(H)
-        pts.append(Stationary(np.asarray(x, float), f, eig))
+        is_min, n0, eig = minimum_test(problem, x, c, H)
+        pts.append(Stationary(np.asarray(x, float), f, eig, n0, is_min))
     return pts
 
 
@@ -287,15 +348,30 @@ def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int = 13, xmax: float =
     """Local minima at each control value (k >= 1) by vectorised modified-Newton descent from a grid of starts."""
     cs = np.asarray(cs, float)
     k = problem.k
-    axis = sinh_grid(per_dim, xmax)
-    grids = np.meshgrid(*([axis] * k), indexing="ij")
-    starts = np.stack([g.ravel() for g in grids], axis=1)
+    if problem.domain.unbounded:
+        axis = sinh_grid(per_dim, xmax)
+        grids = np.meshgrid(*([axis] * k), indexing="ij")
+        base = np.stack([g.ravel() for g in grids], axis=1)
+        per_c = [base] * cs.size
+    else:
+        # starts inside the domain box at each c, dense towards its edges; other conditions filter them
+        axes = sample_grid(problem, cs, per_dim, xmax, edge=1e-6)
+        per_c = []
+        for j, c in enumerate(cs):
+            grids = np.meshgrid(*[a[:, j] for a in axes], indexing="ij")
+            pts = np.stack([g.ravel() for g in grids], axis=1)
+            per_c.append(pts[problem.domain.inside(list(pts.T), c, problem.p)])
+    extra = []
     if problem.symmetric_point is not None:
-        starts = np.vstack([starts, np.asarray(problem.symmetric_point, float)[None, :] + 1e-3])
+        extra.append(np.asarray(problem.symmetric_point, float)[None, :] + 1e-3)
     if len(extra_starts):
-        starts = np.vstack([starts, np.asarray(extra_starts, float).reshape(-1, k)])
-    ns = starts.shape[0]
-    X = np.repeat(starts[None, :, :], cs.size, axis=0).reshape(-1, k)
+        extra.append(np.asarray(extra_starts, float).reshape(-1, k))
+    ns = max(len(p_) for p_ in per_c) + sum(len(e) for e in extra)
+    X = np.full((cs.size, ns, k), np.nan)
+    for j in range(cs.size):
+        rows = np.vstack([per_c[j]] + extra) if extra else per_c[j]
+        X[j, :len(rows)] = rows
+    X = X.reshape(-1, k)
     C = np.repeat(cs, ns)
     X = descend(problem, X, C)
     out = []
@@ -303,14 +379,34 @@ def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int = 13, xmax: float =
         cand = X[j * ns:(j + 1) * ns]
         cand = cand[np.all(np.isfinite(cand), axis=1)]
         uniq = []
-        for x in cand:
-            if any(np.max(np.abs(x - u)) <= 1e-6 * (1 + np.max(np.abs(u))) for u in uniq):
+        for x in _quantized_unique(cand):
+            if uniq and np.min(np.max(np.abs(np.asarray(uniq) - x), axis=1)) <= 1e-6 * (1 + np.max(np.abs(x))):
                 continue
             uniq.append(x)
         pts = [s for s in _classify(problem, uniq, c) if s.stable]
         pts = [s for s in pts if np.max(np.abs(np.asarray(problem.grad(list(s.x), c)).ravel()))
-               <= 1e-6 * (1 + abs(s.f))]
-        out.append(pts)
+               <= DEFAULT.stationary_grad_rel * (1 + abs(s.f))]
+        out.append(_one_per_valley(pts))
+    return out
+
+
+def _quantized_unique(cand):
+    """Candidates rounded to 1e-7 of their scale, one per cell (cheap first pass of the duplicate removal)."""
+    if len(cand) == 0:
+        return cand
+    unit = 1e-7 * (1 + float(np.max(np.abs(cand))))
+    _, idx = np.unique(np.round(cand / unit), axis=0, return_index=True)
+    return cand[np.sort(idx)]
+
+
+def _one_per_valley(pts):
+    """Minima with zero modes (a continuous symmetry) form a valley of equal f: keep one point of each valley."""
+    out = []
+    for s in pts:
+        if s.zero_modes and any(o.zero_modes == s.zero_modes and abs(o.f - s.f) <= 1e-10 * (1 + abs(s.f))
+                                for o in out):
+            continue
+        out.append(s)
     return out
 
 
@@ -318,8 +414,9 @@ def descend(problem: Problem, X: np.ndarray, C: np.ndarray, iters: int = 80):
     """Vectorised modified Newton descent with backtracking. X (n, k), C (n,). Non-converged rows -> NaN."""
     k = problem.k
     X = X.copy()
-    f0 = problem.f(list(X.T), C)
-    alive = np.isfinite(f0)
+    with np.errstate(invalid="ignore"):
+        f0 = problem.f(list(X.T), C)
+    alive = np.isfinite(f0) & np.all(np.isfinite(X), axis=1)
     X[~alive] = np.nan
     for _ in range(iters):
         idx = np.nonzero(alive)[0]
@@ -407,6 +504,13 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
     k = problem.k
     x = np.asarray(x, float).copy()
     c = float(c0)
+    _, n0, _ = minimum_test(problem, x, c)
+
+    def solve(H, b):
+        if n0:    # flat directions: the minimum-norm tangent does not slide along them
+            return np.linalg.lstsq(H, b, rcond=1e-10)[0]
+        return np.linalg.solve(H, b)
+
     span = c1 - c0
     h = span / 4
     halvings = 0
@@ -415,7 +519,7 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
         H = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
         gc = np.asarray(problem.blk("gradient_d_control", list(x), c), float).reshape(k)
         try:
-            v = np.linalg.solve(H, -gc)
+            v = solve(H, -gc)
         except np.linalg.LinAlgError:
             return x, c, "ended"
         xp = x + v * h
@@ -426,7 +530,7 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
             Hy = np.asarray(problem.hess(list(y), c + h), float).reshape(k, k)
             gcy = np.asarray(problem.blk("gradient_d_control", list(y), c + h), float).reshape(k)
             try:
-                vy = np.linalg.solve(Hy, -gcy)
+                vy = solve(Hy, -gcy)
             except np.linalg.LinAlgError:
                 vy = np.full(k, np.inf)
             # the tangent must change little over the step (it diverges at a fold, jumps at an exchange)
@@ -434,7 +538,7 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
                     np.max(np.abs(v * h)), 1e-12 * (1 + np.max(np.abs(x)))) + 1e-14:
                 good = False
         if good:
-            if not (np.all(np.isfinite(Hy)) and np.linalg.eigvalsh(Hy)[0] > 0):
+            if not (np.all(np.isfinite(Hy)) and stable_beyond_zero_modes(np.linalg.eigvalsh(Hy), n0)):
                 good = False
                 if abs(h) <= abs(span) * 2.0 ** (-max_halvings + 2):
                     return x, c, "lost-stability"
@@ -446,6 +550,6 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
             halvings += 1
             if abs(h) <= abs(span) * 2.0 ** (-max_halvings):
                 Hx = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
-                return x, c, ("lost-stability" if np.linalg.eigvalsh(Hx)[0] <= 1e-8 * (1 + np.max(np.abs(Hx)))
+                return x, c, ("lost-stability" if np.linalg.eigvalsh(Hx)[min(n0, k - 1)] <= 1e-8 * (1 + np.max(np.abs(Hx)))
                               else "ended")
     return x, c, "ok"

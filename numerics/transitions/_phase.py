@@ -17,7 +17,7 @@ import numpy as np
 
 from ._analysis import _landau_evidence, auto_range, find_transitions, susceptibility
 from ._continuation import continue_branch
-from ._engine import Problem, newton_stationary, scalar_blocks, track_minimum
+from ._engine import Problem, minimum_test, newton_stationary, scalar_blocks, track_minimum
 from ._special_points import coexistence_newton, critical_newton, fd_jacobian_newton, golden_max
 from .results import Boundary, PhaseDiagram, SpecialPoint
 
@@ -39,8 +39,7 @@ def _state(problem, tr):
 
 
 def _stable(problem, x, c):
-    _, _, H = scalar_blocks(problem, x, c)
-    return bool(np.all(np.isfinite(H)) and np.linalg.eigvalsh(H)[0] > 0)
+    return minimum_test(problem, x, c)[0]
 
 
 def _track(problem, state, prev_state=None, weight=None):

@@ -136,7 +136,7 @@ def measure_exponent(problem: Problem, x0, c_crit, x_start, c_start, scale=None)
     """Follow the broken minimum from (x_start, c_start) towards c_crit and fit |x - x0| ~ |c - c_crit|^beta
     on distances 1e-9 .. 1e-5 relative to the control scale (|c_crit|, or the bracket if c_crit = 0)."""
     x0 = np.asarray(x0, float)
-    cscale = max(abs(c_crit), abs(c_start - c_crit))
+    cscale = max(abs(c_crit), abs(c_start - c_crit), float(scale or 0.0))
     sign = 1.0 if c_start > c_crit else -1.0
     d_list = np.geomspace(abs(c_start - c_crit), 1e-10 * cscale, 60)
     x = np.asarray(x_start, float)

@@ -132,7 +132,8 @@ class TransitionReport(_Result):
     scanning); params: the fixed parameters; transitions: list of Transition,
     ordered by critical value; folds: every fold found on the continued
     branches; branches: summary of the continuation (number of branches,
-    steps, det H sign changes); warnings: anything the user should know.
+    steps, det H sign changes); warnings: anything the user should know;
+    flag: "ok", or "free-energy-unbounded-below" (then every transition carries that flag too).
     """
 
     control: str
@@ -144,7 +145,8 @@ class TransitionReport(_Result):
     folds: tuple
     branches: dict
     warnings: tuple = ()
-    _repr_fields = ("control", "range", "transitions")
+    flag: str = "ok"           # "free-energy-unbounded-below" when f far out lies below every minimum found
+    _repr_fields = ("control", "range", "transitions", "flag")
 
     def to_dict(self) -> dict:
         out = super().to_dict()
