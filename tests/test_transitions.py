@@ -257,9 +257,9 @@ def test_softmax_T4_is_crossover_and_T8_first_order():
 
 
 @pytest.mark.slow
-def test_softmax_critical_end_point_in_T():
+def test_softmax_critical_point_in_T():
     pd = phase_diagram(model_problem(ModelSpec()), "T", (4, 8), n_coarse=5, n_points=9)
-    (cep,) = [s for s in pd.special_points if s.kind == "critical-end-point"]
+    (cep,) = [s for s in pd.special_points if s.kind == "critical-point"]
     assert cep.converged and 4 < cep.values["T"] < 8
 
 

@@ -36,6 +36,8 @@ def _jac(problem: Problem, x, c, scale):
 
 
 def _tangent(J, prev=None):
+    if not np.all(np.isfinite(J)):
+        return None           # outside the domain: never a NaN Jacobian into the SVD
     _, _, vt = np.linalg.svd(J)
     t = vt[-1]
     if prev is not None and np.dot(t, prev) < 0:
@@ -54,6 +56,9 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
     c = float(c0)
     H, J = _jac(problem, x, c, scale)
     t = _tangent(J)
+    if t is None:
+        return Branch(np.array([c]), x.reshape(1, k), np.array([np.nan]), np.array([np.nan]), np.array([0.0]),
+                      stop="domain-edge: derivatives not finite at the start")
     if t[-1] * direction < 0 or (t[-1] == 0 and direction < 0):
         t = -t
     cs, xs, dets, mins, tcs = [c], [x.copy()], [np.linalg.det(H)], [np.linalg.eigvalsh(H)[0]], [t[-1]]
@@ -63,6 +68,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
     steps = 0
     for steps in range(1, max_steps + 1):
         accepted = False
+        outside = False
         while ds >= 1e-12:
             zp = z + ds * t
             zn = zp.copy()
@@ -72,6 +78,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
                 g = np.asarray(problem.grad(list(xn), cn), float).reshape(k)
                 Hn, Jn = _jac(problem, xn, cn, scale)
                 if not (np.all(np.isfinite(g)) and np.all(np.isfinite(Jn))):
+                    outside = True
                     break
                 A = np.vstack([Jn, t[None, :]])
                 r = np.hstack([g, np.dot(t, zn - zp)])
@@ -86,12 +93,15 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
             if ok:
                 Hn, Jn = _jac(problem, zn[:k], zn[k] * scale, scale)
                 tn = _tangent(Jn, t)
-                if np.dot(tn, t) > 0.9 or ds < 1e-6:
+                if tn is None:
+                    outside = True
+                elif np.dot(tn, t) > 0.9 or ds < 1e-6:
                     accepted = True
                     break
             ds *= 0.5
         if not accepted:
-            stop = "step-collapsed"
+            stop = ("domain-edge: the branch reaches the edge of the domain of f" if outside
+                    else "step-collapsed")
             break
         z = zn
         x, c = z[:k], z[k] * scale

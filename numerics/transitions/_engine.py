@@ -36,6 +36,7 @@ class Problem:
     extra: dict = field(default_factory=dict)
     symmetric_candidate: tuple | None = None   # re-checked numerically whenever params change
     domain: Domain = UNBOUNDED                  # where f is defined (inferred from the expression)
+    mp_overrides: dict = field(default_factory=dict)   # name -> mpf: parameters carried beyond double precision
 
     @property
     def k(self) -> int:
@@ -50,8 +51,14 @@ class Problem:
         if unknown:
             raise InvalidParameterError(unknown[0], f"is not a parameter of this free energy; known: "
                                                     f"{', '.join(self.param_values)}")
-        new = replace(self, param_values={**self.param_values, **{k: float(v) for k, v in changes.items()}})
+        new = replace(self, param_values={**self.param_values, **{k: float(v) for k, v in changes.items()}},
+                      mp_overrides={k: v for k, v in self.mp_overrides.items() if k not in changes})
         return with_symmetry(new) if self.symmetric_candidate is not None else new
+
+    def with_mp_params(self, **changes) -> "Problem":
+        """Parameters set to mpmath numbers (their float value for the numpy blocks, the full value for mpmath)."""
+        new = self.with_params(**{k: float(v) for k, v in changes.items()})
+        return replace(new, mp_overrides={**self.mp_overrides, **changes})
 
     # ---- exact blocks (x: sequence of k arrays or floats) ----
     def blk(self, name, x, c):
@@ -166,7 +173,9 @@ def mp_params(problem: Problem):
     """Parameters as mpf of their shortest decimal repr: a typed 0.48 means 48/100, not the nearest double."""
     import mpmath
 
-    return [mpmath.mpf(repr(float(v))) for v in problem.p]
+    over = problem.mp_overrides
+    return [mpmath.mpf(over[n]) if n in over else mpmath.mpf(repr(float(problem.param_values[n])))
+            for n in problem.compiled.params]
 
 
 PROBE_CONTROLS = (-3.7, -1.3, -0.41, 0.29, 0.93, 2.1, 5.3, 17.0)

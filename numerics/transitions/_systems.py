@@ -192,6 +192,99 @@ class BranchPoint:
         return A
 
 
+class _TwoParameter:
+    """A system in (..., c, d, ...) where d is a second parameter of the problem: no derivative block in d is
+    compiled, so the Jacobian is a central difference of the exact residual (in either back end)."""
+
+    singular_ok = False
+
+    def __init__(self, problem: Problem, second: str):
+        self.problem, self.second = problem, second
+
+    def at_d(self, d, mp):
+        return self.problem.with_mp_params(**{self.second: d}) if mp else self.problem.with_params(**{self.second: d})
+
+    def jacobian(self, z, mp=False):
+        n = len(z)
+        if mp:
+            import mpmath
+
+            h0 = mpmath.mpf(10) ** (-(mpmath.mp.dps // 2))
+        else:
+            h0 = 1e-7
+        cols = []
+        for j in range(n):
+            h = h0 * (1 + abs(z[j]))
+            zp, zm = z.copy(), z.copy()
+            zp[j] = zp[j] + h
+            zm[j] = zm[j] - h
+            cols.append((np.asarray(self.residual(zp, mp)) - np.asarray(self.residual(zm, mp))) / (2 * h))
+        return np.stack(cols, axis=1)
+
+
+class CriticalPoint(_TwoParameter):
+    """End of a first-order line, where its two spinodals merge: z = (x, c, d, phi) with
+    grad f = 0, H phi = 0, l . phi = 1, D3 f[phi, phi, phi] = 0."""
+
+    method = "newton(grad=0, H phi=0, l.phi=1, D3[phi,phi,phi]=0) in (x, control, second)"
+
+    def __init__(self, problem: Problem, second: str, l):
+        super().__init__(problem, second)
+        self.l = np.asarray(l, float)
+
+    def residual(self, z, mp=False):
+        k = self.problem.k
+        x, c, d, phi = _split(z, (k, 1, 1, k))
+        pt = self.at_d(d[0], mp).at(x, c[0], mp)
+        return np.hstack([pt.gradient, pt.hessian @ phi, [self.l @ phi - 1],
+                          [np.einsum("ijk,i,j,k->", pt.third, phi, phi, phi)]])
+
+
+class Tricritical(_TwoParameter):
+    """Tricritical point on the instability line of a fixed symmetric point x0: z = (c, d, phi) with
+    H(x0) phi = 0, l . phi = 1, a4_eff(phi) = Q4(phi) - (1/8) b . H_perp^+ b = 0, b = D3[phi, phi, .]."""
+
+    method = "newton(H(x0) phi=0, l.phi=1, a4_eff=0) in (control, second)"
+
+    def __init__(self, problem: Problem, second: str, x0, l):
+        super().__init__(problem, second)
+        self.x0 = list(x0)
+        self.l = np.asarray(l, float)
+
+    def residual(self, z, mp=False):
+        k = self.problem.k
+        c, d, phi = z[0], z[1], z[2:]
+        p = self.at_d(d, mp)
+        pt = p.at(self.x0, c, mp)
+        norm2 = phi @ phi
+        u = phi / norm2 ** 0.5
+        if mp:
+            q4 = p.quartic.mp_block("value", list(u), c, _mp_params_of(p))
+        else:
+            q4 = float(p.quartic.value(list(u), float(c), p.p))
+        a4 = q4
+        if k > 1:
+            b = np.einsum("ijk,i,j->k", pt.third, u, u)
+            b = b - (b @ u) * u
+            M = pt.hessian + np.outer(u, u)
+            a4 = q4 - 0.125 * (b @ _solve_any(M, b, mp))
+        return np.hstack([pt.hessian @ phi, [self.l @ phi - 1], [a4]])
+
+
+def _mp_params_of(problem):
+    from ._engine import mp_params
+
+    return mp_params(problem)
+
+
+def _solve_any(M, b, mp):
+    if mp:
+        import mpmath
+
+        return np.array(list(mpmath.lu_solve(mpmath.matrix(M.tolist()), mpmath.matrix(list(b)))), dtype=object)
+    return np.linalg.solve(np.asarray(M, float), np.asarray(b, float))
+
+
 def fourth_directional(problem: Problem, x, c, v, h: float = 1e-3) -> float:
     """D^4 f[v, v, v, v] at (x, c): Richardson-extrapolated central difference of the exact D^3 f[v, v, v]."""
     v = np.asarray(v, float)

@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field, fields
 
 KINDS = ("first-order", "second-order", "crossover")
-SPECIAL_KINDS = ("tricritical", "critical-end-point")
+SPECIAL_KINDS = ("tricritical", "critical-point", "critical-end-point", "bicritical", "tetracritical")
+BOUNDARY_KINDS = KINDS + ("spinodal",)
 
 
 def jsonable(obj):
@@ -156,7 +157,8 @@ class TransitionReport(_Result):
 
 @dataclass(frozen=True, repr=False)
 class Boundary(_Result):
-    """A transition line: kind and points [[control, second], ...] (sorted by second)."""
+    """A line in (control, second): kind 'first-order', 'second-order', 'crossover' or 'spinodal' (a fold of a
+    metastable minimum), and points [[control, second], ...] (in order along the line)."""
 
     kind: str
     points: tuple
@@ -166,9 +168,15 @@ class Boundary(_Result):
 
 @dataclass(frozen=True, repr=False)
 class SpecialPoint(_Result):
-    """Tricritical point (second-order line turns first order: Landau quartic
-    vanishes with the quadratic) or critical end point (the two spinodals merge
-    and the jump vanishes), refined by Newton. values: {control: c, second: d}."""
+    """A special point of a phase diagram, solved from its own defining system.
+
+    kind: 'tricritical' (a second-order line turns first order: the Landau
+    quartic vanishes with the quadratic), 'critical-point' (the end of a
+    first-order line: its two spinodals merge and the jump vanishes),
+    'critical-end-point' (a second-order line ends on a first-order line).
+    values: {control: c, second: d}; values_digits: the same as decimal
+    strings refined with mpmath when digits were requested, else None.
+    """
 
     kind: str
     values: dict
@@ -177,6 +185,7 @@ class SpecialPoint(_Result):
     method: str
     flag: str = "ok"
     evidence: dict = field(default_factory=dict)
+    values_digits: dict | None = None
     _repr_fields = ("kind", "values", "converged", "residual")
 
 
