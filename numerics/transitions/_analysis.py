@@ -12,7 +12,7 @@ from copyhead.errors import ConvergenceError, InvalidParameterError
 from . import _landau
 from ._continuation import continue_branch, refine_fold
 from ._domain import infer_domain
-from ._engine import (XMAX, Problem, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum,
+from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum,
                       with_symmetry)
 from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
@@ -20,6 +20,8 @@ from ._systems import fourth_directional
 from .results import Fold, Transition, TransitionReport
 
 MODEL_NUMERIC = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
+WIDE_RANGE = (1e-60, 1e60)          # decades scanned for the model's own control scale
+MODEL_PARAM_RANGE = (1e-30, 1e30)   # positive model parameters outside this are refused (see model_problem)
 
 
 # ------------------------------------------------------------------ builders
@@ -37,6 +39,11 @@ def model_problem(spec, control: str = "alpha", alpha: float | None = None) -> P
         raise InvalidParameterError(control, f"is not a model parameter; choose alpha or one of {', '.join(MODEL_NUMERIC)}")
     cf = compiled_model(spec.attention, spec.tokens, spec.prior, control)
     values = dict(spec.numeric_params)
+    for name, v in values.items():
+        if name not in ("T", "V") and not (MODEL_PARAM_RANGE[0] <= abs(v) <= MODEL_PARAM_RANGE[1]):
+            raise InvalidParameterError(name, f"= {v:g} is outside [{MODEL_PARAM_RANGE[0]:g}, {MODEL_PARAM_RANGE[1]:g}]"
+                                              ": the double-precision engine cannot resolve the model at this "
+                                              "scale (alpha* scales with it); rescale the model")
     values["alpha"] = 1.0 if alpha is None else float(alpha)
     param_values = {n: float(values[n]) for n in cf.params}
     obs_fns = compiled_observables(spec.attention, spec.tokens)
@@ -117,13 +124,16 @@ def _global_minima(problem, cs, mins):
         if not pts:
             out.append(None)
             continue
-        fbest = min(p.f for p in pts)
-        tol = 1e-11 * (1 + abs(fbest))
-        cands = [p for p in pts if p.f <= fbest + tol]
+        ref = min(pts, key=lambda p: p.f)
+        diffs, errs = zip(*[f_difference(problem, p.x, ref.x, c, with_error=True) if p is not ref else (0.0, 0.0)
+                            for p in pts])
+        low = min(diffs)
+        tol = max(1e-11 * (1 + min(abs(ref.f), OFFSET_LIMIT)), 10 * max(errs))
+        cands = [(p, d) for p, d in zip(pts, diffs) if d <= low + tol]
         if prev is not None and len(cands) > 1:
-            best = min(cands, key=lambda p: float(np.max(np.abs(p.x - prev.x))))
+            best = min(cands, key=lambda pd: float(np.max(np.abs(pd[0].x - prev.x))))[0]
         else:
-            best = min(cands, key=lambda p: (p.f, float(np.max(p.x))))
+            best = min(cands, key=lambda pd: (pd[1], float(np.max(pd[0].x))))[0]
         out.append(best)
         prev = best
     return out
@@ -283,8 +293,7 @@ def _classify_interval(problem, cs, i, a, b, scale, warnings, i2=None):
             return ev
     y, c_reached, status = track_minimum(problem, a.x, c0, c1)
     if status == "ok":
-        fy = float(problem.f(list(y), c1))
-        if _close(y, b.x) or fy <= b.f + 1e-11 * (1 + abs(b.f)):
+        if _close(y, b.x) or f_difference(problem, y, b.x, c1) <= 1e-11 * (1 + min(abs(b.f), OFFSET_LIMIT)):
             return None
     else:
         ev = _branch_point_event(problem, c0, c1, a, b, y, c_reached, scale)
@@ -378,12 +387,12 @@ def _pitchfork_event(problem, c0, c1, a, b, scale):
 def _distinct_pair(problem, sol):
     """Two different minima whose free energies differ as functions of the control (a nonzero latent heat):
     excludes symmetry-related pairs (e.g. +x and -x), whose free energies are identically equal."""
-    xa, xb, c = sol["xa"], sol["xb"], sol["c"]
+    xa, xb, c = sol["xa"], sol["xb"], float(sol["c"])
     if _close(xa, xb, 1e-7):
         return False
-    fca = float(np.asarray(problem.blk("d_control", list(xa), c)))
-    fcb = float(np.asarray(problem.blk("d_control", list(xb), c)))
-    return abs(fca - fcb) > 1e-10 * (1 + abs(fca) + abs(fcb))
+    dfc = f_difference(problem, xa, xb, c, "d_control")
+    f_typ = min(abs(float(problem.f(list(xa), c))), OFFSET_LIMIT)
+    return abs(dfc) * max(abs(c), 1.0) > 1e-10 * (1 + f_typ)
 
 
 def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max):
@@ -422,9 +431,13 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
 
 def _single_valued(problem, c0, c1, n: int = 17) -> bool:
     """At most one local minimum (mirror images of equal f count once) at each of n controls in [c0, c1]."""
-    for minima in all_minima(problem, np.linspace(c0, c1, n)):
-        fs = sorted(float(m.f) for m in minima)
-        distinct = [f for j, f in enumerate(fs) if j == 0 or abs(f - fs[j - 1]) > 1e-9 * (1 + abs(f))]
+    for c, minima in zip(np.linspace(c0, c1, n), all_minima(problem, np.linspace(c0, c1, n))):
+        if len(minima) < 2:
+            continue
+        ref = minima[0]
+        diffs = sorted([0.0] + [f_difference(problem, m.x, ref.x, c) for m in minima[1:]])
+        tol = 1e-9 * (1 + min(abs(ref.f), OFFSET_LIMIT))
+        distinct = [d for j, d in enumerate(diffs) if j == 0 or abs(d - diffs[j - 1]) > tol]
         if len(distinct) > 1:
             return False
     return True
@@ -473,10 +486,9 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
         c = 0.5 * (c0 + c1)
         xa, xb = a.x, b.x
     oa, ob = float(problem.obs(list(xa), c)), float(problem.obs(list(xb), c))
-    fca = float(np.asarray(problem.blk("d_control", list(xa), c)))
-    fcb = float(np.asarray(problem.blk("d_control", list(xb), c)))
+    latent = -f_difference(problem, xa, xb, c, "d_control")       # fcb - fca without the offset's cancellation
     evidence = {"minima": [_point_dict(problem, xa, c), _point_dict(problem, xb, c)],
-                "free_energy_difference": float(problem.f(list(xa), c) - problem.f(list(xb), c)),
+                "free_energy_difference": f_difference(problem, xa, xb, c),
                 "bracket": [c0, c1], "newton_iterations": sol["iterations"], "newton_method": sol["method"]}
     folds = []
     spin = None
@@ -514,7 +526,7 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
             digits_str = mp["c_str"]
             c = float(mp["c"])
     return Transition("first-order", c, spin, {"before": oa, "after": ob},
-                      {"before": _named(problem, xa), "after": _named(problem, xb)}, abs(ob - oa), fcb - fca,
+                      {"before": _named(problem, xa), "after": _named(problem, xb)}, abs(ob - oa), latent,
                       bool(good), flag, sol["method"], float(sol["residual"]), digits, digits_str, evidence), folds
 
 
@@ -682,10 +694,68 @@ def _crossover(problem, cs, gm, s, e, scale):
 
 # ------------------------------------------------------------------ automatic bracket
 
-def auto_range(problem: Problem, lo: float = 1e-3, hi: float = 1e5, n: int = 57):
+
+
+
+def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_RANGE[1], per_decade: int = 1):
+    """The decades of a positive control in which the global minimum changes, from a scan of [lo, hi] at
+    `per_decade` points per decade (the model's own scale: alpha* is proportional to sigma2, for instance).
+    Returns (c_lo, c_hi) padded by two scan steps, or None if nothing changes."""
+    n = int(round(np.log10(hi / lo) * per_decade)) + 1
+    cs = np.geomspace(lo, hi, n)
+    with np.errstate(all="ignore"):
+        mins = all_minima(problem, cs, **({"nx": 601} if problem.k == 1 else {"per_dim": 7}))
+    # the observable of the lowest minimum; among minima equal in f to 1e-9 (mirror images, or rounding far
+    # out) the one continuing the previous value, so a sign flip between mirror images is no change
+    obs = np.full(n, np.nan)
+    prev = None
+    for j, (c, pts) in enumerate(zip(cs, mins)):
+        if not pts:
+            continue
+        fmin = min(p_.f for p_ in pts)
+        vals = [float(problem.obs(list(p_.x), c)) for p_ in pts if p_.f <= fmin + 1e-9 * (1 + abs(fmin))]
+        obs[j] = vals[0] if prev is None else min(vals, key=lambda v: abs(v - prev))
+        prev = obs[j]
+    # far out in the control, rounding makes spurious minima (hundreds for the copy head at alpha ~ 1e20):
+    # keep the longest run of control values with few minima, where the numbers can be trusted
+    clean = np.isfinite(obs) & (np.array([len(m) for m in mins]) <= 4 * problem.k)
+    best, start = (0, 0), None
+    for j, ok in enumerate(list(clean) + [False]):
+        if ok and start is None:
+            start = j
+        elif not ok and start is not None:
+            if j - start > best[1] - best[0]:
+                best = (start, j)
+            start = None
+    fin = np.zeros(n, bool)
+    fin[best[0]:best[1]] = True
+    obs = np.where(fin, obs, np.nan)
+    if fin.sum() < 2:
+        return None
+    # the decades where the observable does the bulk (2% .. 98%) of its total variation
+    steps = np.abs(np.diff(np.where(fin, obs, 0.0)))
+    steps[~(fin[:-1] & fin[1:])] = 0.0
+    total = float(np.sum(steps))
+    if not total > 0:
+        return None
+    cum = np.concatenate([[0.0], np.cumsum(steps)]) / total
+    j0 = int(np.nonzero(cum >= 0.02)[0][0]) - 1
+    j1 = int(np.nonzero(cum <= 0.98)[0][-1]) + 1
+    j0, j1 = max(j0 - 2 * per_decade, best[0]), min(j1 + 2 * per_decade, best[1] - 1)
+    return float(cs[j0]), float(cs[j1])
+
+
+def auto_range(problem: Problem, lo: float | None = None, hi: float | None = None, n: int = 57):
     """Find a control range that contains every change of the global minimum by a log-spaced scan:
     changes in the number of minima, sign changes of the symmetric point's Hessian, or the
-    observable moving between 0.5% and 99.5% of its total change."""
+    observable moving between 0.5% and 99.5% of its total change. Without lo/hi the scanned decades come
+    from control_scale (the model's own scale), so the answer does not depend on units."""
+    if lo is None or hi is None:
+        wide = control_scale(problem)
+        if wide is None:
+            return None
+        lo = wide[0] if lo is None else lo
+        hi = wide[1] if hi is None else hi
     cs = np.geomspace(lo, hi, n)
     mins = all_minima(problem, cs)
     gm = _global_minima(problem, cs, mins)

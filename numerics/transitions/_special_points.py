@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ._engine import Problem, newton_stationary
+from ._engine import Problem, f_difference, newton_stationary
 from ._newton import newton
 from ._systems import BranchPoint, Coexistence, SymmetricCritical
 
@@ -59,7 +59,7 @@ def coexistence_bisection(problem: Problem, xa, xb, c_lo, c_hi, iters: int = 200
         yb, okb = newton_stationary(problem, xb, c)
         if not (oka and okb):
             return None, ya, yb
-        return float(problem.f(list(ya), c) - problem.f(list(yb), c)), ya, yb
+        return f_difference(problem, ya, yb, c), ya, yb
 
     da, xa1, xb1 = df(c_lo, xa, xb)
     db, xa2, xb2 = df(c_hi, xa, xb)

@@ -75,7 +75,11 @@ class Coexistence:
 
     def residual(self, z, mp=False):
         a, b = self._points(z, mp)
-        return np.hstack([a.gradient, b.gradient, [a.value - b.value]])
+        if mp:      # mpmath carries enough digits for a large offset of f
+            return np.hstack([a.gradient, b.gradient, [a.value - b.value]])
+        from ._engine import f_difference
+
+        return np.hstack([a.gradient, b.gradient, [f_difference(self.problem, a.x, b.x, a.c)]])
 
     def jacobian(self, z, mp=False):
         k = self.problem.k
