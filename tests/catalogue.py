@@ -16,7 +16,9 @@ first-order line.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -161,7 +163,7 @@ def tilted_landau_peak(h: float) -> float:
         return _golden_peak(chi, "-0.3", "0.3")
 
 
-def _bc_f(m, T, D):
+def bc_free_energy(m, T, D):
     """Mean-field Blume-Capel (spin 1, zJ = 1) after the trace over the spin."""
     return m**2 / 2 - T * mpmath.log(1 + 2 * mpmath.exp(-D / T) * mpmath.cosh(m / T))
 
@@ -178,7 +180,7 @@ def blume_capel_first_T(D: float) -> tuple:
     """First-order point at fixed D: (T, |m|) solving f'(m) = 0, f(m) = f(0)."""
     with mpmath.workdps(DPS):
         def system(m, T):
-            return [mpmath.diff(lambda mm: _bc_f(mm, T, D), m), _bc_f(m, T, D) - _bc_f(0, T, D)]
+            return [mpmath.diff(lambda mm: bc_free_energy(mm, T, D), m), bc_free_energy(m, T, D) - bc_free_energy(0, T, D)]
         m, T = mpmath.findroot(system, (0.8, 0.2))
         return _f(T), _f(abs(m))
 
@@ -188,7 +190,7 @@ def blume_capel_first_D(T: float) -> tuple:
     """First-order point at fixed T (control D): (D, |m|)."""
     with mpmath.workdps(DPS):
         def system(m, D):
-            return [mpmath.diff(lambda mm: _bc_f(mm, T, D), m), _bc_f(m, T, D) - _bc_f(0, T, D)]
+            return [mpmath.diff(lambda mm: bc_free_energy(mm, T, D), m), bc_free_energy(m, T, D) - bc_free_energy(0, T, D)]
         m, D = mpmath.findroot(system, (0.95, 0.45))
         return _f(D), _f(abs(m))
 
@@ -479,6 +481,26 @@ CASES = (
 
 CASE_BY_ID = {case.id: case for case in CASES}
 assert len(CASE_BY_ID) == len(CASES), "catalogue ids must be unique"
+
+
+# ------------------------------------------------------------------ runner helpers
+
+class CaseTimeout(BaseException):
+    """Raised by time_limit; a BaseException, so that the CLI's catch-all does not turn it into an exit code."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Interrupt the block after `seconds` (SIGALRM; main thread only): a hang fails the run instead of the suite."""
+    def on_alarm(signum, frame):
+        raise CaseTimeout(f"took longer than {seconds:.0f} s")
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # ------------------------------------------------------------------ copy-head closed forms

@@ -10,21 +10,20 @@ evidence.exponent.beta, evidence.landau.a4_effective}, warnings; special_points[
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import signal
 
 import mpmath
 import pytest
 
-from catalogue import (CASES, Case, potts_closed_form, potts_first, sublattice_gas, tilted_landau_peak,
-                       blume_capel_first_T, blume_capel_second, _bc_f, DPS)
+from catalogue import (CASES, DPS, Case, bc_free_energy, blume_capel_first_T, blume_capel_second, potts_closed_form,
+                       potts_first, sublattice_gas, tilted_landau_peak, time_limit)
 from copyhead.cli import main as cli_main
 from copyhead.errors import CopyheadError
 from copyhead.numerics.transitions import expression_problem, find_transitions, phase_diagram
 
 TIME_LIMIT = 30.0           # seconds per run: issue 9 allows none to take longer silently
+TIME_LIMIT_KNOWN_SLOW = 12.0  # for _SLOW_ANYWAY while they fail (keeps the slow run short); 30 s once fixed
 VALUE_TOL_SPINODAL = 1e-7
 VALUE_TOL_JUMP = 1e-7
 BETA_TOL = 0.02
@@ -60,29 +59,13 @@ KNOWN_FAILURES = {
     "bicritical-diagram": "bicritical point not a special-point kind of the engine",
     "o2-second": "continuous symmetry (zero mode): transition missed after ~40 s (issue 9, cause 6)",
     "o2-first": "continuous symmetry (zero mode): a dozen invented unconverged first-order transitions, ~60 s",
-    "abs-cubic": "derivatives of abs contain DiracDelta: NameError in the generated code (issue 9, cause 5)",
+    "abs-cubic": "non-smooth |x|^3 (abs now compiles, derivatives piecewise): the engine's Landau evidence "
+                 "assumes analytic terms and flags landau-quartic-not-positive instead of beta = 1",
     "unbounded-sextic": "unbounded below not detected: a local minimum reported as a clean second-order transition",
 }
 # default run: one- and two-order-parameter transitions through the API; diagrams, three order parameters and
 # every CLI run are slow tests
 _SLOW_ANYWAY = {"o2-second", "o2-first"}   # each needs its full time limit today
-
-
-class CaseTimeout(BaseException):
-    """Raised by the alarm; a BaseException so that the CLI's catch-all does not turn it into an exit code."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    def on_alarm(signum, frame):
-        raise CaseTimeout(f"took longer than {seconds:.0f} s")
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def case_params(slow_all: bool = False):
@@ -179,9 +162,13 @@ def _diagram_problems(case: Case, out: dict) -> list:
     return found
 
 
+def _limit(case: Case) -> float:
+    return TIME_LIMIT_KNOWN_SLOW if case.id in _SLOW_ANYWAY and case.id in KNOWN_FAILURES else TIME_LIMIT
+
+
 def run_api(case: Case):
     try:
-        with time_limit(TIME_LIMIT):
+        with time_limit(_limit(case)):
             problem = expression_problem(case.expr, case.order_params, case.control, case.params_dict)
             if case.diagram:
                 result = phase_diagram(problem, case.diagram.second, case.diagram.second_range, case.range)
@@ -194,7 +181,7 @@ def run_api(case: Case):
 
 def run_cli(case: Case, capsys):
     capsys.readouterr()
-    with time_limit(TIME_LIMIT):
+    with time_limit(_limit(case)):
         code = cli_main(case.cli_args())
     out, err = capsys.readouterr()
     if code == 0:
@@ -252,7 +239,7 @@ def test_references_cross_checked():
     assert abs(blume_capel_second(math.log(4) / 3) - 1 / 3) < 1e-12
     T1, m1 = blume_capel_first_T(0.48)
     with mpmath.workdps(DPS):
-        assert abs(_bc_f(m1, T1, 0.48) - _bc_f(0, T1, 0.48)) < 1e-12
+        assert abs(bc_free_energy(m1, T1, 0.48) - bc_free_energy(0, T1, 0.48)) < 1e-12
 
 
 def test_case_cli_args_round_trip():
