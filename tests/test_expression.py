@@ -166,21 +166,18 @@ def _reference(name, block, x, y, t):
 
         def d(*orders):
             return float(mpmath.diff(f, xs, orders))
-        if block == "value":
-            return d(0, 0, 0)
-        if block == "gradient":
-            return [d(1, 0, 0), d(0, 1, 0)]
-        if block == "hessian":
-            return [[d(2, 0, 0), d(1, 1, 0)], [d(1, 1, 0), d(0, 2, 0)]]
-        if block == "third":
-            return [[[d(*np.bincount([i, j, k], minlength=3)) for k in range(2)] for j in range(2)] for i in range(2)]
-        if block == "d_control":
-            return d(0, 0, 1)
-        if block == "gradient_d_control":
-            return [d(1, 0, 1), d(0, 1, 1)]
-        if block == "hessian_d_control":
-            return [[d(2, 0, 1), d(1, 1, 1)], [d(1, 1, 1), d(0, 2, 1)]]
-        return d(0, 0, 2)
+
+        def grad(c):
+            return [d(1, 0, c), d(0, 1, c)]
+
+        def hess(c):
+            return [[d(2, 0, c), d(1, 1, c)], [d(1, 1, c), d(0, 2, c)]]
+        blocks = {"value": lambda: d(0, 0, 0), "gradient": lambda: grad(0), "hessian": lambda: hess(0),
+                  "third": lambda: [[[d(*np.bincount([i, j, k], minlength=3)) for k in range(2)] for j in range(2)]
+                                    for i in range(2)],
+                  "d_control": lambda: d(0, 0, 1), "gradient_d_control": lambda: grad(1),
+                  "hessian_d_control": lambda: hess(1), "d2_control": lambda: d(0, 0, 2)}
+        return blocks[block]()
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

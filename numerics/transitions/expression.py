@@ -19,24 +19,45 @@ import sympy as sp
 
 from copyhead.errors import InvalidParameterError
 
-class KinkAbs(sp.Function):
-    """|u| for real u, differentiated piecewise: d|u|/du = sgn u, and the delta at the kink is dropped (SymPy's
-    Abs would put DiracDelta into the Hessian, which no numeric back end can evaluate)."""
+
+class _Kink(sp.Function):
+    """A real function of one real argument with a kink at 0, differentiated piecewise (no DiracDelta)."""
 
     nargs = 1
     is_extended_real = True
-    is_extended_nonnegative = True
+    _exact = None        # the SymPy function used on numbers
+    _parity = 1          # f(-u) = _parity * f(u)
 
     @classmethod
     def eval(cls, arg):
         if arg.is_number:
-            return sp.Abs(arg)
+            return cls._exact(arg)
+        known = cls._where_sign_known(arg)
+        if known is not None:
+            return known
+        if arg.could_extract_minus_sign():
+            return cls._parity * cls(-arg)
+
+    def _latex(self, printer, exp=None):
+        body = self._latex_form % printer._print(self.args[0])
+        return body if exp is None else f"{body}^{{{exp}}}"
+
+
+class KinkAbs(_Kink):
+    """|u|: d|u|/du = sgn u, and the delta at the kink is dropped (SymPy's Abs would put DiracDelta into the
+    Hessian, which no numeric back end evaluates)."""
+
+    is_extended_nonnegative = True
+    _exact = sp.Abs
+    _latex_form = r"\left|%s\right|"
+
+    @staticmethod
+    def _where_sign_known(arg):
         if arg.is_extended_nonnegative:
             return arg
         if arg.is_extended_nonpositive:
             return -arg
-        if arg.could_extract_minus_sign():
-            return cls(-arg)
+        return None
 
     def fdiff(self, argindex=1):
         return KinkSign(self.args[0])
@@ -50,30 +71,24 @@ class KinkAbs(sp.Function):
 
     _mpmathcode = _pythoncode = _numpycode
 
-    def _latex(self, printer, exp=None):
-        body = r"\left|%s\right|" % printer._print(self.args[0])
-        return body if exp is None else f"{body}^{{{exp}}}"
-
     def _sympystr(self, printer):
         return f"abs({printer._print(self.args[0])})"
 
 
-class KinkSign(sp.Function):
+class KinkSign(_Kink):
     """sgn u with derivative 0 (piecewise, as KinkAbs)."""
 
-    nargs = 1
-    is_extended_real = True
+    _exact = sp.sign
+    _parity = -1
+    _latex_form = r"\operatorname{sgn}\left(%s\right)"
 
-    @classmethod
-    def eval(cls, arg):
-        if arg.is_number:
-            return sp.sign(arg)
+    @staticmethod
+    def _where_sign_known(arg):
         if arg.is_extended_positive:
             return sp.S.One
         if arg.is_extended_negative:
             return sp.S.NegativeOne
-        if arg.could_extract_minus_sign():
-            return -cls(-arg)
+        return None
 
     def fdiff(self, argindex=1):
         return sp.S.Zero
@@ -83,10 +98,6 @@ class KinkSign(sp.Function):
 
     def _mpmathcode(self, printer):
         return f"mpmath.sign({printer._print(self.args[0])})"
-
-    def _latex(self, printer, exp=None):
-        body = r"\operatorname{sgn}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else f"{body}^{{{exp}}}"
 
 
 class Erf(sp.erf):
@@ -292,15 +303,14 @@ class _Converter:
 
     def run(self, root):
         # post-order with an explicit stack; a +/- (or */÷) chain is one node with all its operands
-        stack, done = [(root, False)], []
+        stack, done = [(root, None)], []
         while stack:
-            node, expanded = stack.pop()
-            if not expanded:
+            node, n = stack.pop()
+            if n is None:
                 children = self.children(node)
-                stack.append((node, True))
-                stack.extend((c, False) for c in reversed(children))
+                stack.append((node, len(children)))
+                stack.extend((c, None) for c in reversed(children))
                 continue
-            n = len(self.children(node))
             args = done[len(done) - n:] if n else []
             del done[len(done) - n:]
             done.append(self.checked(node, self.build(node, args)))
@@ -308,9 +318,9 @@ class _Converter:
 
     def children(self, node):
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            return self._chain(node, (ast.Add, ast.Sub))
+            return self._chain(node, (ast.Add, ast.Sub))[0]
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
-            return self._chain(node, (ast.Mult, ast.Div))
+            return self._chain(node, (ast.Mult, ast.Div))[0]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return [node.left, node.right]
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -323,19 +333,13 @@ class _Converter:
 
     @staticmethod
     def _chain(node, ops):
-        rights = []
+        """Operands and operators of a left-nested chain a op b op c ... (walked without recursion)."""
+        rights, operators = [], []
         while _is_chain(node, ops):
             rights.append(node.right)
+            operators.append(node.op)
             node = node.left
-        return [node] + rights[::-1]
-
-    @staticmethod
-    def _chain_ops(node, ops):
-        out = []
-        while _is_chain(node, ops):
-            out.append(node.op)
-            node = node.left
-        return out[::-1]
+        return [node] + rights[::-1], operators[::-1]
 
     def _check_call(self, node):
         if not isinstance(node.func, ast.Name):
@@ -363,10 +367,10 @@ class _Converter:
         if isinstance(node, ast.Name):
             return self.name(node.id)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-            ops = self._chain_ops(node, (ast.Add, ast.Sub))
+            ops = self._chain(node, (ast.Add, ast.Sub))[1]
             return sp.Add(args[0], *[a if isinstance(op, ast.Add) else -a for op, a in zip(ops, args[1:])])
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.Div)):
-            ops = self._chain_ops(node, (ast.Mult, ast.Div))
+            ops = self._chain(node, (ast.Mult, ast.Div))[1]
             for op, a in zip(ops, args[1:]):
                 if isinstance(op, ast.Div) and a.is_zero:
                     raise InvalidParameterError(option, "division by zero")
