@@ -77,7 +77,11 @@ def local_exponent_table(prior: str, Ts=EXPONENT_TS, base: ModelSpec | None = No
     base = (base or ModelSpec()).replace(prior=prior)
     rows = []
     for T_ in Ts:
-        row = coexistence_exact(base.replace(T=int(T_)))
+        try:
+            row = coexistence_exact(base.replace(T=int(T_)))
+        except ArithmeticError as exc:      # below the critical end point: a crossover, no alpha*
+            rows.append({"T": int(T_), "no_first_order": str(exc)})
+            continue
         rows.append({k: (v if isinstance(v, int) else float(v)) for k, v in row.items()})
     return rows
 
@@ -115,6 +119,8 @@ def _alpha_star_at_real_T(spec: ModelSpec, T_real, start: dict):
 def _check_exponent_trend(prior: str) -> CheckResult:
     """p(T) rises monotonically and stays below the exponent of the law (1 bilinear, 2 Gaussian-logit)."""
     rows = local_exponent_table(prior)
+    if any("no_first_order" in r for r in rows):
+        return CheckResult(False, "optimisation", f"{prior}: no first-order transition at some T: {rows}")
     ps = [r["local_exponent"] for r in rows]
     limit = 1.0 if prior == "bilinear" else 2.0
     passed = all(b > a for a, b in zip(ps, ps[1:])) and ps[-1] < limit and ps[-1] > 0.9 * limit
