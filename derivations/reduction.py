@@ -13,10 +13,11 @@ from copyhead.spec import ModelSpec
 from ..numerics import full
 from ..numerics.free_energy import local_minima, model_params
 from ..numerics.compiled import compiled_model
-from ..theory.functions import WishartRate
+from ..theory import population
+from ..theory.functions import RATE_FUNCTIONS, WishartRate
 from ..theory.reduced import kinematics, reduced_model, softmax_row
-from ..theory.symbols import MODEL_PARAMS, T, alpha, delta, gamma, s, sigma_k, sigma_q, u
-from ._core import CheckResult, Step, as_check, tolerance_check
+from ..theory.symbols import MODEL_PARAMS, R, T, V, alpha, delta, gamma, q, s, sigma_k, sigma_q, u, x
+from ._core import CheckResult, Step, as_check, symbolic_check, tolerance_check
 
 SECTION = "Free energy and its reduction"
 
@@ -173,6 +174,127 @@ def _check_reduction_numerically() -> CheckResult:
                            f"{worst_below:.1e}, max |m gap| {worst_m:.1e}")
 
 
+def _check_rate_convex_increasing() -> CheckResult:
+    """phi'' = 2/(sqrt(1+4x^2)(1+sqrt(1+4x^2))) > 0 and phi' >= 0 on x >= 0: phi is even, convex, increasing in |x|."""
+    phi = WishartRate(x).doit()
+    root = sp.sqrt(1 + 4 * x**2)
+    residual = sp.simplify(sp.diff(phi, x, 2) - 2 / (root * (1 + root)))
+    # phi'(x) = 2x/(1 + sqrt(1+4x^2)): non-negative for x >= 0 by inspection once the identity holds
+    increasing = sp.simplify(sp.diff(phi, x) - 2 * x / (1 + root)) == 0
+    even = sp.simplify(phi.subs(x, -x) - phi) == 0
+    v = sp.Symbol("v", positive=True)   # V = 1 + v >= 2
+    monotone = all(sp.factor(sp.diff(population.energy(tok), var).subs(V, 1 + v)).is_nonnegative
+                   for tok in ("centred", "onehot") for var in ((q,) if tok == "centred" else (q, R)))
+    ok = residual == 0 and increasing is True and even and monotone
+    return CheckResult(ok, "symbolic",
+                       f"phi'' - 2/(sqrt(1+4x^2)(1+sqrt(1+4x^2))) simplifies to {residual}; phi' = 2x/(1+sqrt(1+4x^2)) "
+                       f"(>= 0 on x >= 0): {increasing}; phi even: {even}; the energy is non-decreasing in q (and R, one-hot) at fixed m "
+                       f"(and r): {monotone}. Gaussian-logit: x^2/2 is even, convex, increasing in |x| as well")
+
+
+def _mp_overlaps(S, gamma_):
+    """(m, q, r, R) of linear attention A = gamma S, in mpmath."""
+    T_ = S.rows
+    rows = [sum(S[t, j] for j in range(T_)) for t in range(T_)]
+    m_ = gamma_ * sum(S[t, (t - 1) % T_] for t in range(T_)) / T_
+    q_ = gamma_**2 * sum(S[i, j] ** 2 for i in range(T_) for j in range(T_)) / T_
+    return m_, q_, gamma_ * sum(rows) / T_, gamma_**2 * sum(rw**2 for rw in rows) / T_
+
+
+@lru_cache(maxsize=None)
+def _mp_rate_function(prior):
+    return sp.lambdify(x, RATE_FUNCTIONS[prior](x).doit(), "mpmath")
+
+
+def _mp_rate(S, prior, scale):
+    rate = _mp_rate_function(prior)
+    return sum(rate(sv / scale) for sv in mp.svd_r(S, compute_uv=False))
+
+
+def _mp_shift(T_):
+    return mp.matrix([[1 if j == (i - 1) % T_ else 0 for j in range(T_)] for i in range(T_)])
+
+
+def shift_average(S):
+    """(1/T) sum_k Pi^k S Pi^-k: the average of S over the cyclic relabellings of the positions."""
+    T_ = S.rows
+    Pi = _mp_shift(T_)
+    out, P = mp.zeros(T_, T_), mp.eye(T_)
+    for _ in range(T_):
+        out += P * S * P.T
+        P = P * Pi
+    return out / T_
+
+
+def _check_linear_reduction_inequalities() -> CheckResult:
+    """Each inequality of the linear reduction proof at random S, 50 digits."""
+    rng = np.random.default_rng(15)
+    worst_equal, violations, cases = mp.mpf(0), 0, 0
+    margins = {"q": [], "I": [], "R": [], "Iu": []}
+    with mp.workdps(50):
+        for T_ in (3, 4, 6, 8):
+            Pi, J = _mp_shift(T_), mp.ones(T_, T_) / T_
+            for trial in range(6):
+                gamma_, scale = mp.mpf(rng.uniform(0.3, 2.0)), mp.mpf(rng.uniform(0.5, 2.0))
+                # random, near-copy and near-row-sum matrices
+                noise = mp.matrix(rng.normal(size=(T_, T_)).tolist())
+                S = noise if trial < 3 else (mp.mpf(rng.uniform(-3, 3)) * (Pi if trial < 5 else J * T_)
+                                              + mp.mpf(0.1) * noise)
+                Sbar = shift_average(S)
+                m0, q0, r0, R0 = _mp_overlaps(S, gamma_)
+                m1, q1, r1, R1 = _mp_overlaps(Sbar, gamma_)
+                # Sbar is circulant: Sbar[i, j] depends on (i - j) mod T only
+                circ = max(abs(Sbar[i, j] - Sbar[(i + 1) % T_, (j + 1) % T_]) for i in range(T_) for j in range(T_))
+                # reduced form with the same m and r: S_red = s Pi + (u - s) J/T (centred tokens ignore u)
+                c1 = m1 / gamma_
+                u_ = r1 / gamma_
+                s_ = (c1 - u_ / T_) * T_ / (T_ - 1)
+                S_red = s_ * Pi + (u_ - s_) * J
+                m2, q2, r2, R2 = _mp_overlaps(S_red, gamma_)
+                s_centred = c1
+                _, q3, _, _ = _mp_overlaps(s_centred * Pi, gamma_)
+                worst_equal = max(worst_equal, abs(m1 - m0), abs(r1 - r0), circ, abs(m2 - m0), abs(r2 - r0),
+                                  abs(R2 - R1))
+                for prior in ("bilinear", "gaussian-logit"):
+                    I0, I1 = _mp_rate(S, prior, scale), _mp_rate(Sbar, prior, scale)
+                    I2, I3 = _mp_rate(S_red, prior, scale), _mp_rate(s_centred * Pi, prior, scale)
+                    steps_ = {"I": (I0, I1), "Iu": (I1, I2)}
+                    for name, (before, after) in steps_.items():
+                        margins[name].append(before - after)
+                        violations += int(after > before + mp.mpf(10) ** -45)
+                    margins["I"].append(I1 - I3)          # centred: s Pi with s = c_1
+                    violations += int(I3 > I1 + mp.mpf(10) ** -45)
+                for name, before, after in (("q", q0, q1), ("q", q1, q2), ("q", q1, q3), ("R", R0, R1)):
+                    margins[name].append(before - after)
+                    violations += int(after > before + mp.mpf(10) ** -45)
+                cases += 1
+    smallest = {k: mp.nstr(min(v), 3) for k, v in margins.items()}
+    passed = violations == 0 and worst_equal < mp.mpf(10) ** -40
+    return CheckResult(passed, "mpmath-50",
+                       f"{cases} random S (T = 3, 4, 6, 8; generic, near s Pi and near the row-sum mode), 50 digits: "
+                       f"m and r kept to {mp.nstr(worst_equal, 3)}; q, R and I (both priors) never increased by the "
+                       f"shift average nor by the Fourier step to s Pi (+ (u - s)J/T): {violations} violations, "
+                       f"smallest decreases {smallest}")
+
+
+def _check_rate_convex_in_S() -> CheckResult:
+    """I(S) = sum phi(sigma_i(S)) is convex in S (the step the shift average rests on), at random pairs."""
+    rng = np.random.default_rng(16)
+    worst = mp.mpf("-inf")
+    with mp.workdps(50):
+        for T_ in (3, 5, 8):
+            for _ in range(8):
+                A_, B_ = (mp.matrix(rng.normal(scale=rng.uniform(0.1, 3.0), size=(T_, T_)).tolist()) for _ in range(2))
+                w = mp.mpf(rng.uniform(0.1, 0.9))
+                for prior in ("bilinear", "gaussian-logit"):
+                    gap = _mp_rate(w * A_ + (1 - w) * B_, prior, 1) - (w * _mp_rate(A_, prior, 1)
+                                                                       + (1 - w) * _mp_rate(B_, prior, 1))
+                    worst = max(worst, gap)
+    return CheckResult(bool(worst <= mp.mpf(10) ** -45), "mpmath-50",
+                       "I(w A + (1-w) B) - w I(A) - (1-w) I(B) <= 0 at 48 random pairs (T = 3, 5, 8, both priors), "
+                       f"50 digits: max {mp.nstr(worst, 3)}", float(worst))
+
+
 @lru_cache(maxsize=None)
 def onehot_hessian_at_origin(prior: str = "bilinear") -> sp.Matrix:
     """Hessian of the raw one-hot linear free energy in (s, u) at the symmetric point s = u = 0."""
@@ -318,6 +440,29 @@ def steps() -> list[Step]:
              "(Jensen), to the prior. Raw one-hot tokens keep the row-sum mode u as a second order parameter: "
              "S = s Pi + (u - s) J/T.",
              (as_check("exact", _check_reduced_equals_full),)),
+        Step(SECTION, "d.linear_proof", "Linear attention: proof of the reduction",
+             sp.Tuple(sp.Eq(sp.Symbol(r"\bar S"), sp.Sum(sp.Symbol(r"\Pi^k S \Pi^{-k}"), (sp.Symbol("k"), 1, T)) / T,
+                            evaluate=False),
+                      sp.Eq(sp.Symbol(r"m(\bar S)"), sp.Symbol("m(S)"), evaluate=False),
+                      sp.Le(sp.Symbol(r"q(\bar S)"), sp.Symbol("q(S)")),
+                      sp.Le(sp.Symbol(r"I(\bar S)"), sp.Symbol("I(S)")),
+                      sp.Le(T * WishartRate(sp.Abs(sp.Symbol("c_1")) / (sigma_q * sigma_k)),
+                            sp.Sum(WishartRate(sp.Abs(sp.Symbol(r"\lambda_k")) / (sigma_q * sigma_k)),
+                                   (sp.Symbol("k"), 1, T)))),
+             "For linear attention the reduction is a theorem. (i) Averaging S over the T cyclic relabellings "
+             "of the positions gives a circulant S-bar. m and the mean row sum r are linear and invariant under "
+             "the relabelling, so they are kept. q and R are convex (squared norms), so by Jensen they do not "
+             "increase; I(S) = sum_i phi(sigma_i) with phi even, convex and increasing in |x| is a convex, "
+             "unitarily invariant function of S (Lewis), so it does not increase either. The energy is "
+             "non-decreasing in q and R at fixed m and r, so f(S-bar) <= f(S). (ii) A circulant S = sum_j c_j "
+             "Pi^j has singular values |lambda_k|, the Fourier coefficients of c, with m = gamma c_1. Since "
+             "|c_1| <= (1/T) sum_k |lambda_k|, monotonicity and Jensen's inequality over the Fourier modes give "
+             "T phi(|c_1|) <= sum_k phi(|lambda_k|), and Parseval gives q >= gamma^2 c_1^2: S = s Pi with s = "
+             "c_1 is optimal (centred tokens). Raw one-hot tokens also fix lambda_0 = u (the row sum); the same "
+             "argument over the other T-1 modes gives S = s Pi + (u - s) J/T.",
+             (as_check("symbolic", _check_rate_convex_increasing),
+              as_check("mpmath-50", _check_rate_convex_in_S),
+              as_check("mpmath-50", _check_linear_reduction_inequalities))),
         Step(SECTION, "d.reduced", "Reduced free energy (softmax, centred, bilinear prior)",
              sp.Eq(sp.Function("f")(delta), reduced_model("softmax", "centred", "bilinear").free_energy, evaluate=False),
              "All eight families (attention x tokens x prior) are built the same way in theory/reduced.py.",
