@@ -55,7 +55,11 @@ def coexistence_exact(spec: ModelSpec, digits: int = 30) -> dict:
     delta, so p = T ln T (d alpha*/dT)/alpha* needs no differencing.
     """
     lead = leading_order(spec.prior, spec.T, spec)
-    brent = alpha_star_by_equal_depth(spec, 0.5 * lead, 8.0 * lead)
+    try:
+        brent = alpha_star_by_equal_depth(spec, 0.5 * lead, 8.0 * lead)
+    except ValueError:          # no sign change of the equal-depth gap
+        raise ArithmeticError(f"T={spec.T}: no first-order transition in alpha = [{0.5 * lead:.4g}, "
+                              f"{8 * lead:.4g}]") from None
     minima = sorted(local_minima(spec, brent), key=lambda mn: mn.m)
     if len(minima) < 2:
         raise ArithmeticError(f"T={spec.T}: one minimum at alpha={brent}: no first-order transition to refine")
