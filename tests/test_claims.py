@@ -89,19 +89,20 @@ def _softmax_cases():
                 cases += [(T_, prior, factor) for factor in ("crossover-low", "crossover-high")]
                 continue
             cases += [(T_, prior, factor) for factor in (0.6, 1.0, 1.05, 1.6)]
-    return cases
+    return [(T_, prior, 1.0, factor) for T_, prior, factor in cases] + [(T_, "bilinear", 2.0, factor)
+                                                                       for T_ in (16, 32) for factor in (0.9, 1.1)]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("T_, prior, factor", _softmax_cases())
-def test_softmax_reduction_holds_for_unconstrained_matrices(T_, prior, factor):
+@pytest.mark.parametrize("T_, prior, gamma, factor", _softmax_cases())
+def test_softmax_reduction_holds_for_unconstrained_matrices(T_, prior, gamma, factor):
     """Nothing in the unconstrained T x T logit space beats the reduced global minimum (T = 8, 16, 32)."""
-    spec = ModelSpec(T=T_, prior=prior)
+    spec = ModelSpec(T=T_, prior=prior, gamma=gamma)
     if isinstance(factor, str):
         alpha_ = 5.0 if factor == "crossover-low" else 14.0
     else:
         alpha_ = factor * float(scaling.coexistence_exact(spec)["alpha_star"])
-    out = reduction.softmax_reduction_search(spec, alpha_, seed=T_)
+    out = reduction.softmax_reduction_search(spec, alpha_, seed=T_, random_starts=6)
     assert out["beaten_by"] < 1e-12, out
     assert abs(out["full_f"] - out["reduced_f"]) < 1e-9 * abs(out["reduced_f"]), out
     # the best full matrix is a reduced minimum of the same depth (at alpha* either of the two)
