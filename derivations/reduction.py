@@ -511,7 +511,7 @@ def steps() -> list[Step]:
              (as_check("optimisation", _check_reduction_numerically),)),
         Step(SECTION, "d.onehot_onset", "Raw one-hot linear: the transition at alpha_c is of the row-sum mode",
              sp.Tuple(sp.Eq(sp.Symbol("H"), onehot_hessian_at_origin(), evaluate=False),
-                      sp.Eq(sp.Symbol(r"\det H(\alpha_c)"), 0, evaluate=False)),
+                      sp.Eq(sp.Function(r"\det H")(sp.Symbol("alpha_c")), 0, evaluate=False)),
              "With raw one-hot tokens the symmetric point s = u = 0 goes unstable where det H vanishes. Its soft "
              "mode is almost entirely the row-sum mode u, which lets attention learn the token mean (the J/V "
              "channel); it is not a copy transition. The copy amplitude s couples linearly to u (H_su != 0), so s "
