@@ -344,6 +344,7 @@ def onehot_hessian_at_origin(prior: str = "bilinear") -> sp.Matrix:
     return sp.simplify(sp.hessian(f, (s, u)).subs({s: 0, u: 0}))
 
 
+@lru_cache(maxsize=64)
 def onehot_linear_onset(spec: ModelSpec, digits: int = 30) -> dict:
     """Where the symmetric point of raw one-hot linear attention goes unstable, and along which mode.
 
