@@ -108,3 +108,26 @@ def test_softmax_reduction_holds_for_unconstrained_matrices(T_, prior, gamma, fa
     # the best full matrix is a reduced minimum of the same depth (at alpha* either of the two)
     assert any(abs(f - out["full_f"]) < 1e-9 * abs(f) and abs(m - out["full_m"]) < 1e-6
                for f, m in out["reduced_minima"]), out
+
+
+def test_scaling_experiment_writes_exact_exponents_and_no_verdict(tmp_path, capsys):
+    import importlib.util
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "experiments" / "scaling_alpha_star.py"
+    module_spec = importlib.util.spec_from_file_location("scaling_alpha_star", path)
+    script = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(script)
+    out = tmp_path / "s.json"
+    assert script.main(["--out", str(out), "--kmin", "4", "--kmax", "13", "--kstep", "3"]) == 0
+    result = json.loads(out.read_text())["result"]
+    text = out.read_text()
+    assert "disagrees" not in text and "agrees with the claim" not in text
+    for prior in ("bilinear", "gaussian-logit"):
+        engine = {r["T"]: r["alpha_star"] for r in result["priors"][prior]["points"] if "alpha_star" in r}
+        for row in result["priors"][prior]["exact_local_exponent"]:
+            if row["T"] in engine:       # engine and exact root-finding agree
+                assert abs(row["alpha_star"] - engine[row["T"]]) < 1e-8 * row["alpha_star"]
+    assert "p = 0.2338" in capsys.readouterr().out          # bilinear, T = 16
+    assert script.main(["--out", str(out)]) == 2            # refuses to overwrite
