@@ -290,6 +290,9 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                               f"(max residual {rows['fit']['max_residual']:.2g})", RESULTS, "copyhead report"))
         figures.append(("Coexistence point alpha* against ln T for both priors, with fits.",
                         _figures.scaling(out, table)))
+        from ._scaling_section import local_exponent_section
+
+        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec)
 
     with timer("branches and landscapes"):
         if first:
