@@ -153,6 +153,20 @@ def _check_plot_path(path: str) -> None:
     supported = FigureCanvasBase.get_supported_filetypes()
     if ext not in supported:
         raise UsageError(f"--plot: unknown figure format {ext!r}; use one of {', '.join(sorted(supported))}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--plot: directory {parent!r} is not writable")
+    # Some formats need external tools (pgf: xelatex); try one before the computation, not after it.
+    import io
+
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_xlabel(r"$\alpha$")
+    try:
+        fig.savefig(io.BytesIO(), format=ext)
+    except Exception as exc:  # noqa: BLE001  (any backend failure means this format cannot be written here)
+        raise UsageError(f"--plot: cannot write {ext!r} figures here: {str(exc).splitlines()[0]}") from None
+    finally:
+        plt.close(fig)
 
 
 def theory_minima(spec, alphas) -> dict:
@@ -235,8 +249,14 @@ def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks:
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path)
+    import io
+
+    from copyhead._io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=os.path.splitext(path)[1].lstrip(".").lower() or None)
     plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue(), parameter="--plot")   # whole or absent; never overwrites
 
 
 def run(args) -> int:
