@@ -46,8 +46,11 @@ def exit_code(exc: BaseException) -> int:
 
 
 @contextmanager
-def handled():
-    """Install the handlers (main thread only; elsewhere a no-op) and silence dropped interrupts."""
+def handled(program: bool = False):
+    """Install the handlers (main thread only; elsewhere a no-op) and silence dropped interrupts.
+
+    program: this is the whole process (the command line), so on leaving, the command is complete and the process
+    is only exiting: a signal then is ignored rather than raising a traceback (SIGINT) or killing it (SIGTERM)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -65,7 +68,7 @@ def handled():
     finally:
         sys.unraisablehook = previous_hook
         for s, h in previous.items():
-            signal.signal(s, h)
+            signal.signal(s, signal.SIG_IGN if program else h)
         _pending.clear()
 
 

@@ -131,7 +131,8 @@ def memory_estimate(spec, Ns, alphas, n_tasks: int, steps: int, workers: int, po
     terms = {"--N/--alphas (n = alpha N sequences of T x V tokens)": workers * data,
              "--T/--V (T^2 V^2 sufficient statistics)": workers * stats, "--N (parameters 2 T N)": workers * params,
              "--steps (traces kept per chain)": workers * trace,
-             "--chains (every chain's m trace, kept until the end; also grows with --N, --alphas, --inits)": parent}
+             "--steps/--chains (every chain's m trace, kept until the end; chains = --chains x --N x --alphas x "
+             "--inits)": parent}
     total = workers * WORKER_BASE_BYTES + sum(terms.values())
     return total, max(terms, key=terms.get)
 

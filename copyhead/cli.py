@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     from . import _signals
 
     try:
-        with _signals.handled():
+        with _signals.handled(program=argv is None):
             parser = build_parser()
             args = parser.parse_args(argv)
             if getattr(args, "handler", None) is None:
