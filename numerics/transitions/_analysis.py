@@ -416,8 +416,14 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
             xf, cf, res, conv = np.asarray(problem.symmetric_point, float), cc["c"], cc["residual"], cc["converged"]
             method = "newton(det H(x0)=0): branch point of the symmetric branch"
         else:
-            xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j])
-            method = "newton(grad=0, detH=0)" + ("" if is_fold else ": branch point")
+            conv = False
+            if not is_fold:
+                bp = branch_point_newton(problem, br.x[j], br.c[j], c_scale=scale)
+                xf, cf, res, conv = np.asarray(bp["x"], float), bp["c"], bp["residual"], bp["converged"]
+                method = bp["method"] + ": branch point (the minimum ends where another branch crosses)"
+            if not conv:
+                xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j])
+                method = "newton(grad=0, H phi=0, l.phi=1)" + ("" if is_fold else ": branch point")
             step = float(np.max(np.abs(br.x[i1] - br.x[i0]))) + abs(br.c[i1] - br.c[i0])
             near = (abs(cf - br.c[j]) + float(np.max(np.abs(xf - br.x[j])))) <= 5 * step + 1e-9 * scale
             if not (conv and near):
@@ -587,6 +593,20 @@ def landau_at(problem, x, c, phi):
             "source": "exact derivative blocks at the branch point; a4 by Richardson difference of the exact D3"}
 
 
+def _quartic_flag(lan, expo, evidence) -> str:
+    """A second-order point whose broken minimum was followed continuously onto it needs a4_eff > 0, or, where
+    a4_eff vanishes or the free energy is not analytic there, a measured exponent to stand on: then the
+    Landau expansion is reported but does not decide (beta = 1/4 at a tricritical point, beta = 1 for |x|^3)."""
+    a4 = lan.get("a4_effective")
+    if a4 is None or a4 > 1e-8 * (1 + abs(lan.get("a4", 0.0) or 0.0)):
+        return "ok"
+    if expo is not None and expo.get("stderr", 1.0) < 1e-3 and 0.0 < expo["beta"] <= 1.5:
+        evidence["landau_note"] = ("effective quartic not positive (vanishing, or a non-analytic term): "
+                                   "classified by the measured exponent")
+        return "ok"
+    return "landau-quartic-not-positive"
+
+
 def _second_order_anywhere(problem, ev, scale, digits):
     bp = ev["branch_point"]
     c, x_star = float(bp["c"]), np.asarray(bp["x"], float)
@@ -604,8 +624,8 @@ def _second_order_anywhere(problem, ev, scale, digits):
     flag = "ok"
     if abs(lan["a3"]) > 1e-6 * (1 + abs(lan["a4"])):
         flag = "cubic-landau-term"        # a transcritical exchange: continuous but not a symmetric Landau point
-    elif lan["a4_effective"] <= 0:
-        flag = "landau-quartic-not-positive"
+    else:
+        flag = _quartic_flag(lan, expo, evidence)
     digits_str = None
     if digits:
         mp = branch_point_newton(problem, x_star, c, c_scale=scale, digits=digits)
@@ -628,8 +648,8 @@ def _second_order(problem, ev, scale, digits):
                 "bracket": [ev["c0"], ev["c1"]], "newton_iterations": cc["iterations"],
                 "hessian_eigenvalue_sign_change": "lowest Hessian eigenvalue at the symmetric point changes sign"}
     flag = "ok" if cc["converged"] else "critical-newton-not-converged"
-    if lan.get("a4_effective") is not None and lan["a4_effective"] <= 0:
-        flag = "landau-quartic-not-positive"
+    if flag == "ok":
+        flag = _quartic_flag(lan, expo, evidence)
     digits_str = None
     if digits:
         mp = mp_critical(problem, x0, c, digits)

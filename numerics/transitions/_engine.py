@@ -410,10 +410,20 @@ def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int = 13, xmax: float =
     else:
         # starts inside the domain box at each c, dense towards its edges; other conditions filter them
         axes = sample_grid(problem, cs, per_dim, xmax, edge=1e-6)
+        lo, hi = problem.domain.box(k, cs, problem.p)
         per_c = []
         for j, c in enumerate(cs):
             grids = np.meshgrid(*[a[:, j] for a in axes], indexing="ij")
             pts = np.stack([g.ravel() for g in grids], axis=1)
+            # conditions coupling several order parameters (|m| < q, a + b < 1) cut most of the box away:
+            # add an even grid over the box clipped to the scale of its finite edges, filtered the same way
+            finite = np.concatenate([lo[:, j][np.isfinite(lo[:, j])], hi[:, j][np.isfinite(hi[:, j])]])
+            reach = 2.0 * max(1.0, float(np.max(np.abs(finite)))) if finite.size else 10.0
+            a_lo = np.where(np.isfinite(lo[:, j]), lo[:, j], -reach)
+            a_hi = np.where(np.isfinite(hi[:, j]), hi[:, j], reach)
+            even = [a_lo[i] + (a_hi[i] - a_lo[i]) * (np.arange(per_dim) + 0.5) / per_dim for i in range(k)]
+            grids = np.meshgrid(*even, indexing="ij")
+            pts = np.vstack([pts, np.stack([g.ravel() for g in grids], axis=1)])
             per_c.append(pts[problem.domain.inside(list(pts.T), c, problem.p)])
     extra = []
     if problem.symmetric_point is not None:

@@ -143,13 +143,30 @@ def _tricritical(problem, second, d0, c0, d1, c1, digits=None):
         p = problem.with_params(**{second: d})
         cc = critical_newton(p, p.symmetric_point, c)
         cval = float(cc["c"]) if cc["converged"] else c
-        ys.append((d, cval, res(np.array([cval, d]))[1]))
+        ys.append((d, cval, res(np.array([cval, d]))[1] if cc["converged"] else np.nan))
     (da, ca, fa), (db, cb, fb) = ys
-    if not (np.isfinite(fa) and np.isfinite(fb)) or fa * fb > 0:
+    if np.isfinite(fa) and not np.isfinite(fb):
+        # the instability line is lost before db (it may end or turn at the tricritical point): bisect in the
+        # second parameter for the last point where it is found with a4_eff > 0, and start Newton there
+        good = (da, ca)
+        lo_d, hi_d = da, db
+        for _ in range(40):
+            dm = 0.5 * (lo_d + hi_d)
+            pm = problem.with_params(**{second: dm})
+            cc = critical_newton(pm, pm.symmetric_point, good[1])
+            fm = res(np.array([float(cc["c"]), dm]))[1] if cc["converged"] else np.nan
+            if np.isfinite(fm) and fm > 0:
+                lo_d, good = dm, (dm, float(cc["c"]))
+            else:
+                hi_d = dm
+        z, r, conv, its = np.array([good[1], good[0]]), float("inf"), False, 0
+        fb = float("nan")
+    elif not (np.isfinite(fa) and np.isfinite(fb)) or fa * fb > 0:
         return None
-    w = fa / (fa - fb)
-    z0 = np.array([ca + w * (cb - ca), da + w * (db - da)])
-    z, r, conv, its = fd_jacobian_newton(res, z0, steps=[1e-7, 1e-7])
+    else:
+        w = fa / (fa - fb)
+        z0 = np.array([ca + w * (cb - ca), da + w * (db - da)])
+        z, r, conv, its = fd_jacobian_newton(res, z0, steps=[1e-7, 1e-7])
     x0 = problem.symmetric_point
     p = problem.with_params(**{second: float(z[1])})
     l = soft_vector(p, x0, float(z[0]))
@@ -301,12 +318,14 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             prev, prev_d = None, None
             cur_d = d0
             ok_all = True
+            d_fail = d1
             for d in seg_fine:
                 p = problem.with_params(**{second: d})
                 weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
                 new = _track(p, state, prev, weight)
                 if new is None:
                     ok_all = False
+                    d_fail = d
                     break
                 prev, prev_d, state, cur_d = state, cur_d, new, d
                 pts.append((new["c"], d, None))
@@ -341,6 +360,12 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                               key=lambda t: abs(t.critical_value - tr.critical_value))
                     sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
                     if sp_:
+                        specials.append(sp_)
+                elif tr.kind == "second-order" and problem.quartic is not None and problem.symmetric_point:
+                    # the first-order continuation may lie outside the control range at d1 (a wide box): the
+                    # instability line of the symmetric point still continues, and a4_eff changes sign on it
+                    sp_ = _tricritical(problem, second, cur_d, state["c"], d_fail, state["c"], digits)
+                    if sp_ and min(d0, d1) <= sp_.values[second] <= max(d0, d1):
                         specials.append(sp_)
                 elif tr.kind == "first-order" and _involves_symmetric(problem, tr):
                     if "second-order" not in kinds_next or problem.quartic is None:
