@@ -205,7 +205,13 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
     transitions, folds, branch_info = [], [], {"continued": 0, "steps": 0, "det_sign_changes": []}
     events = []
     # a grid point where the global minimum is soft (quartic, exactly at a critical point) is bridged over
-    present = [j for j, g in enumerate(gm) if g is not None and (j in (0, len(cs) - 1) or not _soft(g))]
+    # (a zero mode found at one grid point only, not at its neighbours, is such a quartic point, not a symmetry)
+    def extra_zero_modes(j):
+        near = [gm[i].zero_modes for i in (j - 1, j + 1) if gm[i] is not None]
+        return bool(near) and gm[j].zero_modes > min(near)
+
+    present = [j for j, g in enumerate(gm) if g is not None and (j in (0, len(cs) - 1) or not (
+        _soft(g) or extra_zero_modes(j)))]
     for i, i2 in zip(present[:-1], present[1:]):
         # a grid point without a strict minimum (e.g. a quartic minimum exactly at a critical point) is bridged
         ev = _classify_interval(problem, cs, i, gm[i], gm[i2], scale, warnings, i2=i2)
@@ -566,7 +572,10 @@ def _landau_evidence(problem, c):
     v = V[:, 0]
     Hc = np.asarray(problem.blk("hessian_d_control", list(x0), c), float).reshape(problem.k, problem.k)
     D3 = np.asarray(problem.blk("third", list(x0), c), float).reshape(problem.k, problem.k, problem.k)
-    out = {"a2": float(w[0]) / 2, "da2_dcontrol": float(v @ Hc @ v) / 2, "soft_direction": [float(t) for t in v]}
+    # several soft directions at once (a continuous symmetry, e.g. O(2)): the degeneracy of the soft mode
+    degeneracy = int(np.sum(np.abs(w - w[0]) <= 1e-8 * max(1.0, float(np.max(np.abs(w))))))
+    out = {"a2": float(w[0]) / 2, "da2_dcontrol": float(v @ Hc @ v) / 2, "soft_direction": [float(t) for t in v],
+           "degeneracy": degeneracy}
     if problem.quartic is not None:
         q4 = float(problem.quartic.value(list(v), c, problem.p))
         a4, a3, corr = _landau.effective_quartic(q4, v, H, D3)
@@ -644,7 +653,9 @@ def _second_order(problem, ev, scale, digits):
     x0 = np.asarray(problem.symmetric_point, float)
     lan = _landau_evidence(problem, c)
     expo = measure_exponent(problem, x0, c, ev["broken_x"], ev["broken_c"], scale)
+    ordered_zero_modes = minimum_test(problem, ev["broken_x"], ev["broken_c"])[1]
     evidence = {"symmetric_point": _named(problem, x0), "landau": lan, "exponent": expo,
+                "ordered_phase_zero_modes": ordered_zero_modes,
                 "bracket": [ev["c0"], ev["c1"]], "newton_iterations": cc["iterations"],
                 "hessian_eigenvalue_sign_change": "lowest Hessian eigenvalue at the symmetric point changes sign"}
     flag = "ok" if cc["converged"] else "critical-newton-not-converged"

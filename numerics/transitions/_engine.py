@@ -398,10 +398,12 @@ def _classify(problem, xs, c):
     return pts
 
 
-def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int = 13, xmax: float = 100.0, extra_starts=()):
+def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int | None = None, xmax: float = 100.0, extra_starts=()):
     """Local minima at each control value (k >= 1) by vectorised modified-Newton descent from a grid of starts."""
     cs = np.asarray(cs, float)
     k = problem.k
+    if per_dim is None:
+        per_dim = 13 if k <= 2 else 9     # 13^2 or 9^3 starts per control value
     if problem.domain.unbounded:
         axis = sinh_grid(per_dim, xmax)
         grids = np.meshgrid(*([axis] * k), indexing="ij")
