@@ -194,6 +194,10 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
             why = ("the minimum may lie on the edge of the domain (" + ", ".join(problem.domain.describe())
                    + ") or closer to it than double precision resolves")
         warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {missing[0]:.6g}: {why}")
+    for j, end in ((0, "LO"), (len(cs) - 1, "HI")):
+        if gm[j] is not None and len(_distinct_minima(problem, mins[j], cs[j])) > 1:
+            warnings.append(f"a second local minimum exists at the range end {end} = {cs[j]:.6g}: its branch (and a "
+                            "transition between the two) may continue past the searched range")
     unbounded = _unbounded_below(problem, cs, gm)
     if unbounded:
         c_u, x_u, f_u, f_m = unbounded[0]
@@ -250,6 +254,21 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
     return TransitionReport(problem.control, problem.observable_name, (float(lo), float(hi)), range_source,
                             dict(problem.param_values), tuple(transitions), tuple(folds), branch_info,
                             tuple(warnings), "free-energy-unbounded-below" if unbounded else "ok")
+
+
+def _distinct_minima(problem, minima, c):
+    """Minima with distinct free energies (mirror images, equal in f, count once)."""
+    if len(minima) < 2:
+        return list(minima)
+    ref = minima[0]
+    out, seen = [ref], [0.0]
+    tol = 1e-9 * (1 + min(abs(ref.f), OFFSET_LIMIT))
+    for m in minima[1:]:
+        d = f_difference(problem, m.x, ref.x, c)
+        if all(abs(d - s_) > tol for s_ in seen):
+            out.append(m)
+            seen.append(d)
+    return out
 
 
 def _soft(m) -> bool:
