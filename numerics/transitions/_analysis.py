@@ -768,7 +768,7 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
         prev = obs[j]
     # far out in the control, rounding makes spurious minima (hundreds for the copy head at alpha ~ 1e20):
     # keep the longest run of control values with few minima, where the numbers can be trusted
-    clean = np.isfinite(obs) & (np.array([len(m) for m in mins]) <= 4 * problem.k)
+    clean = np.isfinite(obs) & (np.array([len(m) for m in mins]) <= 2 * problem.k + 1)
     best, start = (0, 0), None
     for j, ok in enumerate(list(clean) + [False]):
         if ok and start is None:
@@ -782,15 +782,17 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
     obs = np.where(fin, obs, np.nan)
     if fin.sum() < 2:
         return None
-    # the decades where the observable does the bulk (2% .. 98%) of its total variation
+    # the decades where the observable does the bulk of its total variation
     steps = np.abs(np.diff(np.where(fin, obs, 0.0)))
     steps[~(fin[:-1] & fin[1:])] = 0.0
     total = float(np.sum(steps))
     if not total > 0:
         return None
     cum = np.concatenate([[0.0], np.cumsum(steps)]) / total
-    j0 = int(np.nonzero(cum >= 0.02)[0][0]) - 1
-    j1 = int(np.nonzero(cum <= 0.98)[0][-1]) + 1
+    # 10% .. 90% of the variation (padded by two decades below): rounding noise far out adds a few percent of
+    # variation and must not stretch the range
+    j0 = int(np.nonzero(cum >= 0.10)[0][0]) - 1
+    j1 = int(np.nonzero(cum <= 0.90)[0][-1]) + 1
     j0, j1 = max(j0 - 2 * per_decade, best[0]), min(j1 + 2 * per_decade, best[1] - 1)
     return float(cs[j0]), float(cs[j1])
 
