@@ -15,6 +15,10 @@
 3. A 100-point two-parameter boundary: the first-order line alpha*(T) for
    T in [8, 64] (phase_diagram with 100 points), and the bare line
    continuation of the same 100 points.
+4. The automatic range over the model's scale (issue 9): sigma2 from 1e-20 to
+   1e8 (alpha* is proportional to sigma2); per value the time of auto_range +
+   find_transitions, its ratio to the sigma2 = 1 run, and the relative
+   deviation of alpha*/sigma2 from the mpmath reference of part 1.
 """
 from __future__ import annotations
 
@@ -123,8 +127,22 @@ def main(argv=None) -> int:
     values = np.linspace(8, 64, 100)
     start = find_transitions(problem.with_params(T=8.0), *ALPHA_RANGE).transitions[0]
     t_line, line = timed(lambda: transition_line(problem, "T", values, start))
+    from copyhead.numerics.transitions import auto_range
+
+    scales = []
+    for sigma2 in (1e-20, 1e-4, 1.0, 1e4, 1e8):
+        p = model_problem(ModelSpec(sigma2=sigma2))
+        t_s, rep_s = timed(lambda p=p: find_transitions(p, *auto_range(p)), repeats=1)
+        first = [t for t in rep_s.transitions if t.kind == "first-order"]
+        dev = float(abs(mpmath.mpf(first[0].critical_value / sigma2) - ref) / ref) if first else None
+        scales.append({"sigma2": sigma2, "seconds": t_s, "kinds": [t.kind for t in rep_s.transitions],
+                       "alpha_star_over_sigma2_rel_error": dev, "flag": first[0].flag if first else None})
+    t_unit = next(r["seconds"] for r in scales if r["sigma2"] == 1.0)
+    for r in scales:
+        r["time_ratio_to_sigma2_1"] = r["seconds"] / t_unit
     out = {
         "alpha_star_reference": mpmath.nstr(ref, 25), "reference_error_bound": ref_bound,
+        "auto_range_over_scales": scales,
         "brute_force": {"seconds": t_bf, "alpha_star": a_bf, "relative_error": err_bf, **bf_info},
         "engine": {"seconds": t_en, "alpha_star": a_en, "relative_error": err_en,
                    "spinodals": list(rep.transitions[0].spinodals)},
@@ -151,6 +169,11 @@ def main(argv=None) -> int:
         print(f"warm process: {t_proc:.3f} s  [{how}]")
         print(f"100-point boundary alpha*(T), T in [8, 64]: phase_diagram {t_pd:.2f} s ({n_pd} first-order points), "
               f"line continuation alone {t_line:.3f} s ({len(line)} points)")
+        for r in scales:
+            err = r["alpha_star_over_sigma2_rel_error"]
+            print(f"sigma2 = {r['sigma2']:8.0e}: auto range + transitions {r['seconds']:6.2f} s "
+                  f"({r['time_ratio_to_sigma2_1']:.2f}x sigma2 = 1)  kinds {r['kinds']}  "
+                  f"alpha*/sigma2 rel err {'-' if err is None else f'{err:.1e}'}  flag {r['flag']}")
         print("goals:", out["goals"])
     return 0
 

@@ -107,7 +107,8 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
         x, c = z[:k], z[k] * scale
         cs.append(c)
         xs.append(x.copy())
-        dets.append(np.linalg.det(Hn))
+        with np.errstate(over="ignore"):
+            dets.append(np.linalg.det(Hn))
         mins.append(np.linalg.eigvalsh(Hn)[0])
         tcs.append(tn[-1])
         cos = float(np.dot(tn, t))
