@@ -492,6 +492,11 @@ def _continue_fold(problem, second, start, ds):
         xf, cf, res, conv, _ = refine_fold(p, xg, cg)
         if not conv or not np.all(np.isfinite(xf)):
             break
+        pt = p.at(xf, cf)
+        w, V = np.linalg.eigh(pt.hessian)
+        phi = V[:, int(np.argmin(np.abs(w)))]
+        if abs(phi @ pt.gradient_d_control) <= 1e-6 * (1 + float(np.linalg.norm(pt.gradient_d_control))):
+            break           # no longer a fold: a branch point (the fold system holds there too), the line ended
         if len(out) >= 2:
             step = abs(out[-1][0] - out[-2][0])
             if abs(cf - out[-1][0]) > 10 * step + 1e-6 * (1 + abs(cf)):
