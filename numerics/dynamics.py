@@ -18,7 +18,7 @@ from copyhead.spec import ModelSpec, check_choice
 from .compiled import _key, _lambdify_source, _load, _read_cache, _write_cache
 
 __all__ = ["INITS", "CompiledDynamics", "compiled_dynamics", "compiled_test_error", "initial_state", "Branches",
-           "branches", "Trajectory", "trajectory", "SaddleNode", "saddle_node", "plateau_law", "PlateauLaw",
+           "branches", "Trajectory", "trajectory", "SaddleNode", "saddle_node", "fold", "plateau_law", "PlateauLaw",
            "linear_delay", "LinearDelay", "map_uniform_threshold", "spinodal_info", "SOLVER"]
 
 INITS = ("prior", "uniform", "copy")
@@ -44,7 +44,7 @@ class CompiledDynamics:
     state_names: tuple
     order_indices: tuple
     multiplicities: tuple
-    fns: dict = field(repr=False)
+    fns: object = field(repr=False)
 
     def _call(self, name, y, params):
         return np.asarray(self.fns[name](*y, *params), dtype=float)
@@ -81,39 +81,70 @@ class CompiledDynamics:
         return float(sum(g * rhs[i] for g, i in zip(grad, self.order_indices)))
 
 
+class _LazyBlocks:
+    """Generated functions of one family, each compiled (and disk-cached) on first use."""
+
+    def __init__(self, family: tuple):
+        self.family, self._fns = family, {}
+
+    def __getitem__(self, name):
+        if name not in self._fns:
+            key = _key("dynamics:" + ":".join(self.family) + ":" + name, [], True)
+            cached = _read_cache(key)
+            if cached is None:
+                cached = {"source": _block_source(self.family, name)}
+                _write_cache(key, cached)
+            self._fns[name] = _load(cached["source"], "numpy")
+        return self._fns[name]
+
+
+def _block_source(family: tuple, name: str) -> str:
+    import sympy as sp
+
+    from ..theory.dynamics import reduced_dynamics
+    from ..theory.symbols import MODEL_PARAMS, alpha
+
+    rd = reduced_dynamics(*family)
+    y = list(rd.state)
+    args, obs_args = y + list(rd.params), list(rd.order_params) + list(MODEL_PARAMS)
+    rhs = [sp.sympify(e) for e in rd.rhs]
+    if name in ("m", "q"):
+        return _lambdify_source(obs_args, getattr(rd, name), "numpy", True)
+    if name == "m_grad":
+        return _lambdify_source(obs_args, [sp.diff(rd.m, p) for p in rd.order_params], "numpy", True)
+    if name == "rhs":
+        expr = rhs
+    elif name == "jac":
+        expr = [[sp.diff(e, v) for v in y] for e in rhs]
+    elif name == "d_alpha":
+        expr = [sp.diff(e, alpha) for e in rhs]
+    elif name == "second":
+        expr = [[[sp.diff(e, v, w) for w in y] for v in y] for e in rhs]
+    elif name == "lyapunov":
+        expr = rd.lyapunov.rewrite("stable").doit()
+    else:
+        raise KeyError(name)
+    return _lambdify_source(args, expr, "numpy", True)
+
+
 @lru_cache(maxsize=None)
 def compiled_dynamics(attention: str, tokens: str, prior: str, dynamics: str) -> CompiledDynamics:
     from ..theory.dynamics import DYNAMICS
 
     check_choice("dynamics", dynamics, DYNAMICS)
-    key = _key(f"dynamics:{attention}:{tokens}:{prior}:{dynamics}", [], True)
+    key = _key(f"dynamics:{attention}:{tokens}:{prior}:{dynamics}:layout", [], True)
     cached = _read_cache(key)
     if cached is None:
-        import sympy as sp
-
         from ..theory.dynamics import reduced_dynamics
-        from ..theory.symbols import MODEL_PARAMS, alpha
 
         rd = reduced_dynamics(attention, tokens, prior, dynamics)
         y = list(rd.state)
-        args = y + list(rd.params)
-        obs_args = list(rd.order_params) + list(MODEL_PARAMS)
-        rhs = [sp.sympify(e) for e in rd.rhs]
-        jac = [[sp.diff(e, v) for v in y] for e in rhs]
-        second = [[[sp.diff(jac[i][j], v) for v in y] for j in range(len(y))] for i in range(len(y))]
-        exprs = {"rhs": rhs, "jac": jac, "d_alpha": [sp.diff(e, alpha) for e in rhs], "second": second,
-                 "lyapunov": rd.lyapunov.rewrite("stable").doit()}
-        sources = {name: _lambdify_source(args, e, "numpy", True) for name, e in exprs.items()}
-        sources["m"] = _lambdify_source(obs_args, rd.m, "numpy", True)
-        sources["q"] = _lambdify_source(obs_args, rd.q, "numpy", True)
-        sources["m_grad"] = _lambdify_source(obs_args, [sp.diff(rd.m, p) for p in rd.order_params], "numpy", True)
-        cached = {"sources": sources, "state": [str(v) for v in y],
-                  "order_indices": [y.index(p) for p in rd.order_params],
+        cached = {"state": [str(v) for v in y], "order_indices": [y.index(p) for p in rd.order_params],
                   "multiplicities": [str(mu) for mu in rd.multiplicities]}
         _write_cache(key, cached)
-    fns = {name: _load(src, "numpy") for name, src in cached["sources"].items()}
     return CompiledDynamics(attention, tokens, prior, dynamics, tuple(cached["state"]),
-                            tuple(cached["order_indices"]), tuple(cached["multiplicities"]), fns)
+                            tuple(cached["order_indices"]), tuple(cached["multiplicities"]),
+                            _LazyBlocks((attention, tokens, prior, dynamics)))
 
 
 @lru_cache(maxsize=None)
@@ -406,7 +437,7 @@ def saddle_node(spec: ModelSpec, dynamics: str, alpha_guess: float, state_guess)
     p = _params(spec, a)
     J = cd.jac(y, p)
     residual = float(np.max(np.abs(eqs(sol.x))))
-    if not sol.success or residual > 1e-8:
+    if residual > 1e-8:
         raise ConvergenceError(f"fold of the overlap ODE not found near alpha = {alpha_guess}: residual {residual:.3g}")
     eigval, right = np.linalg.eig(J)
     i = int(np.argmin(np.abs(eigval)))
@@ -419,6 +450,15 @@ def saddle_node(spec: ModelSpec, dynamics: str, alpha_guess: float, state_guess)
     pref = math.pi / math.sqrt(c1 * c2) if c1 * c2 > 0 else math.nan
     return SaddleNode(a, tuple(map(float, y)), float(cd.m(y, p)), c1, c2, pref, tuple(sorted(np.real(eigval))),
                       residual)
+
+
+def fold(spec: ModelSpec, dynamics: str, alpha_sp_guess: float) -> SaddleNode:
+    """The upper fold of the uniform branch, started from the free-energy minimum just below the guess."""
+    from .free_energy import local_minima
+
+    below = sorted(local_minima(spec, alpha_sp_guess * (1 - 1e-4)), key=lambda mn: mn.m)[0]
+    cd = compiled_dynamics(spec.attention, spec.tokens, spec.prior, dynamics)
+    return saddle_node(spec, dynamics, alpha_sp_guess, _state_at_minimum(spec, cd, [below.order_parameter]))
 
 
 @dataclass(frozen=True)
@@ -443,12 +483,7 @@ class PlateauLaw:
 def plateau_law(spec: ModelSpec, dynamics: str, alpha_sp_guess: float, distances, *, init: str = "prior",
                 t_max: float | None = None) -> PlateauLaw:
     """Emergence times just above the upper spinodal, on a log grid of distances."""
-    from .free_energy import local_minima
-
-    below = sorted(local_minima(spec, alpha_sp_guess * (1 - 1e-4)), key=lambda mn: mn.m)[0]
-    cd = compiled_dynamics(spec.attention, spec.tokens, spec.prior, dynamics)
-    guess = _state_at_minimum(spec, cd, [below.order_parameter])
-    sn = saddle_node(spec, dynamics, alpha_sp_guess, guess)
+    sn = fold(spec, dynamics, alpha_sp_guess)
     times = []
     for d in distances:
         a = sn.alpha_sp + d
