@@ -19,7 +19,7 @@ from .compiled import _key, _lambdify_source, _load, _read_cache, _write_cache
 
 __all__ = ["INITS", "CompiledDynamics", "compiled_dynamics", "compiled_test_error", "initial_state", "Branches",
            "branches", "Trajectory", "trajectory", "SaddleNode", "saddle_node", "fold", "plateau_law", "PlateauLaw",
-           "linear_delay", "LinearDelay", "map_uniform_threshold", "spinodal_info", "SOLVER"]
+           "linear_delay", "LinearDelay", "map_uniform_threshold", "spinodal_info", "test_error_at", "LearningCurves", "learning_curves", "ContextScan", "context_scan", "SOLVER"]
 
 INITS = ("prior", "uniform", "copy")
 SOLVER = "LSODA"
@@ -359,7 +359,7 @@ def trajectory(spec: ModelSpec, alpha: float, *, dynamics: str = "langevin", ini
     if not (np.all(np.isfinite(ms)) and np.all(np.isfinite(errs))):
         raise ConvergenceError(f"alpha={alpha}: the trajectory left double precision")
     t_emerge = _crossing(sol, cd, params, ts, ms, br.midpoint)
-    t_peak, peak = (None, None) if t_emerge is None else _peak_rate(sol, cd, params, ts, ms, br)
+    t_peak, peak = (None, None) if t_emerge is None else _peak_rate(sol, cd, params, ts, ms, br, t_emerge)
     y_end = ys[:, -1]
     rhs_norm = float(np.max(np.abs(cd.rhs(y_end, params))))
     final_branch = "unconverged"
@@ -388,17 +388,24 @@ def _crossing(sol, cd, params, ts, ms, level):
     return float(optimize.brentq(fn, ts[j - 1], ts[j], xtol=1e-12 * max(1.0, ts[j]), rtol=1e-13))
 
 
-def _peak_rate(sol, cd, params, ts, ms, br):
-    # the jump only: times where m is between 10% and 90% of the way from the reference to the copy branch
+def _peak_rate(sol, cd, params, ts, ms, br, t_emerge):
+    """Largest dm/dt during the jump: on the output grid where m is 10-90% of the way from the reference to the
+    copy branch, and on a fine grid around t_emerge (a fast jump may fall between output times)."""
     span = br.copy_m - br.reference_m
     inside = (ms >= br.reference_m + 0.1 * span) & (ms <= br.reference_m + 0.9 * span)
-    rates = np.array([cd.dm_dt(sol.sol(t), params) if ok else -np.inf for t, ok in zip(ts, inside)])
+    step = ts[1] - ts[0]
+    fine = np.linspace(max(0.0, t_emerge - 3 * step), min(ts[-1], t_emerge + 3 * step), 241)
+    cand = np.concatenate([ts[inside], fine])
+    rates = np.array([cd.dm_dt(sol.sol(t), params) for t in cand])
     j = int(np.argmax(rates))
-    if not rates[j] > 1e-12:
+    if not rates[j] > 0:
         return None, None
-    lo, hi = ts[max(j - 1, 0)], ts[min(j + 1, len(ts) - 1)]
+    width = step if j < int(np.sum(inside)) else fine[1] - fine[0]
+    lo, hi = max(0.0, cand[j] - width), min(ts[-1], cand[j] + width)
     res = optimize.minimize_scalar(lambda t: -cd.dm_dt(sol.sol(t), params), bounds=(lo, hi), method="bounded",
                                    options={"xatol": 1e-10 * max(1.0, hi)})
+    if -res.fun < rates[j]:
+        return float(cand[j]), float(rates[j])
     return float(res.x), float(-res.fun)
 
 
@@ -598,3 +605,102 @@ def spinodal_info(spec: ModelSpec, dynamics: str = "langevin") -> dict:
     below = sorted(local_minima(spec, hi * (1 - 1e-6)), key=lambda mn: mn.m)[0]
     return {"spinodals": [lo, hi], "lower": lo, "upper": hi, "upper_fold_m": float(below.m),
             "source": "transition engine (find_transitions), fold m from local_minima just below"}
+
+
+def test_error_at(spec: ModelSpec, alpha: float, order_parameters, label_noise: float = 0.0) -> float:
+    """Closed-form test error (theory/test_error.py) of the state with these order parameters (a sequence or
+    the dict of a Minimum): posterior-mean readout, labels with noise variance label_noise per component."""
+    values = list(order_parameters.values()) if isinstance(order_parameters, dict) else list(order_parameters)
+    fn = compiled_test_error(spec.attention, spec.tokens)
+    value = float(fn(*values, *spec.numeric_params.values(), float(alpha), float(label_noise)))
+    if not math.isfinite(value):
+        raise ConvergenceError(f"alpha={alpha}: test error not finite at {values}")
+    return value
+
+
+# ----------------------------------------------------------------------------- learning curves, context length
+@dataclass(frozen=True)
+class LearningCurves:
+    """Test error (noise-free labels) of every minimum against alpha.
+
+    bayes / map: tuples (alpha, branch, test_error, is_global), branch 'uniform' (the lower-m minimum when two
+    coexist, or the only one below alpha*) or 'copy'; alpha_star: the Bayes coexistence point (None without a
+    first-order transition); map_threshold: where S = 0 stops being a MAP minimum (softmax centred only).
+    """
+
+    spec: ModelSpec
+    bayes: tuple
+    map: tuple
+    alpha_star: float | None
+    map_threshold: float | None
+
+
+def learning_curves(spec: ModelSpec, alphas) -> LearningCurves:
+    from ..theory.map_estimate import SUPPORTED, map_minima
+    from .free_energy import local_minima
+    from .transitions import auto_range, find_transitions, model_problem
+
+    problem = model_problem(spec)
+    found = auto_range(problem)
+    a_star = None
+    if found is not None:
+        first = [t for t in find_transitions(problem, *found).transitions if t.kind == "first-order"]
+        a_star = float(first[0].critical_value) if first else None
+    m0 = _m_at_zero(spec)
+    bayes, mp_ = [], []
+    do_map = spec.prior == "bilinear" and (spec.attention, spec.tokens) in SUPPORTED
+    for a in alphas:
+        mins = [mn for mn in local_minima(spec, a) if mn.m >= m0 - 1e-12]
+        ms = sorted(mn.m for mn in mins)
+        for mn in mins:
+            if len(ms) > 1:
+                branch = "uniform" if mn.m == ms[0] else "copy"
+            else:
+                branch = "uniform" if (a_star is not None and a < a_star) or abs(mn.m - m0) < 1e-9 else "copy"
+            bayes.append((float(a), branch, test_error_at(spec, a, mn.order_parameters), bool(mn.is_global)))
+        if do_map:
+            for mn in map_minima(spec, a):
+                if mn.m < m0 - 1e-12:
+                    continue
+                branch = "uniform" if mn.kind == "kink" else "copy"
+                mp_.append((float(a), branch, test_error_at(spec, a, [mn.order_parameter]), bool(mn.is_global)))
+    threshold = None
+    if spec.attention == "softmax" and spec.tokens == "centred" and spec.prior == "bilinear":
+        threshold = map_uniform_threshold(spec)
+    return LearningCurves(spec, tuple(bayes), tuple(mp_), a_star, threshold)
+
+
+@dataclass(frozen=True)
+class ContextScan:
+    """alpha*, the upper spinodal, the MAP threshold and the emergence time at alpha = (1 + d) alpha_sp
+    (Langevin ODE from the prior) for each T, per prior. rows: {prior: [dict(T, alpha_star, alpha_sp,
+    map_threshold, t_emerge)]}."""
+
+    relative_distance: float
+    rows: dict
+
+
+def context_scan(Ts, priors=("bilinear", "gaussian-logit"), relative_distance: float = 0.1,
+                 base: ModelSpec | None = None) -> ContextScan:
+    from .transitions import auto_range, find_transitions, model_problem
+
+    base = base or ModelSpec()
+    rows = {}
+    for prior in priors:
+        out = []
+        for T_ in Ts:
+            spec = base.replace(T=int(T_), prior=prior)
+            problem = model_problem(spec)
+            found = auto_range(problem)
+            first = [t for t in find_transitions(problem, *found).transitions if t.kind == "first-order"] \
+                if found else []
+            if not first:
+                continue
+            a_star, a_sp = float(first[0].critical_value), float(first[0].spinodals[1])
+            info = {"upper_fold_m": None, "lower": float(first[0].spinodals[0])}
+            tr = trajectory(spec, a_sp * (1 + relative_distance), t_max=2000.0, n_points=2001, spinodal_info=info)
+            thr = map_uniform_threshold(spec) if prior == "bilinear" and spec.tokens == "centred" else None
+            out.append({"T": int(T_), "alpha_star": a_star, "alpha_sp": a_sp, "map_threshold": thr,
+                        "t_emerge": tr.t_emerge})
+        rows[prior] = out
+    return ContextScan(float(relative_distance), rows)
