@@ -19,7 +19,7 @@ from .compiled import _key, _lambdify_source, _load, _read_cache, _write_cache
 
 __all__ = ["INITS", "CompiledDynamics", "compiled_dynamics", "compiled_test_error", "initial_state", "Branches",
            "branches", "Trajectory", "trajectory", "SaddleNode", "saddle_node", "fold", "plateau_law", "PlateauLaw",
-           "linear_delay", "LinearDelay", "map_uniform_threshold", "spinodal_info", "test_error_at", "LearningCurves", "learning_curves", "ContextScan", "context_scan", "SOLVER"]
+           "linear_delay", "LinearDelay", "map_uniform_threshold", "spinodal_info", "test_error_at", "LearningCurves", "learning_curves", "ContextScan", "context_scan", "NetworkOverlaps", "ula_overlaps", "SOLVER"]
 
 INITS = ("prior", "uniform", "copy")
 SOLVER = "LSODA"
@@ -317,6 +317,7 @@ class Trajectory:
     final_rhs_norm: float
     branches: Branches
     solver: dict
+    states: dict = field(default=None, repr=False)   # {state name: values on the output grid} (not in to_dict)
 
     def to_dict(self) -> dict:
         return {"alpha": self.alpha, "dynamics": self.dynamics, "init": self.init, "N": self.N, "t": list(self.t),
@@ -372,7 +373,8 @@ def trajectory(spec: ModelSpec, alpha: float, *, dynamics: str = "langevin", ini
               "success": bool(sol.success), "message": str(sol.message)}
     return Trajectory(alpha, dynamics, init, N, tuple(ts.tolist()), tuple(ms.tolist()), tuple(qs.tolist()),
                       tuple(errs.tolist()), t_emerge, t_peak, peak,
-                      dict(zip(cd.state_names, map(float, y_end))), final_branch, rhs_norm, br, solver)
+                      dict(zip(cd.state_names, map(float, y_end))), final_branch, rhs_norm, br, solver,
+                      {name: tuple(ys[i].tolist()) for i, name in enumerate(cd.state_names)})
 
 
 def _crossing(sol, cd, params, ts, ms, level):
@@ -704,3 +706,64 @@ def context_scan(Ts, priors=("bilinear", "gaussian-logit"), relative_distance: f
                         "t_emerge": tr.t_emerge})
         rows[prior] = out
     return ContextScan(float(relative_distance), rows)
+
+
+# ----------------------------------------------------------------------------- the finite network, sampled with ULA
+@dataclass(frozen=True)
+class NetworkOverlaps:
+    """Ensemble averages over chains of the finite network's overlaps along ULA time t = steps * h.
+
+    t: times; m: mean attention on the previous token; p: projection of S = QK^T/N on the order parameter's
+    matrix (softmax: Pi - J/T; linear: Pi); a: projection of A = QQ^T/N on the same modes (per mode);
+    m_sem: standard error of m over chains; seeds: the root seed.
+    """
+
+    N: int
+    alpha: float
+    step: float
+    chains: int
+    t: tuple
+    m: tuple
+    p: tuple
+    a: tuple
+    m_sem: tuple
+    seed: int
+
+
+def ula_overlaps(spec: ModelSpec, alpha: float, N: int, *, t_max: float, step: float = 0.005, chains: int = 4,
+                 seed: int = 0, record_every: int = 10) -> NetworkOverlaps:
+    """ULA (no preconditioner, so the clock is the ODE's) on the W-marginal posterior from a prior draw of (Q, K)."""
+    from .network import Network, make_data
+    from .sampling import sample_size, ula
+
+    T_ = spec.T
+    Pi = np.roll(np.eye(T_), -1, axis=1)
+    basis = Pi - np.ones((T_, T_)) / T_ if spec.attention == "softmax" else Pi
+    modes = np.eye(T_) - np.ones((T_, T_)) / T_ if spec.attention == "softmax" else np.eye(T_)
+    norm_b, norm_m = float(np.sum(basis * basis)), float(np.sum(modes * modes))
+    n_steps = int(round(t_max / step))
+    root = np.random.SeedSequence(seed)
+    traces = []
+    for chain_seed in root.spawn(chains):
+        data_seed, run_seed = chain_seed.spawn(2)
+        net = Network(spec, N, make_data(spec, sample_size(N, alpha), np.random.default_rng(data_seed)))
+        rng = np.random.default_rng(run_seed)
+        Q = spec.sigma_q * rng.standard_normal((T_, N))
+        K = spec.sigma_k * rng.standard_normal((T_, N))
+
+        def target(theta):
+            ev = net.marginal(theta)
+            Qc, Kc, _ = net.split(theta)
+            S = Qc @ Kc.T / N
+            A = Qc @ Qc.T / N
+            return ev.logp, ev.grad, (ev.m, float(np.sum(S * basis)) / norm_b, float(np.sum(A * modes)) / norm_m)
+
+        run = ula(target, net.pack(Q, K), step=step, n_steps=n_steps, rng=rng)
+        traces.append(np.asarray(run.observable)[record_every - 1::record_every])
+    arr = np.stack(traces)                       # chains x times x 3
+    t = step * record_every * np.arange(1, arr.shape[1] + 1)
+    mean = arr.mean(axis=0)
+    sem = arr[:, :, 0].std(axis=0, ddof=1) / math.sqrt(chains) if chains > 1 else np.zeros(arr.shape[1])
+    return NetworkOverlaps(int(N), float(alpha), float(step), int(chains), tuple(t.tolist()),
+                           tuple(mean[:, 0].tolist()), tuple(mean[:, 1].tolist()), tuple(mean[:, 2].tolist()),
+                           tuple(sem.tolist()), int(seed))
