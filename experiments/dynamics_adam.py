@@ -15,7 +15,6 @@ dynamics_adam.json (with metadata) and dynamics_adam.png into --out (refuses to 
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -24,6 +23,7 @@ import numpy as np
 
 from copyhead import ModelSpec
 from copyhead._cli_common import UsageError, refuse_existing
+from copyhead.cli import _Parser
 from copyhead._io import metadata, write_json
 from copyhead.numerics import dynamics as nd
 from copyhead.numerics.network import Network, initial_state, make_data
@@ -64,8 +64,21 @@ def run_point(spec, alpha, N, lr, steps, seed):
             "ode_final_m": ode.m[-1], "gd_final_m": float(gd_trace[-1]), "adam_final_m": float(run.observable[-1])}
 
 
+def _validate(args):
+    if args.N < 2:
+        raise UsageError(f"--N: must be an integer >= 2, got {args.N}")
+    if not (args.lr > 0 and args.lr < 1):
+        raise UsageError(f"--lr: must be in (0, 1), got {args.lr}")
+    if args.steps < 1:
+        raise UsageError(f"--steps: must be an integer >= 1, got {args.steps}")
+    if args.seed < 0:
+        raise UsageError(f"--seed: must be an integer >= 0, got {args.seed}")
+    if any(not f > 0 for f in args.factors):
+        raise UsageError("--factors: must be positive")
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = _Parser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.add_argument("--N", type=int, default=128)
@@ -74,8 +87,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--factors", type=float, nargs="+", default=[0.9, 0.98, 1.02, 1.1, 1.3, 2.0],
                    help="alpha / MAP threshold")
-    args = p.parse_args(argv)
     try:
+        args = p.parse_args(argv)
+        _validate(args)
         os.makedirs(args.out, exist_ok=True)
         refuse_existing([os.path.join(args.out, f) for f in OUTPUTS], args.force)
     except UsageError as exc:

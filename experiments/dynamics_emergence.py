@@ -8,7 +8,6 @@ learning_curves.png, context_length.png into --out (refuses to overwrite unless 
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -17,6 +16,7 @@ import numpy as np
 
 from copyhead import ModelSpec
 from copyhead._cli_common import UsageError, refuse_existing
+from copyhead.cli import _Parser
 from copyhead._io import metadata, write_json
 from copyhead.numerics import dynamics as nd
 from copyhead.numerics.transitions.results import jsonable
@@ -24,13 +24,19 @@ from copyhead.numerics.transitions.results import jsonable
 OUTPUTS = ("dynamics.json", "trajectories.png", "plateau_law.png", "learning_curves.png", "context_length.png")
 
 
+def _validate(args):
+    if any(T < 2 for T in args.Ts):
+        raise UsageError("--Ts: integers >= 2")
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = _Parser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.add_argument("--Ts", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256, 512])
-    args = p.parse_args(argv)
     try:
+        args = p.parse_args(argv)
+        _validate(args)
         os.makedirs(args.out, exist_ok=True)
         refuse_existing([os.path.join(args.out, f) for f in OUTPUTS], args.force)
     except UsageError as exc:
