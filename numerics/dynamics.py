@@ -233,6 +233,7 @@ class Branches:
     source: str
     minima: tuple
     fold_m: float | None = None
+    kind: str = "branches"   # 'crossover': softmax with one minimum and no first-order transition (no branches)
 
     def to_dict(self):
         return dict(self.__dict__)
@@ -257,6 +258,7 @@ def branches(spec: ModelSpec, alpha: float, dynamics: str, spinodal_info=None) -
     from .free_energy import local_minima
 
     m0 = _m_at_zero(spec)
+    kind = "branches"
     if dynamics == "gradient-flow" and spec.prior == "bilinear":
         from ..theory.map_estimate import map_minima
 
@@ -283,9 +285,11 @@ def branches(spec: ModelSpec, alpha: float, dynamics: str, spinodal_info=None) -
             uniform, copy = ms[0], None
         else:
             uniform, copy = None, ms[0]
+            if spec.attention == "softmax" and (spinodal_info is None or spinodal_info.get("upper") is None):
+                kind = "crossover"
         reference = uniform if uniform is not None else (fold_m if fold_m is not None else m0)
     midpoint = None if copy is None or copy - reference < 1e-6 else 0.5 * (reference + copy)
-    return Branches(float(alpha), uniform, copy, float(reference), midpoint, source, minima, fold_m)
+    return Branches(float(alpha), uniform, copy, float(reference), midpoint, source, minima, fold_m, kind)
 
 
 # ----------------------------------------------------------------------------- trajectories
@@ -296,8 +300,9 @@ class Trajectory:
     t, m, q, test_error: sampled on the output grid (test_error: Bayes readout, noise-free labels);
     t_emerge: interpolated first upward crossing of branches.midpoint (None if it never crosses);
     t_peak_rate: time of the largest dm/dt (None if m never rises); peak_rate: that dm/dt;
-    final_state: the state at t_max; final_branch: 'copy', 'uniform' or 'unconverged' (final m
-    within 1e-3 of the branch and |rhs| < 1e-6), with final_rhs_norm as evidence; solver: method,
+    final_state: the state at t_max; final_branch: 'copy', 'uniform', 'crossover' (softmax without a first-order
+    transition: one minimum, so no branches; t_emerge is then the half-rise time from m(S = 0)) or 'unconverged'
+    (final m within 1e-3 of the branch and |rhs| < 1e-6), with final_rhs_norm as evidence; solver: method,
     rtol, atol, nfev, success, message.
     """
 
@@ -365,7 +370,7 @@ def trajectory(spec: ModelSpec, alpha: float, *, dynamics: str = "langevin", ini
     rhs_norm = float(np.max(np.abs(cd.rhs(y_end, params))))
     final_branch = "unconverged"
     if rhs_norm < 1e-6:
-        for name, ref in (("copy", br.copy_m), ("uniform", br.uniform_m)):
+        for name, ref in (("crossover" if br.kind == "crossover" else "copy", br.copy_m), ("uniform", br.uniform_m)):
             if ref is not None and abs(ms[-1] - ref) < 1e-3:
                 final_branch = name
                 break
