@@ -57,7 +57,8 @@ def plot_learning_curves(curves, ax=None):
         if glob:
             ax.plot(*zip(*glob), lw=0.8, color="k" if estimator == "bayes" else "0.5",
                     label=f"{estimator}: global minimum")
-    for value, name in ((curves.alpha_star, "alpha* (Bayes)"), (curves.map_threshold, "MAP kink threshold")):
+    for value, name in ((curves.alpha_star, "alpha* (Bayes)"), (curves.map_alpha_star, "MAP jump"),
+                        (curves.map_threshold, "MAP kink threshold")):
         if value is not None:
             ax.axvline(value, lw=0.7, ls=":", color="k")
             ax.text(value, ax.get_ylim()[1], name, fontsize=7, rotation=90, va="top", ha="right")

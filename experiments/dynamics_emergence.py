@@ -69,7 +69,14 @@ def main(argv=None) -> int:
     curves = {name: nd.learning_curves(s, np.geomspace(1.0, 100.0, 41))
               for name, s in (("softmax", spec), ("linear", lin))}
     result["learning_curves"] = jsonable({k: {"bayes": c.bayes, "map": c.map, "alpha_star": c.alpha_star,
-                                              "map_threshold": c.map_threshold} for k, c in curves.items()})
+                                              "map_threshold": c.map_threshold, "map_alpha_star": c.map_alpha_star}
+                                          for k, c in curves.items()})
+    c = curves["softmax"]
+    print(f"softmax: Bayes alpha* = {c.alpha_star:.10g}; MAP jump (equal depth) = {c.map_alpha_star:.10g}; "
+          f"MAP kink threshold = {c.map_threshold:.10g}")
+    for est, rows in (("Bayes", c.bayes), ("MAP", c.map)):
+        print(f"  {est} global-minimum test error: " + ", ".join(f"alpha {a:.3g}: {e:.4f} ({b})"
+                                                                 for a, b, e, g in rows[::8] if g))
     scan = nd.context_scan(args.Ts)
     for prior, rows in scan.rows.items():
         for r in rows:

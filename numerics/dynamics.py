@@ -19,7 +19,7 @@ from .compiled import _key, _lambdify_source, _load, _read_cache, _write_cache
 
 __all__ = ["INITS", "CompiledDynamics", "compiled_dynamics", "compiled_test_error", "initial_state", "Branches",
            "branches", "Trajectory", "trajectory", "SaddleNode", "saddle_node", "fold", "plateau_law", "PlateauLaw",
-           "linear_delay", "LinearDelay", "map_uniform_threshold", "spinodal_info", "test_error_at", "LearningCurves", "learning_curves", "ContextScan", "context_scan", "NetworkOverlaps", "ula_overlaps", "SOLVER"]
+           "linear_delay", "LinearDelay", "map_uniform_threshold", "spinodal_info", "test_error_at", "LearningCurves", "learning_curves", "map_coexistence", "ContextScan", "context_scan", "NetworkOverlaps", "ula_overlaps", "SOLVER"]
 
 INITS = ("prior", "uniform", "copy")
 SOLVER = "LSODA"
@@ -640,6 +640,31 @@ class LearningCurves:
     map: tuple
     alpha_star: float | None
     map_threshold: float | None
+    map_alpha_star: float | None = None
+
+
+def map_coexistence(spec: ModelSpec) -> float | None:
+    """alpha where the MAP's copy minimum becomes as deep as the kink S = 0 (the MAP's jump), by Brent on the
+    difference of the two objectives between the first alpha with a smooth copy minimum and the kink threshold."""
+    from ..theory.map_estimate import map_minima
+
+    def gap(a):
+        mins = map_minima(spec, a)
+        kink = [mn for mn in mins if mn.kind == "kink"]
+        smooth = [mn for mn in mins if mn.kind == "smooth" and mn.order_parameter > 0]
+        if not kink:
+            return -1.0
+        if not smooth:
+            return 1.0
+        return max(smooth, key=lambda mn: mn.m).f - kink[0].f
+
+    hi = map_uniform_threshold(spec) * (1 - 1e-9)
+    grid = np.geomspace(1e-2, hi, 60)
+    values = [gap(a) for a in grid]
+    for a0, a1, g0, g1 in zip(grid, grid[1:], values, values[1:]):
+        if g0 > 0 >= g1:
+            return float(optimize.brentq(gap, a0, a1, xtol=1e-12, rtol=1e-14))
+    return None
 
 
 def learning_curves(spec: ModelSpec, alphas) -> LearningCurves:
@@ -671,10 +696,11 @@ def learning_curves(spec: ModelSpec, alphas) -> LearningCurves:
                     continue
                 branch = "uniform" if mn.kind == "kink" else "copy"
                 mp_.append((float(a), branch, test_error_at(spec, a, [mn.order_parameter]), bool(mn.is_global)))
-    threshold = None
+    threshold = map_star = None
     if spec.attention == "softmax" and spec.tokens == "centred" and spec.prior == "bilinear":
         threshold = map_uniform_threshold(spec)
-    return LearningCurves(spec, tuple(bayes), tuple(mp_), a_star, threshold)
+        map_star = map_coexistence(spec)
+    return LearningCurves(spec, tuple(bayes), tuple(mp_), a_star, threshold, map_star)
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,11 @@ def test_learning_curves_jump_at_alpha_star():
     assert curves.alpha_star is not None and 5.5 < curves.alpha_star < 6.5
     assert glob[6.5] < 0.3 < 0.85 < glob[5.5]
     assert curves.map_threshold > 20
+    assert curves.alpha_star < curves.map_alpha_star < curves.map_threshold
+    from copyhead.theory.map_estimate import map_minima
+
+    for factor, kind in ((0.99, "kink"), (1.01, "smooth")):
+        assert [mn.kind for mn in map_minima(spec, factor * curves.map_alpha_star) if mn.is_global] == [kind]
 
 
 def test_bad_inputs_name_the_parameter():
