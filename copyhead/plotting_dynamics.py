@@ -81,8 +81,12 @@ def plot_context_length(scan, ax=None):
         fig, ax2 = ax.figure, ax.twinx()
     for prior, rows in scan.rows.items():
         Ts = [r["T"] for r in rows]
-        ax.semilogx(Ts, [r["alpha_star"] for r in rows], "o-", label=f"alpha* ({prior})")
-        ax.semilogx(Ts, [r["alpha_sp"] for r in rows], "s--", ms=3, label=f"upper spinodal ({prior})")
+        ax.loglog(Ts, [r["alpha_star"] for r in rows], "o-", label=f"alpha* ({prior})")
+        ax.loglog(Ts, [r["alpha_sp"] for r in rows], "s--", ms=3, label=f"upper spinodal ({prior})")
+        if any(r["map_threshold"] is not None for r in rows):
+            ax.loglog([r["T"] for r in rows if r["map_threshold"] is not None],
+                      [r["map_threshold"] for r in rows if r["map_threshold"] is not None], "^:", ms=3,
+                      label=f"MAP threshold of S = 0 ({prior})")
         ax2.semilogx(Ts, [r["t_emerge"] for r in rows], "o-", label=f"{prior}")
     ax.set_xlabel("T (context length)")
     ax.set_ylabel("alpha")

@@ -82,6 +82,13 @@ def main(argv=None) -> int:
         for r in rows:
             print(f"{prior} T = {r['T']}: alpha* = {r['alpha_star']:.5g}, alpha_sp = {r['alpha_sp']:.5g}, "
                   f"MAP threshold = {r['map_threshold']}, t_emerge(1.1 alpha_sp) = {r['t_emerge']}")
+    for prior, rows in scan.rows.items():
+        for key in ("alpha_star", "alpha_sp", "map_threshold"):
+            pts = [(r["T"], r[key]) for r in rows if r[key] is not None]
+            if len(pts) >= 2:
+                (T0, v0), (T1, v1) = pts[-2], pts[-1]
+                print(f"{prior}: local exponent d ln {key} / d ln T at T = {T0}..{T1}: "
+                      f"{np.log(v1 / v0) / np.log(T1 / T0):.3f}")
     result["context_length"] = jsonable(scan.__dict__)
     write_json(os.path.join(args.out, OUTPUTS[0]), result, force=args.force,
                meta=metadata(vars(args), timings={"seconds": time.perf_counter() - t0},
