@@ -7,8 +7,10 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
+import time
 
-from ._cli_common import UsageError, parse_int, parse_number, print_json, progress, spec_from_args
+from ._cli_common import UsageError, parse_int, parse_number, print_json, progress, refuse_existing, spec_from_args
 
 #: default --t-max: at least this, and at least twice the bottleneck time at 1e-4 (relative) above the spinodal
 MIN_T_MAX = 200.0
@@ -121,3 +123,23 @@ def run(args) -> int:
         print(f"{tr.alpha:12.6g}  {fmt(tr.t_emerge)}  {fmt(tr.t_peak_rate)}  {tr.m[-1]:10.6f}  "
               f"{tr.test_error[-1]:10.6f}  {tr.final_branch}")
     return 0
+
+
+# ----------------------------------------------------------------------------- shared by experiments/dynamics_*.py
+def parse_and_prepare(parser, argv, outputs, name, validate=None):
+    """Parsed args, or None after a one-line error on stderr (bad option, or outputs that exist without --force)."""
+    try:
+        args = parser.parse_args(argv)
+        if validate is not None:
+            validate(args)
+        os.makedirs(args.out, exist_ok=True)
+        refuse_existing([os.path.join(args.out, f) for f in outputs], args.force)
+    except UsageError as exc:
+        sys.stderr.write(f"{name}: error: {exc}\n")
+        return None
+    return args
+
+
+def save_figure(fig, out, filename, started) -> None:
+    fig.savefig(os.path.join(out, filename), dpi=130)
+    print(f"wrote {out} in {time.perf_counter() - started:.0f} s")

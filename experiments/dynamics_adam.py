@@ -16,14 +16,14 @@ dynamics_adam.json (with metadata) and dynamics_adam.png into --out (refuses to 
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
 from copyhead import ModelSpec
-from copyhead._cli_common import UsageError, refuse_existing
+from copyhead._cli_common import UsageError
 from copyhead.cli import _Parser
+from copyhead._dynamics_cli import parse_and_prepare, save_figure
 from copyhead._io import metadata, write_json
 from copyhead.numerics import dynamics as nd
 from copyhead.numerics.network import Network, initial_state, make_data
@@ -87,13 +87,8 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--factors", type=float, nargs="+", default=[0.9, 0.98, 1.02, 1.1, 1.3, 2.0],
                    help="alpha / MAP threshold")
-    try:
-        args = p.parse_args(argv)
-        _validate(args)
-        os.makedirs(args.out, exist_ok=True)
-        refuse_existing([os.path.join(args.out, f) for f in OUTPUTS], args.force)
-    except UsageError as exc:
-        sys.stderr.write(f"dynamics_adam: error: {exc}\n")
+    args = parse_and_prepare(p, argv, OUTPUTS, "dynamics_adam", _validate)
+    if args is None:
         return 2
     spec = ModelSpec(T=8, V=8)
     threshold = nd.map_uniform_threshold(spec)
@@ -122,8 +117,7 @@ def main(argv=None) -> int:
     ax.set_xlabel("alpha / MAP threshold of the uniform state")
     ax.set_ylabel("emergence time (units of lr)")
     ax.legend(fontsize=8)
-    fig.savefig(os.path.join(args.out, OUTPUTS[1]), dpi=130)
-    print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
+    save_figure(fig, args.out, OUTPUTS[1], t0)
     return 0
 
 

@@ -9,14 +9,14 @@ learning_curves.png, context_length.png into --out (refuses to overwrite unless 
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
 from copyhead import ModelSpec
-from copyhead._cli_common import UsageError, refuse_existing
+from copyhead._cli_common import UsageError
 from copyhead.cli import _Parser
+from copyhead._dynamics_cli import parse_and_prepare
 from copyhead._io import metadata, write_json
 from copyhead.numerics import dynamics as nd
 from copyhead.numerics.transitions.results import jsonable
@@ -34,13 +34,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.add_argument("--Ts", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256, 512])
-    try:
-        args = p.parse_args(argv)
-        _validate(args)
-        os.makedirs(args.out, exist_ok=True)
-        refuse_existing([os.path.join(args.out, f) for f in OUTPUTS], args.force)
-    except UsageError as exc:
-        sys.stderr.write(f"dynamics_emergence: error: {exc}\n")
+    args = parse_and_prepare(p, argv, OUTPUTS, "dynamics_emergence", _validate)
+    if args is None:
         return 2
     t0 = time.perf_counter()
     spec = ModelSpec()

@@ -9,18 +9,23 @@ dynamics_network.png into --out (refuses to overwrite unless --force).
 from __future__ import annotations
 
 import os
-import sys
 import time
 
 import numpy as np
 
 from copyhead import ModelSpec
-from copyhead._cli_common import UsageError, refuse_existing
+from copyhead._cli_common import UsageError
 from copyhead._io import metadata, write_json
 from copyhead.cli import _Parser
+from copyhead._dynamics_cli import parse_and_prepare, save_figure
 from copyhead.numerics import dynamics as nd
 
 OUTPUTS = ("dynamics_network.json", "dynamics_network.png")
+
+
+def _validate(args):
+    if any(N < 2 for N in args.Ns) or args.chains < 2 or not 0 < args.step < 0.1 or not args.t_max > 0:
+        raise UsageError("--Ns >= 2, --chains >= 2, 0 < --step < 0.1, --t-max > 0")
 
 
 def main(argv=None) -> int:
@@ -32,14 +37,8 @@ def main(argv=None) -> int:
     p.add_argument("--step", type=float, default=0.005)
     p.add_argument("--t-max", dest="t_max", type=float, default=8.0)
     p.add_argument("--seed", type=int, default=0)
-    try:
-        args = p.parse_args(argv)
-        if any(N < 2 for N in args.Ns) or args.chains < 2 or not 0 < args.step < 0.1 or not args.t_max > 0:
-            raise UsageError("--Ns >= 2, --chains >= 2, 0 < --step < 0.1, --t-max > 0")
-        os.makedirs(args.out, exist_ok=True)
-        refuse_existing([os.path.join(args.out, f) for f in OUTPUTS], args.force)
-    except UsageError as exc:
-        sys.stderr.write(f"dynamics_network: error: {exc}\n")
+    args = parse_and_prepare(p, argv, OUTPUTS, "dynamics_network", _validate)
+    if args is None:
         return 2
     t0 = time.perf_counter()
     spec = ModelSpec(T=8, V=8)
@@ -83,8 +82,7 @@ def main(argv=None) -> int:
     ax.set_ylabel("m")
     ax.set_title(f"softmax T = V = 8, alpha = {alpha:.4g}: ensemble of {args.chains} chains")
     ax.legend(fontsize=8)
-    fig.savefig(os.path.join(args.out, OUTPUTS[1]), dpi=130)
-    print(f"wrote {args.out} in {time.perf_counter() - t0:.0f} s")
+    save_figure(fig, args.out, OUTPUTS[1], t0)
     return 0
 
 

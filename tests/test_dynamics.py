@@ -3,7 +3,6 @@ import math
 
 import numpy as np
 import pytest
-import sympy as sp
 
 from copyhead import ModelSpec
 from copyhead.numerics import dynamics as nd
