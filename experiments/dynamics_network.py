@@ -53,7 +53,8 @@ def main(argv=None) -> int:
         t = np.array(net.t)
         m_ode = np.interp(t, ode.t, ode.m)
         m_dev = np.abs(np.array(net.m) - m_ode)
-        crossing = float(t[np.argmax(np.array(net.m) >= ode.branches.midpoint)])
+        above = np.nonzero(np.array(net.m) >= ode.branches.midpoint)[0]
+        crossing = float(t[above[0]]) if len(above) else None
         row = {"N": N, "max_abs_m_deviation": float(m_dev.max()),
                "mean_abs_m_deviation": float(m_dev.mean()),
                "max_rel_delta_deviation": float(np.max(np.abs(np.array(net.p) - np.interp(t, ode.t, ode.states["delta"])))
@@ -64,7 +65,7 @@ def main(argv=None) -> int:
         rows.append(row)
         print(f"N = {N}: max |m - m_ODE| = {row['max_abs_m_deviation']:.4f} (mean {row['mean_abs_m_deviation']:.4f}, "
               f"max s.e.m. {row['max_sem_m']:.4f}); delta, a rel. dev. {row['max_rel_delta_deviation']:.3f}, "
-              f"{row['max_rel_a_deviation']:.3f}; crossing t = {crossing:.3f} (ODE {ode.t_emerge:.3f})")
+              f"{row['max_rel_a_deviation']:.3f}; crossing t = {crossing} (ODE {ode.t_emerge})")
     write_json(os.path.join(args.out, OUTPUTS[0]), {"model": spec.to_dict(), "alpha": alpha, "rows": rows},
                force=args.force, meta=metadata(vars(args), seeds=args.seed,
                                                timings={"seconds": time.perf_counter() - t0},
