@@ -174,3 +174,25 @@ def test_circulant_reduction_is_attracting_in_the_full_matrix_ode():
     deviation = np.max(np.abs(np.array(m_full) - np.array(reduced.m)))
     assert 0 < deviation < 0.02, deviation   # 0.0077 at the jump (timing); the end states agree
     assert abs(m_full[-1] - reduced.m[-1]) < 1e-4
+
+
+def test_random_models_end_at_a_minimum_with_positive_overlap_matrix():
+    """Random models and starts: the Langevin trajectory ends at a local minimum of f (or, for linear attention
+    from S = 0, at the symmetric point) and M = [[a, p], [p, b]] stays positive definite along the way."""
+    from copyhead.numerics.free_energy import local_minima
+
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        spec = ModelSpec(attention=str(rng.choice(["softmax", "linear"])), T=int(rng.integers(2, 40)),
+                         V=int(rng.integers(2, 30)), gamma=float(np.exp(rng.uniform(-1, 1.5))),
+                         sigma_q=float(np.exp(rng.uniform(-1, 1))), sigma_k=float(np.exp(rng.uniform(-1, 1))),
+                         sigma_w=float(np.exp(rng.uniform(-1, 1))), sigma2=float(np.exp(rng.uniform(-2, 1))))
+        alpha = float(np.exp(rng.uniform(-2, 4)))
+        init = str(rng.choice(["prior", "copy", "uniform"]))
+        N = 1000 if spec.attention == "linear" and init != "copy" else None
+        tr = nd.trajectory(spec, alpha, init=init, N=N, t_max=3000, n_points=301)
+        assert tr.final_rhs_norm < 1e-6, (spec, alpha, init)
+        targets = [mn.m for mn in local_minima(spec, alpha)] + ([0.0] if spec.attention == "linear" else [])
+        assert min(abs(tr.m[-1] - t) for t in targets) < 1e-6, (spec, alpha, init, tr.m[-1], targets)
+        a, b, p = (np.array(tr.states[k][1:]) for k in tr.states)   # t = 0 of the copy start has det M = 0
+        assert np.all(a > 0) and np.all(b > 0) and np.all(a * b - p * p > 0)
