@@ -1,4 +1,4 @@
-"""Section i: training-time dynamics of the overlaps (Langevin and gradient flow), and the test error."""
+"""Section j: training-time dynamics of the overlaps (Langevin and gradient flow), and the test error."""
 from __future__ import annotations
 
 import math
@@ -299,39 +299,39 @@ def steps() -> list[Step]:
     red = sp.Eq(sp.Symbol(r"\dot\delta"), sp.Symbol(r"-\frac{E'(\delta)}{T-1}(a+b) - \delta(\sigma_q^{-2}+\sigma_k^{-2})"),
                 evaluate=False)
     return [
-        Step(SECTION, "i.ito", "Ito's formula for the overlaps", ito_a,
+        Step(SECTION, "j.ito", "Ito's formula for the overlaps", ito_a,
              "Langevin dZ = -grad U dt + sqrt(2) dB on Z = (Q; K), U = N E(QK^T/N) + weight decay. The Ito term of "
              "Delta(QQ^T/N) gives +2I (the entropic term); gradient flow drops it. dS/dt = -(GB + AG) - "
              "S(1/sigma_q^2 + 1/sigma_k^2), G = dE/dS.",
              (as_check("symbolic", lambda: _check_ito("langevin")), as_check("symbolic", lambda: _check_ito("gradient-flow")))),
-        Step(SECTION, "i.deterministic", "The overlaps are deterministic as N -> oo", ito_stmt,
+        Step(SECTION, "j.deterministic", "The overlaps are deterministic as N -> oo", ito_stmt,
              "The martingale part of each overlap has quadratic-variation rate O(1/N); the drift depends on (Q, K) "
              "only through A, B, S. So the overlaps obey a closed ODE in the limit.",
              (as_check("symbolic", _check_quadratic_variation),)),
-        Step(SECTION, "i.gradient", "Langevin is a gradient flow of the free energy in overlap space", red,
+        Step(SECTION, "j.gradient", "Langevin is a gradient flow of the free energy in overlap space", red,
              "Per Fourier block M = [[a, p], [p, b]]: rhs = -(2/mu)(XM + MX), X = dL/dM, L = E + mu * Wishart block "
              "rate (with log det: the entropy); for gradient flow L = E + weight decay. With M > 0 the Lyapunov "
              "equation XM + MX = 0 forces X = 0: fixed points are stationary points of L, i.e. of f = I + E.",
              tuple(as_check("mpmath-50", lambda a=a, t=t, d=d: _gradient_structure(a, t, d))
                    for a, t, d in (("softmax", "centred", "langevin"), ("linear", "centred", "langevin"),
                                    ("softmax", "centred", "gradient-flow"), ("linear", "onehot", "langevin")))),
-        Step(SECTION, "i.reduction", "Circulant reduction (T modes -> one block per order parameter)",
+        Step(SECTION, "j.reduction", "Circulant reduction (T modes -> one block per order parameter)",
              sp.Eq(sp.Symbol("state"), sp.Tuple(*rd.state), evaluate=False),
              "E is invariant under cyclic relabelling, so circulant A, B, S stay circulant; each Fourier block obeys the "
              "matrix ODE with 1x1 matrices and g = E'(p)/mu; the constant mode of softmax S decouples.",
              (as_check("exact", lambda: _check_reduction("langevin")), as_check("exact", lambda: _check_reduction("gradient-flow")))),
-        Step(SECTION, "i.fixed", "Fixed points of the Langevin ODE are the minima of f; its fold is the spinodal",
+        Step(SECTION, "j.fixed", "Fixed points of the Langevin ODE are the minima of f; its fold is the spinodal",
              sp.Eq(sp.Symbol(r"\dot y(y^*)"), 0, evaluate=False),
              "Checked at the engine's minima of the free energy (uniform and copy branches, both priors, both "
              "attentions) and at the upper spinodal.",
              (as_check("optimisation", _check_langevin_fixed_points), as_check("optimisation", _check_fold_is_spinodal))),
-        Step(SECTION, "i.map", "Fixed points of gradient flow are the MAP minima",
+        Step(SECTION, "j.map", "Fixed points of gradient flow are the MAP minima",
              sp.Eq(sp.Symbol("a b"), sp.Symbol("p^2"), evaluate=False),
              "Without the entropic term M becomes singular at the fixed points (balanced Q, K: ab = p^2), and "
              "E'(p)/mu = -sign(p)/(sigma_q sigma_k): stationarity of the nuclear-norm objective (section h). M = 0 "
              "is stable iff the subgradient condition holds (the MAP kink).",
              (as_check("optimisation", _check_map_fixed_points),)),
-        Step(SECTION, "i.test_error", "Test error of the posterior-mean readout",
+        Step(SECTION, "j.test_error", "Test error of the posterior-mean readout",
              sp.Eq(sp.Symbol("err"), te.test_error("centred"), evaluate=False),
              "The ridge readout per channel w = c/(M + sigma2/(alpha sigma_w^2)); the error on a fresh position, "
              "plus V tau2 for noisy test labels. The same formula holds for the MAP (the readout's mode is its mean).",

@@ -16,7 +16,9 @@ first-order line.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -124,11 +126,6 @@ def _golden_peak(chi, lo, hi, iterations: int = 160) -> float:
         return _f((a + b) / 2)
 
 
-def _entropy(x):
-    """x log x + (1-x) log(1-x) (mixing entropy, times -1)."""
-    return x * mpmath.log(x) + (1 - x) * mpmath.log(1 - x)
-
-
 @lru_cache(None)
 def cw_field_peak(h: float) -> float:
     """Curie-Weiss f = -m^2/2 - h m + T s(m): T where |dm/dT| peaks on the global minimum (m > 0 for h > 0)."""
@@ -161,7 +158,7 @@ def tilted_landau_peak(h: float) -> float:
         return _golden_peak(chi, "-0.3", "0.3")
 
 
-def _bc_f(m, T, D):
+def bc_free_energy(m, T, D):
     """Mean-field Blume-Capel (spin 1, zJ = 1) after the trace over the spin."""
     return m**2 / 2 - T * mpmath.log(1 + 2 * mpmath.exp(-D / T) * mpmath.cosh(m / T))
 
@@ -178,7 +175,7 @@ def blume_capel_first_T(D: float) -> tuple:
     """First-order point at fixed D: (T, |m|) solving f'(m) = 0, f(m) = f(0)."""
     with mpmath.workdps(DPS):
         def system(m, T):
-            return [mpmath.diff(lambda mm: _bc_f(mm, T, D), m), _bc_f(m, T, D) - _bc_f(0, T, D)]
+            return [mpmath.diff(lambda mm: bc_free_energy(mm, T, D), m), bc_free_energy(m, T, D) - bc_free_energy(0, T, D)]
         m, T = mpmath.findroot(system, (0.8, 0.2))
         return _f(T), _f(abs(m))
 
@@ -188,7 +185,7 @@ def blume_capel_first_D(T: float) -> tuple:
     """First-order point at fixed T (control D): (D, |m|)."""
     with mpmath.workdps(DPS):
         def system(m, D):
-            return [mpmath.diff(lambda mm: _bc_f(mm, T, D), m), _bc_f(m, T, D) - _bc_f(0, T, D)]
+            return [mpmath.diff(lambda mm: bc_free_energy(mm, T, D), m), bc_free_energy(m, T, D) - bc_free_energy(0, T, D)]
         m, D = mpmath.findroot(system, (0.95, 0.45))
         return _f(D), _f(abs(m))
 
@@ -479,6 +476,126 @@ CASES = (
 
 CASE_BY_ID = {case.id: case for case in CASES}
 assert len(CASE_BY_ID) == len(CASES), "catalogue ids must be unique"
+
+
+# ------------------------------------------------------------------ the checker (tests and benchmark)
+
+# JSON contract read here: transitions[i].{kind, critical_value, jump, spinodals, df_dcontrol_jump, flag, converged,
+# evidence.exponent.beta, evidence.landau.a4_effective}, warnings; special_points[i].{kind, values}; boundaries.
+VALUE_TOL_SPINODAL = 1e-7
+VALUE_TOL_JUMP = 1e-7
+BETA_TOL = 0.02
+A4_TOL = 1e-6
+
+
+def _close(got, want, tol):
+    return got is not None and math.isfinite(got) and abs(got - want) <= tol * (1 + abs(want))
+
+
+def _texts(out: dict) -> list:
+    return [str(w) for w in out.get("warnings", ())] + [str(t.get("flag")) for t in out.get("transitions", ())]
+
+
+def problems(case: Case, out: dict | None, error: str | None) -> list:
+    """Everything wrong with one run's output (a result dict, or a one-line error message)."""
+    if case.must_flag:
+        if error is not None:
+            return [] if case.must_flag in error.lower() else [f"error does not say {case.must_flag!r}: {error}"]
+        found = []
+        if not any(case.must_flag in t.lower() for t in _texts(out)):
+            found.append(f"no warning or flag says {case.must_flag!r}: {_texts(out)}")
+        found += [f"clean {t['kind']} at {t['critical_value']} despite {case.must_flag}"
+                  for t in out.get("transitions", ()) if t.get("flag") == "ok"]
+        return found
+    if error is not None:
+        return [f"error: {error}"]
+    found = [f"spurious warning: {w}" for w in out.get("warnings", ()) if "unbounded" in str(w).lower()]
+    if case.diagram:
+        return found + _diagram_problems(case, out)
+    got = out["transitions"]
+    kinds = [t["kind"] for t in got]
+    want = [e.kind for e in case.expected]
+    if kinds != want:
+        return found + [f"kinds {kinds} at {[t['critical_value'] for t in got]}, expected {want} at "
+                        f"{[e.at for e in case.expected]}"]
+    for t, e in zip(got, case.expected):
+        where = f"{e.kind} at {e.at}"
+        if not _close(t["critical_value"], e.at, e.tol):
+            found.append(f"{where}: critical value {t['critical_value']}")
+        if t.get("flag") != "ok" or not t.get("converged"):
+            found.append(f"{where}: flag {t.get('flag')!r}, converged {t.get('converged')}")
+        if e.jump is not None and not _close(t["jump"], e.jump, VALUE_TOL_JUMP):
+            found.append(f"{where}: jump {t['jump']}, expected {e.jump}")
+        if e.df_jump is not None and not _close(t.get("df_dcontrol_jump"), e.df_jump, VALUE_TOL_JUMP):
+            found.append(f"{where}: df/dcontrol jump {t.get('df_dcontrol_jump')}, expected {e.df_jump}")
+        spin = t.get("spinodals")
+        if e.spinodals is not None:
+            if spin is None or not all(_close(s, w, VALUE_TOL_SPINODAL) for s, w in zip(sorted(spin), e.spinodals)):
+                found.append(f"{where}: spinodals {spin}, expected {e.spinodals}")
+        if e.spinodals_bracket and (spin is None or not spin[0] <= t["critical_value"] <= spin[1]):
+            found.append(f"{where}: spinodals {spin} do not bracket the transition")
+        evidence = t.get("evidence") or {}
+        if e.beta is not None:
+            beta = (evidence.get("exponent") or {}).get("beta")
+            if beta is None or abs(beta - e.beta) > BETA_TOL:
+                found.append(f"{where}: beta {beta}, expected {e.beta}")
+        if e.a4 is not None:
+            a4 = (evidence.get("landau") or {}).get("a4_effective")
+            if not _close(a4, e.a4, A4_TOL):
+                found.append(f"{where}: effective quartic {a4}, expected {e.a4}")
+    return found
+
+
+def _diagram_problems(case: Case, out: dict) -> list:
+    got = out["special_points"]
+    found = []
+    if sorted(s["kind"] for s in got) != sorted(s.kind for s in case.diagram.special):
+        found.append(f"special points {[(s['kind'], s['values']) for s in got]}, expected "
+                     f"{[(s.kind, s.values) for s in case.diagram.special]}")
+    for want in case.diagram.special:
+        if not any(s["kind"] == want.kind and all(_close(s["values"].get(k), v, want.tol) for k, v in want.at)
+                   for s in got):
+            found.append(f"{want.kind} at {want.values} not found")
+    if not out["boundaries"]:
+        found.append("no boundary lines")
+    return found
+
+
+# ------------------------------------------------------------------ runner helpers
+
+class CaseTimeout(BaseException):
+    """Raised by time_limit; a BaseException, so that the CLI's catch-all does not turn it into an exit code."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Interrupt the block after `seconds` (SIGALRM; main thread only): a hang fails the run instead of the suite."""
+    def on_alarm(signum, frame):
+        raise CaseTimeout(f"took longer than {seconds:.0f} s")
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_engine(case: Case, seconds: float = 30.0):
+    """(result dict, None) or (None, one-line error) of find_transitions / phase_diagram on the case (public API)."""
+    from copyhead.errors import CopyheadError
+    from copyhead.numerics.transitions import expression_problem, find_transitions, phase_diagram
+
+    try:
+        with time_limit(seconds):
+            problem = expression_problem(case.expr, case.order_params, case.control, case.params_dict)
+            if case.diagram:
+                result = phase_diagram(problem, case.diagram.second, case.diagram.second_range, case.range)
+            else:
+                result = find_transitions(problem, *case.range)
+            return result.to_dict(), None
+    except CopyheadError as exc:
+        return None, str(exc)
 
 
 # ------------------------------------------------------------------ copy-head closed forms
