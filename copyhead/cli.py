@@ -27,6 +27,7 @@ _PLUGINS = (
     ("phase-diagram", "copyhead._transition_cli", "configure_phase_diagram", "run_phase_diagram",
      "transition lines and special points in two parameters"),
     ("verify", "copyhead._verify_cli", "configure", "run", "confront theory with the finite network (Langevin, MALA, Adam)"),
+    ("dynamics", "copyhead._dynamics_cli", "configure", "run", "training-time overlap ODEs: when the copy head emerges"),
 )
 
 
@@ -75,6 +76,7 @@ def _cmd_derive(args) -> int:
 
 
 def _cmd_free_energy(args) -> int:
+    from .numerics.dynamics import test_error_at
     from .numerics.free_energy import local_minima
 
     spec = spec_from_args(args)
@@ -82,7 +84,8 @@ def _cmd_free_energy(args) -> int:
     minima = local_minima(spec, alpha)
     if args.json:
         print_json({"model": spec.to_dict(), "alpha": alpha, "version": __version__,
-                    "minima": [mn.to_dict() for mn in minima]})
+                    "minima": [{**mn.to_dict(), "test_error": test_error_at(spec, alpha, mn.order_parameters)}
+                               for mn in minima]})
         return 0
     names = list(minima[0].order_parameters)
     sys.stdout.write(f"local minima of the reduced free energy at alpha = {alpha:g} ({spec.attention}, T={spec.T}, "
