@@ -147,7 +147,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"copyhead: warning: {message}\n"
+
+
 def main(argv=None) -> int:
+    import warnings
+
+    warnings.formatwarning = _one_line_warning    # users see one line per warning, not our source lines
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
