@@ -8,6 +8,8 @@ from __future__ import annotations
 from ._core import CHECK_KINDS, TIERS, CheckResult, Step, StepReport, current_tier, run_sections, tier
 
 SECTIONS = ("posterior", "ldp", "population", "reduction", "landau", "softmax", "scaling", "map_estimate")
+# fast-tier CPU time per section, longest first (measured; only the load balance of run_checks depends on it)
+_HEAVY_FIRST = ("ldp", "softmax", "landau", "map_estimate", "reduction", "population", "posterior", "scaling")
 
 
 def all_steps() -> list[Step]:
@@ -20,18 +22,21 @@ def all_steps() -> list[Step]:
     return steps
 
 
-def run_checks(steps=None, on_report=None, *, thorough: bool = False, workers: int = 1,
+def run_checks(steps=None, on_report=None, *, thorough: bool = False, workers: int | None = None,
                with_latex: bool = True) -> list[StepReport]:
     """Run each step's checks; on_report(report) is called as each finishes, in derivation order.
 
     thorough: the full set of checks (larger samples, all multi-start cases); the default fast tier runs
-    every check at reduced size. workers > 1 runs the (independent) sections in that many processes.
+    every check at reduced size. workers > 1 runs the (independent) sections in that many processes
+    (default: default_workers(), the cores available).
     Without ``steps``, the reports' steps carry the statement as LaTeX (with_latex) and no check callables.
     """
     tier_name = "thorough" if thorough else "fast"
+    workers = default_workers() if workers is None else workers
     if steps is None:
         return run_sections([f"{__name__}.{name}" for name in SECTIONS], tier_name=tier_name, workers=workers,
-                            on_report=on_report, with_latex=with_latex)
+                            on_report=on_report, with_latex=with_latex,
+                            heavy_first=[f"{__name__}.{name}" for name in _HEAVY_FIRST])
     reports = []
     with tier(tier_name):
         for step in steps:

@@ -190,12 +190,13 @@ def _pool(workers: int):
 
 
 def run_sections(modules: Sequence[str], *, tier_name: str = "fast", workers: int = 1, on_report=None,
-                 with_latex: bool = True) -> list[StepReport]:
+                 with_latex: bool = True, heavy_first: Sequence[str] = ()) -> list[StepReport]:
     """Every step of ``modules`` (section modules, in derivation order), sections in ``workers`` processes.
 
     Sections are independent: each worker derives what its sections need. on_report sees the reports in
     derivation order, as soon as all earlier sections are done. The reports' steps carry the statement as
-    a RenderedStatement (with_latex) or None, and no check callables.
+    a RenderedStatement (with_latex) or None, and no check callables. heavy_first: modules to start
+    first (longest first balances the processes); the rest follow in order.
     """
     if tier_name not in TIERS:
         raise ValueError(f"unknown tier {tier_name!r}")
@@ -217,7 +218,9 @@ def run_sections(modules: Sequence[str], *, tier_name: str = "fast", workers: in
         from concurrent.futures import as_completed
 
         with _pool(min(workers, len(modules))) as pool:
-            futures = {pool.submit(_run_section, module, tier_name, with_latex): i for i, module in enumerate(modules)}
+            rank = {module: r for r, module in enumerate(heavy_first)}
+            order = sorted(range(len(modules)), key=lambda i: (rank.get(modules[i], len(rank)), i))
+            futures = {pool.submit(_run_section, modules[i], tier_name, with_latex): i for i in order}
             for future in as_completed(futures):
                 done[futures[future]] = _reports(future.result())
                 flush()
