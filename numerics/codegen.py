@@ -24,7 +24,8 @@ import numpy
 MODULES = ("numpy", "mpmath")
 
 #: Function and constant names generated code may use, per module (printers print them fully qualified).
-#: A new whitelisted function in the expression parser needs its printed names here.
+#: A new whitelisted function in the expression parser needs its printed names here (numpy.vectorize only
+#: ever wraps names that are themselves checked, e.g. math.erf).
 ALLOWED_NAMES = {
     "numpy": frozenset({
         "sqrt", "exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "sinh", "cosh", "tanh",
@@ -32,7 +33,7 @@ ALLOWED_NAMES = {
         "select", "where", "less", "less_equal", "greater", "greater_equal", "equal", "not_equal",
         "logical_and", "logical_or", "logical_not", "heaviside", "maximum", "minimum", "amax", "amin", "power",
         "float64", "pi", "e", "inf", "nan", "euler_gamma", "hypot", "square", "cbrt", "real", "imag",
-        "isnan", "isinf", "sinc",
+        "isnan", "isinf", "sinc", "vectorize",
     }),
     "mpmath": frozenset({
         "mpf", "mpc", "sqrt", "cbrt", "exp", "expm1", "log", "log1p", "ln", "sin", "cos", "tan", "sinh", "cosh",

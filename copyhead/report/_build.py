@@ -10,23 +10,14 @@ import time
 import numpy as np
 
 from .. import __version__
-from .._io import atomic_write_text, load_json, metadata, write_json
+from .. import _signals
+from .._io import StagedDirectory, atomic_write_text, load_json, metadata, write_json
 from ..errors import InvalidParameterError
 from ..spec import ModelSpec
 from . import _figures
 
 SUMMARY = "summary.md"
 RESULTS = "results.json"
-
-
-def _prepare(out_dir, force: bool) -> pathlib.Path:
-    out = pathlib.Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InvalidParameterError("--out", f"{out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise InvalidParameterError("--out", f"{out} is not empty; pass --force to write into it")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 class _Timer:
@@ -38,6 +29,7 @@ class _Timer:
 
         class _Section:
             def __enter__(self):
+                _signals.check()   # an interrupt dropped inside a finaliser still ends the report here
                 timer.progress(f"[report] {name} ...")
                 self.start = time.perf_counter()
 
@@ -67,16 +59,24 @@ def _derivation(out, items, progress):
         items.append(("Derivation document", "LaTeX only (pdflatex not installed)", "derivation.tex",
                       "copyhead derive --latex derivation.tex"))
     else:
-        for _ in range(2):
-            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "derivation.tex"], cwd=out,
-                                 capture_output=True, text=True, timeout=600)
-        for junk in ("derivation.aux", "derivation.log"):
-            if (out / junk).exists():
-                (out / junk).unlink()
-        ok = run.returncode == 0 and (out / "derivation.pdf").exists()
+        ok = _pdflatex(pdflatex, out, "derivation")
         items.append(("Derivation document", "PDF" if ok else "pdflatex failed (see derivation.tex)",
                       "derivation.pdf" if ok else "derivation.tex", "copyhead derive --latex derivation.tex"))
     return {"verified": passed, "steps": len(reports)}
+
+
+def _pdflatex(pdflatex: str, out: pathlib.Path, stem: str) -> bool:
+    """Two pdflatex runs on out/STEM.tex; True if STEM.pdf was made. Its .aux and .log never stay behind (and an
+    interrupt kills pdflatex: subprocess.run kills its child on any exception)."""
+    try:
+        for _ in range(2):
+            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{stem}.tex"], cwd=out,
+                                 capture_output=True, text=True, timeout=600)
+    finally:
+        for junk in (f"{stem}.aux", f"{stem}.log", f"{stem}.out"):
+            if (out / junk).exists():
+                (out / junk).unlink()
+    return run.returncode == 0 and (out / f"{stem}.pdf").exists()
 
 
 def _transition(spec, lo, hi):
@@ -197,16 +197,61 @@ def _scaling(Ts, priors, base: ModelSpec):
     return table
 
 
+#: Internal test hook: with COPYHEAD_REPORT_TINY=1 `copyhead report` writes a small report in about a second
+#: (same staging, locking, writers, figure and pdflatex paths; no science), for the interrupt and concurrency tests.
+TINY_ENV = "COPYHEAD_REPORT_TINY"
+
+
 def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int = 0, progress=None) -> dict:
-    """Run the main job and write everything into out_dir. Returns the results dictionary."""
+    """Run the main job and write everything into out_dir. Returns the results dictionary.
+
+    The report is written whole or not at all: into a staging directory beside out_dir, swapped in at the end
+    (see copyhead._io.StagedDirectory). A failure or an interrupt leaves a previous report untouched."""
+    progress = progress or (lambda message: None)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidParameterError("--seed", f"must be an integer >= 0, got {seed!r}")
+    if not isinstance(quick, bool) or not isinstance(force, bool):
+        raise InvalidParameterError("quick" if not isinstance(quick, bool) else "force", "must be True or False")
+    if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
+        raise InvalidParameterError("--out", f"must be a directory path, got {out_dir!r}")
+    write = _tiny_report if os.environ.get(TINY_ENV) == "1" else _write_report
+    with StagedDirectory(out_dir, force=force, markers=(RESULTS, SUMMARY)) as staged:
+        report = write(staged.path, out_dir, quick=quick, seed=seed, progress=progress)
+        staged.commit()
+    progress(f"[report] wrote {pathlib.Path(out_dir) / SUMMARY}")
+    return report
+
+
+def _tiny_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
+    """The TINY_ENV test hook: a few files through the report's own writers, with pauses between them."""
+    timer = _Timer(progress)
+    items, figures, results = [], [], {}
+    for k in range(3):
+        with timer(f"tiny section {k}"):
+            write_json(out / f"part{k}.json", {"k": k}, meta=metadata(command="tiny"), force=True)
+            time.sleep(0.15)
+    with timer("tiny figure"):
+        plt = _figures._plt()
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, seed])
+        figures.append(("tiny figure", _figures.save(fig, out, "tiny")))
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is not None:
+        with timer("tiny pdflatex"):
+            atomic_write_text(out / "tiny.tex", "\\documentclass{article}\\begin{document}tiny\\end{document}\n", force=True)
+            results["pdf"] = _pdflatex(pdflatex, out, "tiny")
+    meta = metadata(params={"tiny": True}, seeds={"report": seed}, timings=timer.timings, command="tiny report")
+    write_json(out / RESULTS, results, meta=meta, force=True)
+    atomic_write_text(out / SUMMARY, _summary(items, figures, meta), force=True)
+    return {"meta": meta, "result": results}
+
+
+def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
+    """Every section of the report, written into out (the staging directory)."""
     from ..numerics.transitions import model_problem, phase_diagram
     from ..theory.landau import landau_expansion
     from ..theory.symbols import MODEL_PARAMS
 
-    progress = progress or (lambda message: None)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InvalidParameterError("--seed", f"must be an integer >= 0, got {seed!r}")
-    out = _prepare(out_dir, force)
     timer = _Timer(progress)
     items, figures, results = [], [], {}
     spec = ModelSpec()
@@ -290,6 +335,9 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                               f"(max residual {rows['fit']['max_residual']:.2g})", RESULTS, "copyhead report"))
         figures.append(("Coexistence point alpha* against ln T for both priors, with fits.",
                         _figures.scaling(out, table)))
+        from ._scaling_section import local_exponent_section
+
+        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec)
 
     with timer("branches and landscapes"):
         if first:
@@ -325,7 +373,6 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                     command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
     write_json(out / RESULTS, results, meta=meta, force=True)
     atomic_write_text(out / SUMMARY, _summary(items, figures, meta), force=True)
-    progress(f"[report] wrote {out / SUMMARY}")
     return {"meta": meta, "result": results}
 
 
