@@ -10,7 +10,8 @@ from ._core import CHECK_KINDS, TIERS, CheckResult, Step, StepReport, current_ti
 SECTIONS = ("posterior", "ldp", "population", "reduction", "landau", "softmax", "scaling", "map_estimate",
             "modelling")
 # fast-tier CPU time per section, longest first (measured; only the load balance of run_checks depends on it)
-_HEAVY_FIRST = ("ldp", "softmax", "landau", "map_estimate", "reduction", "population", "posterior", "scaling")
+_HEAVY_FIRST = ("reduction", "ldp", "softmax", "landau", "map_estimate", "scaling", "population", "posterior",
+                "modelling")
 
 
 def all_steps() -> list[Step]:
