@@ -17,7 +17,7 @@ def escape(text: str) -> str:
 
 def _display(obj) -> str:
     # Statements may be long: shrink only those wider than the line.
-    body = latex(obj)
+    body = obj if isinstance(obj, str) else latex(obj)
     return ("\\begin{center}\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{$\\displaystyle "
             + body + "$}\\end{center}\n")
 
@@ -25,7 +25,16 @@ def _display(obj) -> str:
 def _statement_parts(statement):
     from sympy import Tuple
 
+    from ._core import RenderedStatement
+
+    if isinstance(statement, RenderedStatement):
+        return list(statement.parts)
     return list(statement) if isinstance(statement, Tuple) else [statement]
+
+
+def statement_latex(statement) -> list[str]:
+    """The LaTeX of each part of a step's statement."""
+    return [part if isinstance(part, str) else latex(part) for part in _statement_parts(statement)]
 
 
 def render_document(reports, *, version: str, title: str = "copyhead: the copy-head posterior, derived and checked") -> str:
