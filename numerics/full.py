@@ -25,7 +25,7 @@ def _pieces(tokens: str, prior: str):
     rate = RATE_FUNCTIONS[prior](x)
     energy = pop.energy(tokens) + pop.data_constant(tokens)
     args = (m, q, r, R, T, V, alpha, sigma2, sigma_w)
-    return (sp.lambdify(x, rate.doit(), "numpy"), sp.lambdify(x, sp.diff(rate, x).doit(), "numpy"),
+    return (sp.lambdify(x, rate, "numpy"), sp.lambdify(x, sp.diff(rate, x).doit(), "numpy"),
             sp.lambdify(args, energy, "numpy"),
             [sp.lambdify(args, sp.diff(energy, v), "numpy") for v in (m, q, r, R)])
 
