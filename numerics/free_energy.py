@@ -50,8 +50,11 @@ def _check_alpha(alpha) -> float:
 
 
 def model_params(spec: ModelSpec, alpha: float) -> list[float]:
-    """Parameter vector of compiled_model(..., control='alpha') (the model parameters in order)."""
-    return [float(v) for v in spec.numeric_params.values()]
+    """Parameter vector of compiled_model(..., control='alpha'); the order is owned by CopyHeadModel."""
+    from copyhead.model import CopyHeadModel
+
+    model = CopyHeadModel(spec)
+    return model.param_vector(model.compiled().params)
 
 
 def _outer_bracket(fe, params, alpha, scale):
@@ -97,20 +100,25 @@ def _minima_nd(fe, params, alpha, scale, k):
 
 
 def local_minima(spec: ModelSpec, alpha: float) -> tuple[Minimum, ...]:
-    """All local minima of the reduced free energy at this alpha, sorted by f.
+    """All local minima of the reduced free energy of spec at this alpha, sorted by f
+    (the same as ``CopyHeadModel(spec).minima(alpha)``; see minima_of for the method)."""
+    from copyhead.model import CopyHeadModel
 
-    1-D models: every sign change of f' on a log-spaced grid inside a bracket
-    where f' points outward is refined by Brent's method. 2-D (one-hot linear):
-    multi-start trust-region Newton with exact Hessians. A point is kept only if
-    its Hessian is positive definite.
-    """
     if not isinstance(spec, ModelSpec):
         raise InvalidParameterError("spec", f"must be a ModelSpec, got {type(spec).__name__}")
+    return CopyHeadModel(spec).minima(_check_alpha(alpha))
+
+
+def minima_of(fe, obs, params, obs_params, alpha: float, scale: float) -> tuple[Minimum, ...]:
+    """All local minima of a compiled free energy fe at this alpha, sorted by f.
+
+    params: fe's parameter vector; obs: {"m", "q"} functions of (x, *obs_params); scale: the natural size
+    of the order parameter (sigma_q sigma_k). 1-D models: every sign change of f' on a log-spaced grid
+    inside a bracket where f' points outward is refined by Brent's method. 2-D (one-hot linear):
+    multi-start trust-region Newton with exact Hessians. A point is kept only if its Hessian is positive
+    definite.
+    """
     alpha = _check_alpha(alpha)
-    fe = compiled_model(spec.attention, spec.tokens, spec.prior)
-    obs = compiled_observables(spec.attention, spec.tokens)
-    params = model_params(spec, alpha)
-    scale = spec.sigma_q * spec.sigma_k
     k = len(fe.order_params)
     points = _minima_1d(fe, params, alpha, scale) if k == 1 else _minima_nd(fe, params, alpha, scale, k)
     minima = []
@@ -119,8 +127,8 @@ def local_minima(spec: ModelSpec, alpha: float) -> tuple[Minimum, ...]:
         if not np.all(eig > 0):
             continue
         f = float(fe.value(list(x), alpha, params))
-        m = float(obs["m"](*x, *params))
-        q = float(obs["q"](*x, *params))
+        m = float(obs["m"](*x, *obs_params))
+        q = float(obs["q"](*x, *obs_params))
         grad = float(np.linalg.norm(fe.gradient(list(x), alpha, params)))
         if not all(np.isfinite([f, m, q, grad, *eig])):
             raise NumericalRangeError(f"alpha={alpha}: the minimum at {dict(zip(fe.order_params, map(float, x)))} has "

@@ -120,9 +120,22 @@ def reduced_model(attention: str, tokens: str, prior: str) -> ReducedModel:
                         symmetric)
 
 
+@lru_cache(maxsize=None)
+def stationarity_polynomial(attention: str, tokens: str, prior: str) -> sp.Poly:
+    """The numerator of df/dx (one order parameter x) as a polynomial in alpha: at fixed x its positive roots
+    are the alphas where x is stationary (the denominators are positive)."""
+    from .symbols import alpha
+
+    rm = reduced_model(attention, tokens, prior)
+    if len(rm.order_params) != 1:
+        raise ValueError(f"{attention}/{tokens} has {len(rm.order_params)} order parameters; one is needed")
+    numerator, _ = sp.fraction(sp.together(sp.diff(rm.free_energy, rm.order_params[0]).doit()))
+    return sp.Poly(sp.expand(numerator), alpha)
+
+
 def all_families():
     return [(att, tok, pri) for att in ("softmax", "linear") for tok in ("centred", "onehot")
             for pri in ("bilinear", "gaussian-logit")]
 
 
-__all__ = ["Kinematics", "ReducedModel", "kinematics", "reduced_model", "softmax_row", "all_families"]
+__all__ = ["Kinematics", "ReducedModel", "kinematics", "reduced_model", "softmax_row", "all_families", "stationarity_polynomial"]
