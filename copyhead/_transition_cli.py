@@ -299,32 +299,6 @@ def run_phase_diagram(args) -> int:
 
 
 def _plot(diagram, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from . import plotting
 
-    styles = {"first-order": ("C3", "-"), "second-order": ("C0", "--"), "crossover": ("C7", ":")}
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    seen = set()
-    for b in diagram.boundaries:
-        if not b.points:
-            continue
-        color, ls = styles.get(b.kind, ("k", "-"))
-        xs = [p[1] for p in b.points]
-        ys = [p[0] for p in b.points]
-        ax.plot(xs, ys, ls=ls, color=color, marker="." if len(xs) < 3 else None,
-                label=None if b.kind in seen else b.kind)
-        seen.add(b.kind)
-    for sp in diagram.special_points:
-        ax.plot(sp.values[diagram.second_control], sp.values[diagram.control], "k*", ms=10)
-        ax.annotate(sp.kind, (sp.values[diagram.second_control], sp.values[diagram.control]),
-                    textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.set_xlabel(diagram.second_control)
-    ax.set_ylabel(diagram.control)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    # exclusive create: never overwrite a file that appeared meanwhile
-    ext = os.path.splitext(path)[1].lstrip(".") or "png"
-    with open(path, "xb") as handle:
-        fig.savefig(handle, format=ext)
-    plt.close(fig)
+    plotting.save_as(plotting.phase_diagram(diagram), path)

@@ -87,8 +87,6 @@ def _check_plot_path(path: str) -> None:
     if not os.path.isdir(parent):
         raise UsageError(f"--plot: directory {parent!r} does not exist")
     ext = os.path.splitext(path)[1].lstrip(".").lower()
-    import matplotlib
-    matplotlib.use("Agg")
     from matplotlib.backend_bases import FigureCanvasBase
     supported = FigureCanvasBase.get_supported_filetypes()
     if ext not in supported:
@@ -96,87 +94,25 @@ def _check_plot_path(path: str) -> None:
 
 
 def theory_minima(spec, alphas) -> dict:
-    """Local minima of the large-N free energy at each alpha, from the theory
-    module if it is available; ``{}`` if it is not (never computed here)."""
-    try:
-        from copyhead.numerics.free_energy import local_minima
-    except ImportError:
-        return {}
-    from copyhead.errors import CopyheadError
+    """Local minima of the large-N free energy at each alpha (CopyHeadModel.minima_record)."""
+    from copyhead.model import CopyHeadModel
 
-    out = []
-    for a in alphas:
-        try:
-            mins = local_minima(spec, a)
-        except CopyheadError as exc:
-            out.append({"alpha": a, "error": str(exc)})
-            continue
-        out.append({"alpha": a, "minima": [
-            {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q),
-             "f": float(x.f), "is_global": bool(x.is_global)} for x in mins]})
-    return {"source": "copyhead.numerics.free_energy.local_minima", "alphas": out}
+    return CopyHeadModel(spec).minima_record(alphas)
 
 
 def map_theory(spec, alphas) -> dict:
-    """Local minima of the reduced MAP objective (Adam with weight decay) at each alpha,
-    from copyhead.theory.map_estimate; for families it does not cover, ``{"unsupported": ...}``."""
-    from copyhead.theory.map_estimate import SUPPORTED, map_minima
+    """Local minima of the reduced MAP objective (Adam with weight decay) at each alpha."""
+    from copyhead.model import CopyHeadModel
 
-    if (spec.attention, spec.tokens) not in SUPPORTED or spec.prior != "bilinear":
-        return {"source": "copyhead.theory.map_estimate.map_minima",
-                "unsupported": f"MAP reduction covers {SUPPORTED} with the bilinear prior"}
-    out = []
-    for a in alphas:
-        out.append({"alpha": a, "minima": [
-            {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q), "f": float(x.f),
-             "kind": x.kind, "is_global": bool(x.is_global)} for x in map_minima(spec, a)]})
-    return {"source": "copyhead.theory.map_estimate.map_minima", "alphas": out}
+    return CopyHeadModel(spec).map_minima_record(alphas)
 
 
 def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks: dict | None = None) -> None:
-    """Measured m(alpha) (filled: uniform start, open: copy start; one colour per N)
-    over the theory's global (solid) and metastable (faint) minima; ``landmarks``
-    (alpha_star, spinodal_low, spinodal_high) are drawn as vertical lines."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Write plotting.sampled_m_of_alpha to path (never overwriting)."""
+    from copyhead import plotting
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for entry in theory.get("alphas", []):
-        for mn in entry.get("minima", []):
-            ax.plot(entry["alpha"], mn["m"], "o" if mn["is_global"] else ".", ms=4 if mn["is_global"] else 3,
-                    color="k", alpha=1.0 if mn["is_global"] else 0.35, zorder=1)
-    if theory.get("alphas"):
-        ax.plot([], [], "ko", ms=4, label="theory: global minimum")
-        ax.plot([], [], "k.", alpha=0.35, label="theory: metastable")
-    Ns = sorted({p.N for p in points})
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    samplers = sorted({p.sampler for p in points}, key=lambda s: s == "adam")  # Adam drawn last
-    for k, N in enumerate(Ns):
-        c = colours[k % len(colours)]
-        for sampler in samplers:
-            adam = sampler == "adam"
-            for init, face in (("uniform", c), ("copy", "none")):
-                sel = sorted((p for p in points if p.N == N and p.init == init and p.sampler == sampler),
-                             key=lambda p: p.alpha)
-                if not sel:
-                    continue
-                fmt = ("^:" if init == "uniform" else "v:") if adam else ("s-" if init == "uniform" else "D--")
-                ax.errorbar([p.alpha for p in sel], [p.m_mean for p in sel], yerr=[p.m_err for p in sel],
-                            fmt=fmt, color=c, mfc=face, ms=5 if adam else 6, lw=0.8 if adam else 1,
-                            alpha=0.7 if adam else 1.0, label=f"N={N}, {init} start ({sampler})", zorder=3)
-    for key, style, label in (("alpha_star", "-", r"theory $\alpha^*$"), ("spinodal_low", ":", "spinodals"),
-                              ("spinodal_high", ":", None)):
-        if landmarks and key in landmarks:
-            ax.axvline(landmarks[key], color="grey", ls=style, lw=1, label=label, zorder=0)
-    ax.set_xlabel(r"$\alpha = n/N$")
-    ax.set_ylabel(r"$m$ (mean attention on previous token)")
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    fig = plotting.sampled_m_of_alpha(points, theory, title=title, landmarks=landmarks)
+    plotting.save_as(fig, path)
 
 
 def run(args) -> int:

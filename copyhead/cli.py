@@ -7,7 +7,8 @@ import os
 import sys
 
 from . import __version__
-from ._cli_common import UsageError, add_model_options, parse_number, print_json, progress, spec_from_args
+from ._cli_common import (UsageError, add_model_options, network_spec_from_args, parse_number, print_json, progress,
+                          refuse_existing, spec_from_args)
 from .errors import CopyheadError, InvalidParameterError
 
 EXIT_USAGE = 2
@@ -148,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    # the entry point, never the library, chooses matplotlib's backend: files only, no window
+    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -177,6 +180,11 @@ def main(argv=None) -> int:
         sys.stderr.write(f"copyhead: internal error: {type(exc).__name__}: {exc} "
                          "(rerun with COPYHEAD_DEBUG=1 for a traceback, and please report it)\n")
         return 1
+
+
+#: what scripts (experiments/) build their command lines from
+__all__ = ["main", "build_parser", "UsageError", "add_model_options", "spec_from_args", "network_spec_from_args",
+           "refuse_existing", "print_json"]
 
 
 if __name__ == "__main__":

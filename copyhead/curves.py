@@ -84,6 +84,55 @@ def _cell(value):
     return value
 
 
+def phase_diagram_table(diagram, meta=None) -> CurveTable:
+    """The lines of a PhaseDiagram (transition lines and, when present, spinodal lines) as one long table:
+    kind, the second control, the control."""
+    second, control = diagram.second_control, diagram.control
+    rows = tuple((b.kind, float(p[1]), float(p[0])) for b in diagram.boundaries for p in b.points)
+    return CurveTable("transition_lines", ("kind", second, control), rows,
+                      descriptions={"kind": "first-order | second-order | crossover | spinodal",
+                                    control: "control value on the line", second: "second control"},
+                      meta={"params": diagram.params, **(meta or {})})
+
+
+def transitions_table(report, meta=None) -> CurveTable:
+    """One row per Transition of a TransitionReport: kind, critical value, spinodals, m before and after."""
+    rows = []
+    for t in report.transitions:
+        spin = list(t.spinodals) if t.spinodals else [None, None]
+        rows.append((t.kind, t.critical_value, spin[0], spin[1], t.order_parameter.get("before"),
+                     t.order_parameter.get("after"), t.converged, t.flag))
+    return CurveTable("transitions", ("kind", report.control, "spinodal_lo", "spinodal_hi", "m_before", "m_after",
+                                      "converged", "flag"), tuple(rows),
+                      descriptions={report.control: "critical value (coexistence point, critical point or "
+                                                    "susceptibility peak)"},
+                      meta={"params": report.params, **(meta or {})})
+
+
+def sampling_table(points, theory=None, meta=None) -> CurveTable:
+    """Sampling points (numerics.sampling.Point) with their errors; theory: optional {alpha: m} column."""
+    rows = tuple((p.alpha, p.N, p.init, p.sampler, p.m_mean, p.m_err,
+                  None if theory is None else theory.get(p.alpha)) for p in points)
+    return CurveTable("sampling", ("alpha", "N", "init", "sampler", "m_mean", "m_err", "m_theory"), rows,
+                      descriptions={"m_err": "standard error of m_mean over chains and time",
+                                    "m_theory": "global minimum of the N -> infinity theory (empty if not given)"},
+                      meta=meta or {})
+
+
+def to_dataframe(result):
+    """A pandas DataFrame of a result: anything with to_table(), a PhaseDiagram, a TransitionReport, or a
+    sequence of sampling Points."""
+    if hasattr(result, "to_table"):
+        return result.to_table().to_dataframe()
+    if hasattr(result, "boundaries"):
+        return phase_diagram_table(result).to_dataframe()
+    if hasattr(result, "transitions"):
+        return transitions_table(result).to_dataframe()
+    if isinstance(result, (list, tuple)) and all(hasattr(p, "m_err") for p in result):
+        return sampling_table(result).to_dataframe()
+    raise InvalidParameterError("result", f"has no table form: {type(result).__name__}")
+
+
 def read_csv(path) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of a CSV written by CurveTable.to_csv, comment lines skipped (values stay strings)."""
     with open(path, newline="") as handle:
@@ -92,4 +141,4 @@ def read_csv(path) -> tuple[list[str], list[list[str]]]:
     return table[0], table[1:]
 
 
-__all__ = ["CurveTable", "read_csv"]
+__all__ = ["CurveTable", "phase_diagram_table", "transitions_table", "sampling_table", "to_dataframe", "read_csv"]

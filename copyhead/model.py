@@ -223,6 +223,42 @@ class CopyHeadModel:
         return minima_of(fe, obs, self.param_vector(fe.params), list(self.params.values()), alpha,
                          self.spec.sigma_q * self.spec.sigma_k)
 
+    def minima_scan(self, alphas) -> dict:
+        """{alpha: tuple of Minimum} over alphas; an alpha where the search fails maps to its CopyheadError."""
+        from .errors import CopyheadError
+
+        out = {}
+        for a in alphas:
+            try:
+                out[float(a)] = self.minima(a)
+            except CopyheadError as exc:
+                out[float(a)] = exc
+        return out
+
+    def minima_record(self, alphas) -> dict:
+        """minima_scan as JSON: {"source", "alphas": [{"alpha", "minima": [...]} or {"alpha", "error"}]}."""
+        rows = []
+        for a, found in self.minima_scan(alphas).items():
+            if isinstance(found, Exception):
+                rows.append({"alpha": a, "error": str(found)})
+                continue
+            rows.append({"alpha": a, "minima": [
+                {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q), "f": float(x.f),
+                 "is_global": bool(x.is_global)} for x in found]})
+        return {"source": "copyhead.numerics.free_energy.local_minima", "alphas": rows}
+
+    def map_minima_record(self, alphas) -> dict:
+        """MAP minima (Adam with weight decay) as JSON; {"unsupported": why} for families the reduction
+        does not cover."""
+        from .theory.map_estimate import SUPPORTED
+
+        source = "copyhead.theory.map_estimate.map_minima"
+        if (self.spec.attention, self.spec.tokens) not in SUPPORTED or self.spec.prior != "bilinear":
+            return {"source": source, "unsupported": f"MAP reduction covers {SUPPORTED} with the bilinear prior"}
+        return {"source": source, "alphas": [{"alpha": float(a), "minima": [
+            {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q), "f": float(x.f),
+             "kind": x.kind, "is_global": bool(x.is_global)} for x in self.map_minima(a)]} for a in alphas]}
+
     def map_minima(self, alpha):
         """Local minima of the MAP objective (what Adam with weight decay finds): theory.map_estimate.MapMinimum."""
         from .theory.map_estimate import map_minima
