@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from ._cli_common import UsageError, parse_number, print_json, progress, spec_from_args
+from ._cli_common import UsageError, parse_number, usage_error, print_json, progress, spec_from_args
 from .errors import InvalidParameterError
 
 _MODEL_DESTS = ("attention", "T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2", "tokens", "prior")
@@ -107,7 +107,7 @@ def _params(args):
         try:
             name, value = parse_assignment(text)
         except InvalidParameterError as exc:
-            raise UsageError(f"--param: {str(exc).split(': ', 1)[1]}") from None
+            raise usage_error(exc, "--param") from None
         if name in out:
             raise UsageError(f"--param: {name} given twice")
         out[name] = value
@@ -136,7 +136,7 @@ def _generic_problem(args, need_range=True):
     except InvalidParameterError as exc:
         option = {"order-params": "--order-params", "control": "--control", "param": "--param"}.get(
             exc.parameter, "--free-energy")
-        raise UsageError(f"{option}: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc, option) from None
     return problem
 
 
@@ -180,7 +180,7 @@ def run_transition(args) -> int:
     try:
         report = find_transitions(problem, lo, hi, digits=digits, n_grid=n_grid, range_source=source)
     except InvalidParameterError as exc:
-        raise UsageError(f"--range: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc, "--range") from None
     for w in report.warnings:
         progress(f"warning: {w}")
     out = report.to_dict()
@@ -274,7 +274,7 @@ def run_phase_diagram(args) -> int:
         diagram = phase_diagram(problem, second, second_range, control_range, n_coarse=n_coarse,
                                 n_points=n_points, log=lambda m: progress(m))
     except InvalidParameterError as exc:
-        raise UsageError(f"--range: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc, "--range") from None
     for w in diagram.warnings:
         progress(f"warning: {w}")
     if args.plot:

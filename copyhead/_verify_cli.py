@@ -9,7 +9,9 @@ import argparse
 import os
 import time
 
-from ._cli_common import UsageError, network_spec_from_args, parse_int, parse_number, print_json, progress
+from ._cli_common import (UsageError, network_spec_from_args, parse_int, parse_number, print_json, progress,
+                          usage_error)
+from .errors import InvalidParameterError
 
 #: Default sweep: below and above the softmax jump of the default model.
 DEFAULT_N = ("64",)
@@ -135,10 +137,13 @@ def run(args) -> int:
         progress(f"[{done}/{total}] N={t.N} alpha={t.alpha:g} init={t.init} chain={t.chain} "
                  f"final m={o.final_m:.4f} ({time.perf_counter() - t0:.1f}s)")
 
-    with open_executor(args.scheduler, workers) as ex:
-        points = m_of_alpha(spec, Ns, alphas, sampler=args.sampler, chains=chains, steps=steps, seed=seed,
-                            inits=inits, posterior=args.posterior, step=step, executor=ex,
-                            on_progress=on_progress)
+    try:
+        with open_executor(args.scheduler, workers) as ex:
+            points = m_of_alpha(spec, Ns, alphas, sampler=args.sampler, chains=chains, steps=steps, seed=seed,
+                                inits=inits, posterior=args.posterior, step=step, executor=ex,
+                                on_progress=on_progress)
+    except InvalidParameterError as exc:
+        raise usage_error(exc) from None
     wall = time.perf_counter() - t0
     theory = theory_minima(spec, sorted(set(alphas)))
     if args.sampler == "adam":

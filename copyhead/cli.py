@@ -162,11 +162,9 @@ def main(argv=None) -> int:
         sys.stderr.write(f"copyhead: error: {exc}\n")
         return EXIT_USAGE
     except InvalidParameterError as exc:
-        from .spec import OPTION_NAMES
+        from ._cli_common import usage_error
 
-        option = OPTION_NAMES.get(exc.parameter, exc.parameter)
-        message = str(exc).split(": ", 1)[-1]
-        sys.stderr.write(f"copyhead: error: {option}: {message}\n")
+        sys.stderr.write(f"copyhead: error: {usage_error(exc)}\n")
         return EXIT_USAGE
     except CopyheadError as exc:
         sys.stderr.write(f"copyhead: error: {type(exc).__name__}: {exc}\n")

@@ -15,11 +15,11 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
-from copyhead._cli_common import UsageError
+from copyhead.errors import InvalidParameterError
 
 __all__ = ["SerialExecutor", "open_executor", "DASK_MISSING"]
 
-DASK_MISSING = "--scheduler: dask.distributed is not installed; pip install copyhead[dask]"
+DASK_MISSING = "dask.distributed is not installed; pip install copyhead[dask]"
 
 
 class SerialExecutor(Executor):
@@ -45,18 +45,18 @@ def open_executor(scheduler: str | None = None, workers: int | None = None) -> I
         try:
             from distributed import Client  # lazy: optional dependency
         except ImportError:
-            raise UsageError(DASK_MISSING) from None
+            raise InvalidParameterError("scheduler", DASK_MISSING) from None
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError, ValueError) as exc:
-            raise UsageError(f"--scheduler: cannot connect to {scheduler!r}: {exc}") from None
+            raise InvalidParameterError("scheduler", f"cannot connect to {scheduler!r}: {exc}") from None
         try:
             yield client.get_executor()
         finally:
             client.close()
         return
     if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise InvalidParameterError("workers", f"must be >= 1, got {workers}")
     if workers == 1:
         yield SerialExecutor()
         return

@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from copyhead.errors import DerivationCheckFailed
+
 from .reduced import reduced_model
 from .symbols import MODEL_PARAMS, T, V, alpha, gamma, s
 
@@ -51,11 +53,11 @@ def landau_expansion(prior: str) -> LandauExpansion:
     series = sp.expand(sp.series(f, s, 0, 8).removeO())
     a2, a4, a6 = (sp.simplify(series.coeff(s, k)) for k in (2, 4, 6))
     if any(sp.simplify(series.coeff(s, k)) != 0 for k in (1, 3, 5, 7)):
-        raise ArithmeticError("odd Landau coefficients do not vanish: the S -> -S symmetry is broken")
+        raise DerivationCheckFailed("Landau expansion", "odd coefficients do not vanish: the S -> -S symmetry is broken")
     roots = sp.solve(sp.Eq(a2, 0), alpha)
     positive = _positive_root(roots)
     if len(positive) != 1:
-        raise ArithmeticError(f"expected one positive root of a2 in alpha, found {roots}")
+        raise DerivationCheckFailed("Landau expansion", f"expected one positive root of a2 in alpha, found {roots}")
     alpha_c = sp.simplify(positive[0])
     a4_c = sp.simplify(a4.subs(alpha, alpha_c))
     gamma_roots = _positive_root(sp.solve(sp.Eq(a4_c, 0), gamma))
