@@ -32,10 +32,18 @@ _PLUGINS = (
 
 
 def _cmd_derive(args) -> int:
-    from .derivations import all_steps, run_checks
+    from .derivations import SECTIONS, all_steps, run_checks
 
+    if args.section is not None and args.section not in SECTIONS:
+        raise UsageError(f"--section: must be one of {', '.join(SECTIONS)}; got {args.section!r}")
+    if args.section is None:
+        steps = all_steps()
+    else:
+        from importlib import import_module
+
+        steps = import_module(f"{__package__}.derivations.{args.section}").steps()
     if args.latex is None and not args.check and not args.json:
-        for step in all_steps():
+        for step in steps:
             sys.stdout.write(f"{step.key:16s} {step.title}\n")
         return 0
     if args.latex is not None and os.path.exists(args.latex) and not args.force:
@@ -53,7 +61,7 @@ def _cmd_derive(args) -> int:
                         sys.stdout.write(f"      failed {result.kind}: {result.detail}\n")
             sys.stdout.flush()
 
-    reports = run_checks(on_report=show)
+    reports = run_checks(steps, on_report=show)
     passed = sum(r.passed for r in reports)
     if args.latex is not None:
         from ._io import atomic_write_text
@@ -117,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     derive = sub.add_parser("derive", help="derive the theory and check every step")
     derive.add_argument("--check", action="store_true", help="run every step's checks; exit 1 if any fails")
     derive.add_argument("--latex", metavar="FILE", help="write a standalone LaTeX document of the derivation")
+    derive.add_argument("--section", metavar="NAME", help="only this section (posterior, ldp, population, reduction, "
+                                                         "landau, softmax, scaling, map_estimate)")
     derive.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     derive.add_argument("--json", action="store_true", help="run the checks and print one JSON object")
     derive.set_defaults(handler=_cmd_derive)

@@ -47,6 +47,12 @@ class LandauExpansion:
     a6_at_tricritical: sp.Expr | None
 
 
+def _with_positive_V_minus_1(expr):
+    """Simplify using V - 1 > 0 (V >= 2): sqrt(1/(V-1)) becomes 1/sqrt(V-1), (V-1)(1/(V-1))^(3/2) cancels."""
+    w = sp.Symbol("w", positive=True)
+    return sp.simplify(sp.factor(expr.subs(V, w + 1))).subs(w, V - 1)
+
+
 @lru_cache(maxsize=None)
 def landau_expansion(prior: str) -> LandauExpansion:
     f = reduced_model("linear", "centred", prior).free_energy.doit()
@@ -58,10 +64,10 @@ def landau_expansion(prior: str) -> LandauExpansion:
     positive = _positive_root(roots)
     if len(positive) != 1:
         raise DerivationCheckFailed("Landau expansion", f"expected one positive root of a2 in alpha, found {roots}")
-    alpha_c = sp.simplify(positive[0])
-    a4_c = sp.simplify(a4.subs(alpha, alpha_c))
+    alpha_c = _with_positive_V_minus_1(positive[0])
+    a4_c = _with_positive_V_minus_1(a4.subs(alpha, alpha_c))
     gamma_roots = _positive_root(sp.solve(sp.Eq(a4_c, 0), gamma))
-    gamma_tc = sp.simplify(gamma_roots[0]) if len(gamma_roots) == 1 else None
+    gamma_tc = _with_positive_V_minus_1(gamma_roots[0]) if len(gamma_roots) == 1 else None
     a6_tc = None
     if gamma_tc is not None:
         a6_tc = sp.simplify(a6.subs(alpha, alpha_c).subs(gamma, gamma_tc))
