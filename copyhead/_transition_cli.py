@@ -13,14 +13,14 @@ import argparse
 import os
 import sys
 
-from ._cli_common import UsageError, parse_number, usage_error, print_json, progress, spec_from_args
+from ._cli_common import UsageError, parse_number, print_json, progress, spec_from_args, usage_error
 from .errors import InvalidParameterError
+from .spec import FIELD_NAMES, NUMERIC_FIELDS, OPTION_NAMES
 
-_MODEL_DESTS = ("attention", "T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2", "tokens", "prior")
-_MODEL_OPTION = {"attention": "--attention", "T": "--T", "V": "--V", "gamma": "--gamma", "sigma_q": "--sigma-q",
-                 "sigma_k": "--sigma-k", "sigma_w": "--sigma-w", "sigma2": "--sigma2", "tokens": "--tokens",
-                 "prior": "--prior"}
-_VARY = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
+# the model options come from the one vocabulary in spec.py
+_MODEL_DESTS = FIELD_NAMES
+_MODEL_OPTION = OPTION_NAMES
+_VARY = NUMERIC_FIELDS
 
 
 def _mark_model_defaults(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +50,7 @@ def configure_transition(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--digits", metavar="D", help="refine critical values to D significant digits with mpmath")
     parser.add_argument("--grid", metavar="N", default="49", help="control grid points of the global scan (default 49)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--csv", metavar="FILE", help="also write the transitions as CSV with named columns")
 
 
 def configure_phase_diagram(parser: argparse.ArgumentParser) -> None:
@@ -64,6 +65,7 @@ def configure_phase_diagram(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coarse", metavar="N", default="7", help="full analyses along the second axis (default 7)")
     parser.add_argument("--plot", metavar="FILE", help="draw the diagram to FILE (refuses to overwrite)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--csv", metavar="FILE", help="also write the transition lines as CSV (kind, second, control)")
 
 
 # ------------------------------------------------------------------ parsing helpers
@@ -149,9 +151,34 @@ def _model_only(args, generic_options):
 
 # ------------------------------------------------------------------ transition
 
-def run_transition(args) -> int:
-    from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
+def _refuse_csv(path):
+    if os.path.exists(path):
+        raise UsageError(f"--csv: {path} exists; refusing to overwrite")
 
+
+def _write_csv(table, path, meta):
+    from ._io import atomic_write_text
+
+    table = type(table)(table.name, table.columns, table.rows, table.descriptions, {**table.meta, **meta})
+    try:
+        atomic_write_text(path, table.to_csv_text(), parameter="--csv")
+    except InvalidParameterError as exc:
+        raise usage_error(exc) from None
+    progress(f"wrote {path}")
+
+
+def _csv_meta(args) -> dict:
+    from . import __version__
+
+    return {"command": "copyhead " + " ".join(sys.argv[1:]) if sys.argv[1:] else "copyhead", "version": __version__}
+
+
+def run_transition(args) -> int:
+    from copyhead.model import CopyHeadModel
+    from copyhead.numerics.transitions import auto_range, find_transitions
+
+    if args.csv:
+        _refuse_csv(args.csv)
     digits = _int("--digits", args.digits, 1, 200) if args.digits is not None else None
     n_grid = _int("--grid", args.grid, 9, 2001)
     if args.free_energy is not None:
@@ -162,7 +189,7 @@ def run_transition(args) -> int:
     else:
         _model_only(args, ("order_params", "control", "param", "range"))
         spec = _spec(args)
-        problem = model_problem(spec)
+        problem = CopyHeadModel(spec).problem()
         extra = {"model": spec.to_dict()}
         if args.alpha_range:
             lo, hi = _range("--alpha-range", args.alpha_range)
@@ -183,6 +210,10 @@ def run_transition(args) -> int:
         raise usage_error(exc, "--range") from None
     for w in report.warnings:
         progress(f"warning: {w}")
+    if args.csv:
+        from .curves import transitions_table
+
+        _write_csv(transitions_table(report), args.csv, {**extra, **_csv_meta(args)})
     out = report.to_dict()
     out.update(extra)
     if args.json:
@@ -221,12 +252,15 @@ def _print_transitions(report):
 # ------------------------------------------------------------------ phase diagram
 
 def run_phase_diagram(args) -> int:
-    from copyhead.numerics.transitions import model_problem, phase_diagram
+    from copyhead.model import CopyHeadModel
+    from copyhead.numerics.transitions import phase_diagram
 
     n_points = _int("--points", args.points, 2, 10000)
     n_coarse = _int("--coarse", args.coarse, 2, 200)
     if args.plot and os.path.exists(args.plot):
         raise UsageError(f"--plot: {args.plot} exists; refusing to overwrite")
+    if args.csv:
+        _refuse_csv(args.csv)
     notes = []
     if args.free_energy is not None:
         problem = _generic_problem(args)
@@ -258,7 +292,7 @@ def run_phase_diagram(args) -> int:
         if getattr(args, second) is not None:
             raise UsageError(f"{_MODEL_OPTION[second]}: is varied by --vary; do not fix it")
         spec = _spec(args)
-        problem = model_problem(spec)
+        problem = CopyHeadModel(spec).problem()
         control_range = None
         if args.alpha_range:
             control_range = _range("--alpha-range", args.alpha_range)
@@ -280,6 +314,10 @@ def run_phase_diagram(args) -> int:
     if args.plot:
         _plot(diagram, args.plot)
         progress(f"wrote {args.plot}")
+    if args.csv:
+        from .curves import phase_diagram_table
+
+        _write_csv(phase_diagram_table(diagram), args.csv, {**extra, **_csv_meta(args)})
     out = diagram.to_dict()
     out.update(extra)
     out["notes"] = notes

@@ -40,6 +40,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", default="0", help="root seed, integer >= 0 (default 0)")
     g.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     g.add_argument("--plot", default=None, metavar="FILE", help="write the m(alpha) figure (never overwrites)")
+    g.add_argument("--csv", default=None, metavar="FILE",
+                   help="write the sampled points with their errors and the theory's m as CSV (never overwrites)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask.distributed scheduler address (needs copyhead[dask]); default: local processes")
     g.add_argument("--workers", default=None,
@@ -77,6 +79,8 @@ def _validate(args):
     workers = None if args.workers is None else parse_int("--workers", args.workers, minimum=1)
     if args.plot is not None:
         _check_plot_path(args.plot)
+    if args.csv is not None and os.path.exists(args.csv):
+        raise UsageError(f"--csv: {args.csv!r} already exists; choose another file (it is never overwritten)")
     if args.scheduler is not None and not args.scheduler.strip():
         raise UsageError("--scheduler: empty address")
     return Ns, alphas, inits, chains, steps, step, seed, workers
@@ -148,6 +152,18 @@ def run(args) -> int:
     theory = theory_minima(spec, sorted(set(alphas)))
     if args.sampler == "adam":
         theory["map"] = map_theory(spec, sorted(set(alphas)))
+    if args.csv is not None:
+        from copyhead._io import atomic_write_text
+        from copyhead.curves import sampling_table
+
+        theory_m = {e["alpha"]: next(mn["m"] for mn in e["minima"] if mn["is_global"])
+                    for e in theory.get("alphas", []) if e.get("minima")}
+        table = sampling_table(points, theory_m, {"model": spec.to_dict(), "seed": seed, "version": __version__})
+        try:
+            atomic_write_text(args.csv, table.to_csv_text(), parameter="--csv")
+        except InvalidParameterError as exc:
+            raise usage_error(exc) from None
+        progress(f"verify: wrote {args.csv}")
     if args.plot is not None:
         grid_theory = theory
         if theory:
