@@ -14,7 +14,6 @@ built here and never sees the theory.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -213,12 +212,11 @@ class CopyHeadModel:
 
     def minima(self, alpha):
         """All local minima of the reduced free energy at alpha, sorted by f (numerics.free_energy.Minimum)."""
+        from .numerics.compiled import compiled_observables
         from .numerics.free_energy import minima_of
 
         alpha = _positive_alpha(alpha)
         fe = self.compiled()
-        from .numerics.compiled import compiled_observables
-
         obs = compiled_observables(self.spec.attention, self.spec.tokens)
         return minima_of(fe, obs, self.param_vector(fe.params), list(self.params.values()), alpha,
                          self.spec.sigma_q * self.spec.sigma_k)

@@ -6,6 +6,7 @@ import sympy as sp
 
 from copyhead.spec import ModelSpec
 
+from ..model import CopyHeadModel
 from ..numerics.free_energy import local_minima
 from ..theory.landau import landau_expansion
 from ..theory.reduced import reduced_model
@@ -63,7 +64,7 @@ def _check_onset_amplitude() -> CheckResult:
     worst = 0.0
     for gamma_ in (1.0, 2.0):
         spec = ModelSpec(attention="linear", T=8, V=10, gamma=gamma_, sigma_q=1.1, sigma_k=0.9)
-        subs = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+        subs = CopyHeadModel(spec).subs()
         alpha_c = float(L.alpha_c.subs(subs))
         alpha_ = alpha_c * (1 + 1e-4)
         predicted = float((-L.a2 / (2 * L.a4)).subs(subs).subs(alpha, alpha_))
@@ -78,7 +79,7 @@ def _check_first_order_below_tricritical() -> CheckResult:
     """Below gamma_tc a non-zero minimum already exists below alpha_c: the transition is first order."""
     L = landau_expansion("bilinear")
     spec = ModelSpec(attention="linear", T=8, V=10, gamma=1.0)
-    subs = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+    subs = CopyHeadModel(spec).subs()
     gamma_tc = float(L.gamma_tricritical.subs(subs))
     spec = spec.replace(gamma=0.5 * gamma_tc)
     subs[gamma] = spec.gamma

@@ -8,6 +8,7 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from ..model import CopyHeadModel
 from ..theory import map_estimate as me
 from ..theory import population
 from ..theory.functions import WishartRate
@@ -168,7 +169,7 @@ def _check_map_minima_perturbation() -> CheckResult:
                 m_ = np.mean(A[np.arange(T_), np.arange(T_) - 1])
                 q_ = np.sum(A * A) / T_
                 return (np.sum(np.linalg.svd(S, compute_uv=False)) / (spec.sigma_q * spec.sigma_k)
-                        + lam_e(m_, q_, *spec.numeric_params.values(), a))
+                        + lam_e(m_, q_, *CopyHeadModel(spec).params.values(), a))
 
             f0 = F(S0)
             for _ in range(300):
@@ -203,7 +204,7 @@ def _check_kink_numeric() -> CheckResult:
             spec = ModelSpec(T=T_, V=8)
             for a in np.geomspace(0.5, 80, 12):
                 has_kink = any(mn.kind == "kink" for mn in me.map_minima(spec, a))
-                p = [mp.mpf(v) for v in spec.numeric_params.values()] + [mp.mpf(a)]
+                p = [mp.mpf(v) for v in CopyHeadModel(spec).params.values()] + [mp.mpf(a)]
                 h = mp.mpf("1e-12")
                 f0 = f(0, *p)
                 local = f(h, *p) > f0 and f(-h, *p) > f0

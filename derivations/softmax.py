@@ -6,6 +6,7 @@ import sympy as sp
 
 from copyhead.spec import ModelSpec
 
+from ..model import CopyHeadModel
 from ..numerics.free_energy import local_minima
 from ..theory.reduced import reduced_model
 from ..theory.softmax import softmax_conditions
@@ -71,7 +72,7 @@ def _check_spinodals() -> CheckResult:
     """Solve f' = f'' = 0 with mpmath; the number of minima changes across each root."""
     spec = ModelSpec()
     cond = softmax_conditions("bilinear")
-    at = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+    at = CopyHeadModel(spec).subs()
     g1 = sp.lambdify((delta, alpha), cond.stationarity.doit().subs(at), "mpmath")
     g2 = sp.lambdify((delta, alpha), cond.curvature.doit().subs(at), "mpmath")
     found = []

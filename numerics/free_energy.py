@@ -10,8 +10,6 @@ from scipy import optimize
 from copyhead.errors import ConvergenceError, InvalidParameterError, NumericalRangeError
 from copyhead.spec import ModelSpec
 
-from .compiled import compiled_model, compiled_observables
-
 
 @dataclass(frozen=True)
 class Minimum:
