@@ -333,17 +333,39 @@ class CopyHeadModel:
             scale = self.spec.sigma_q * self.spec.sigma_k
             x_lo = 0.0 if self.reduced.symmetric_point is not None else -0.5 * scale
             x_range = (x_lo, 1.5 * reach + scale)
-        xs = np.linspace(float(x_range[0]), float(x_range[1]), n)
+        def roots(x):
+            poly = [float(c(x, *names)) for c in coefficients]
+            if not any(poly):
+                return None  # the symmetric point: stationary at every alpha, added below
+            out = []
+            for root in np.roots(np.trim_zeros(poly, "f")):
+                a = float(root.real)
+                if abs(root.imag) <= 1e-9 * max(1.0, abs(a)) and lo <= a <= hi:
+                    out.append(a)
+            return sorted(out)
+
+        # refine x where the curve moves fast in alpha or leaves the window, so that every branch is drawn
+        # to the edge of [lo, hi] with steps of at most two grid spacings in alpha
+        xs = list(np.linspace(float(x_range[0]), float(x_range[1]), n))
+        found = {x: roots(x) for x in xs}
+        d_alpha = 2.0 * (hi - lo) / n
+        for _ in range(30):
+            inserted = False
+            for x0, x1 in zip(xs[:-1], xs[1:]):
+                r0, r1 = found[x0], found[x1]
+                if r0 is None or r1 is None or x1 - x0 < 1e-12 * max(1.0, abs(x0)):
+                    continue
+                if len(r0) != len(r1) or any(abs(p - q) > d_alpha for p, q in zip(r0, r1)):
+                    mid = 0.5 * (x0 + x1)
+                    found[mid] = roots(mid)
+                    inserted = True
+            xs = sorted(found)
+            if not inserted or len(xs) > 40 * n:
+                break
         rows = []
         global_f = {}
         for x in xs:
-            poly = [float(c(x, *names)) for c in coefficients]
-            if not any(poly):
-                continue  # the symmetric point: stationary at every alpha, added below
-            for root in np.roots(np.trim_zeros(poly, "f")):
-                a = float(root.real)
-                if abs(root.imag) > 1e-9 * max(1.0, abs(a)) or not lo <= a <= hi:
-                    continue
+            for a in found[x] or ():
                 rows.append(self._label(fe, params, x, a, global_f) + (0,))
         if self.reduced.symmetric_point is not None:
             x0 = float(self.reduced.symmetric_point[0])

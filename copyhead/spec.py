@@ -50,7 +50,8 @@ def check_choice(name: str, value, choices) -> str:
 class ModelSpec:
     """Single-layer positional attention trained to copy the previous token.
 
-    Fields (the knobs of THEORY.md, same meaning):
+    Fields (the knobs of THEORY.md, same meaning)::
+
       attention  'softmax' (A = softmax_rows(gamma S)) or 'linear' (A = gamma S)
       T          context length (>= 2), positions cyclic
       V          vocabulary size (>= 2)

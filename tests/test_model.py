@@ -86,6 +86,10 @@ def test_branch_folds_sit_at_the_engine_spinodals(softmax_branches):
     lo, hi = first.spinodals
     assert lo - 1e-9 <= min(inside) <= lo + 0.02 * (hi - lo)
     assert hi - 0.02 * (hi - lo) <= max(inside) <= hi + 1e-9
+    # the curve is refined until it reaches both ends of the window, in steps of at most 2 (hi - lo) / n
+    assert min(softmax_branches.alpha) < 2.0 + 0.1 and max(softmax_branches.alpha) > 12.0 - 0.1
+    steps = np.abs(np.diff(softmax_branches.alpha))
+    assert steps.max() <= 2 * 10.0 / 200 + 1e-12
 
 
 def test_linear_branches_include_the_symmetric_point():

@@ -39,7 +39,7 @@ class WishartRate(_PrintedFunction):
 
     phi(x) = (sqrt(1+4x^2) - 1)/2 - log((1 + sqrt(1+4x^2))/2)/2, with x the
     singular value of S/(sigma_q sigma_k). phi(x) = x^2/2 - x^4/4 + O(x^6);
-    phi(x) = |x| - log|x|/2 - 1/2 + o(1) for large |x|.
+    phi(x) = abs(x) - log(abs(x))/2 - 1/2 + o(1) for large abs(x).
     """
 
     nargs = 1
