@@ -136,13 +136,23 @@ def run(args) -> int:
     progress(f"verify: {n_tasks} chains ({args.sampler}, {args.posterior} posterior, {steps} steps) "
              f"on {'scheduler ' + args.scheduler if args.scheduler else f'{workers} local worker(s)'}")
 
+    from ._progress import progress_bar, wanted
+
+    show_bar = wanted(json_mode=args.json)
+    bar = progress_bar(n_tasks, "verify: chains", enabled=show_bar)
+
     def on_progress(done, total, o):
         t = o.task
-        progress(f"[{done}/{total}] N={t.N} alpha={t.alpha:g} init={t.init} chain={t.chain} "
-                 f"final m={o.final_m:.4f} ({time.perf_counter() - t0:.1f}s)")
+        line = (f"[{done}/{total}] N={t.N} alpha={t.alpha:g} init={t.init} chain={t.chain} "
+                f"final m={o.final_m:.4f} ({time.perf_counter() - t0:.1f}s)")
+        if show_bar:  # a person is watching: one bar instead of a line per chain
+            bar.set_postfix_str(line.split("] ", 1)[1])
+            bar.update()
+        else:
+            progress(line)
 
     try:
-        with open_executor(args.scheduler, workers) as ex:
+        with bar, open_executor(args.scheduler, workers) as ex:
             points = m_of_alpha(spec, Ns, alphas, sampler=args.sampler, chains=chains, steps=steps, seed=seed,
                                 inits=inits, posterior=args.posterior, step=step, executor=ex,
                                 on_progress=on_progress)

@@ -49,8 +49,12 @@ def _cmd_derive(args) -> int:
     if args.latex is not None and os.path.exists(args.latex) and not args.force:
         raise UsageError(f"--latex: {args.latex} exists; pass --force to overwrite it")
     progress("deriving and checking ...")
+    from ._progress import progress_bar, wanted
+
+    bar = progress_bar(len(steps), "derive", enabled=not args.check and wanted(json_mode=args.json))
 
     def show(report):
+        bar.update()
         if args.check and not args.json:
             verdict = "PASS" if report.passed else "FAIL"
             sys.stdout.write(f"{verdict}  {report.step.key:16s} {report.step.title}  "
@@ -61,7 +65,8 @@ def _cmd_derive(args) -> int:
                         sys.stdout.write(f"      failed {result.kind}: {result.detail}\n")
             sys.stdout.flush()
 
-    reports = run_checks(steps, on_report=show)
+    with bar:
+        reports = run_checks(steps, on_report=show)
     passed = sum(r.passed for r in reports)
     if args.latex is not None:
         from ._io import atomic_write_text
