@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from ._cli_common import UsageError, parse_number, print_json, progress, spec_from_args, usage_error
@@ -23,9 +24,15 @@ _MODEL_OPTION = OPTION_NAMES
 _VARY = NUMERIC_FIELDS
 
 
+# argparse takes only -1 and -1.5 for negative numbers; '--range -1e-3 1' would read -1e-3 as an option
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
 def _mark_model_defaults(parser: argparse.ArgumentParser) -> None:
     present = {a.dest for a in parser._actions}
     parser.set_defaults(**{d: None for d in _MODEL_DESTS if d in present})
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = _NEGATIVE_NUMBER
 
 
 def _generic_options(parser, second: bool):
@@ -118,6 +125,7 @@ def _params(args):
 
 def _generic_problem(args, need_range=True):
     from copyhead.numerics.transitions import expression_problem
+    from copyhead.numerics.transitions.expression import parse_free_energy
 
     explicit = _explicit_model_options(args)
     if explicit:
@@ -134,6 +142,8 @@ def _generic_problem(args, need_range=True):
         raise UsageError("--range: required with --free-energy")
     params = _params(args)
     try:
+        # parsed with the parameter values first, so that e.g. log(a) at a = -1 is refused naming the term
+        parse_free_energy(args.free_energy, args.order_params, args.control, list(params), param_values=params)
         problem = expression_problem(args.free_energy, args.order_params, args.control, params)
     except InvalidParameterError as exc:
         option = {"order-params": "--order-params", "control": "--control", "param": "--param"}.get(
@@ -182,8 +192,9 @@ def run_transition(args) -> int:
     digits = _int("--digits", args.digits, 1, 200) if args.digits is not None else None
     n_grid = _int("--grid", args.grid, 9, 2001)
     if args.free_energy is not None:
+        if args.range:
+            lo, hi = _range("--range", args.range)
         problem = _generic_problem(args)
-        lo, hi = _range("--range", args.range)
         source = "user"
         extra = {"free_energy": args.free_energy, "order_params": list(args.order_params)}
     else:
@@ -263,6 +274,10 @@ def run_phase_diagram(args) -> int:
         _refuse_csv(args.csv)
     notes = []
     if args.free_energy is not None:
+        if args.range:
+            control_range = _range("--range", args.range)
+        if args.second_range:
+            second_range = _range("--second-range", args.second_range)
         problem = _generic_problem(args)
         if not args.second_control:
             raise UsageError("--second-control: required with --free-energy")
@@ -271,9 +286,7 @@ def run_phase_diagram(args) -> int:
         if args.second_control not in problem.param_values:
             raise UsageError(f"--second-control: {args.second_control} must be one of the --param names "
                              f"({', '.join(problem.param_values) or 'none given'})")
-        control_range = _range("--range", args.range)
         second = args.second_control
-        second_range = _range("--second-range", args.second_range)
         extra = {"free_energy": args.free_energy}
     else:
         _model_only(args, ("order_params", "control", "param", "second_control", "second_range"))

@@ -45,7 +45,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask.distributed scheduler address (needs copyhead[dask]); default: local processes")
     g.add_argument("--workers", default=None,
-                   help="local worker processes, integer >= 1 (default: CPU count; 1 = in-process)")
+                   help="local worker processes, integer >= 1 (default: min(tasks, CPU count); 1 = in-process); "
+                        "capped at the number of tasks and, unless --oversubscribe, at the CPU count")
+    g.add_argument("--oversubscribe", action="store_true",
+                   help="allow --workers above the CPU count (never above the number of tasks)")
+    g.add_argument("--scheduler-timeout", default="10", metavar="SECONDS",
+                   help="seconds allowed to reach the --scheduler, handshake included (default 10)")
 
 
 def _validate(args):
@@ -86,6 +91,62 @@ def _validate(args):
     return Ns, alphas, inits, chains, steps, step, seed, workers
 
 
+def available_memory_bytes() -> int:
+    """Memory this job may use: MemAvailable (Linux), else physical memory; capped by RLIMIT_AS."""
+    available = None
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            available = 8 << 30
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            available = min(available, soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return int(available)
+
+
+#: Bytes of one Python worker process before it holds any data (interpreter, numpy, scipy).
+WORKER_BASE_BYTES = 150 << 20
+
+
+def memory_estimate(spec, Ns, alphas, n_tasks: int, steps: int, workers: int, posterior: str) -> tuple[int, str]:
+    """(peak bytes, options of the dominant term) of a verify job, counted from the arrays it allocates: per
+    chain the one-hot data (n x T x V, three copies while built), the T^2 x V^2 sufficient statistics, parameter
+    vectors, and the m/log-p traces (about 48 bytes a step); in the parent every chain's m trace (8 bytes a
+    step, twice while summarised, and about 4 KiB for its task)."""
+    from copyhead.numerics.sampling import sample_size
+
+    T, V = spec.T, spec.V
+    data = max(3 * 8 * sample_size(N, a) * T * V for N in Ns for a in alphas)
+    stats = 2 * 8 * T * T * V * V
+    params = max(10 * 8 * (2 * T * N + (V * V if posterior == "full" else 0)) for N in Ns)
+    trace = 48 * steps
+    parent = n_tasks * (2 * 8 * steps + 4096)   # each chain's m trace (twice while summarised), its task and seeds
+    terms = {"--N/--alphas (n = alpha N sequences of T x V tokens)": workers * data,
+             "--T/--V (T^2 V^2 sufficient statistics)": workers * stats, "--N (parameters 2 T N)": workers * params,
+             "--steps (traces kept per chain)": workers * trace,
+             "--steps/--chains (every chain's m trace, kept until the end; chains = --chains x --N x --alphas x "
+             "--inits)": parent}
+    total = workers * WORKER_BASE_BYTES + sum(terms.values())
+    return total, max(terms, key=terms.get)
+
+
+def _gib(n: float) -> str:
+    return f"{n / (1 << 30):.3g} GiB"
+
+
 def _check_plot_path(path: str) -> None:
     if os.path.exists(path):
         raise UsageError(f"--plot: {path!r} already exists; choose another file (it is never overwritten)")
@@ -97,6 +158,20 @@ def _check_plot_path(path: str) -> None:
     supported = FigureCanvasBase.get_supported_filetypes()
     if ext not in supported:
         raise UsageError(f"--plot: unknown figure format {ext!r}; use one of {', '.join(sorted(supported))}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--plot: directory {parent!r} is not writable")
+    # Some formats need external tools (pgf: xelatex); try one before the computation, not after it.
+    import io
+
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_xlabel(r"$\alpha$")
+    try:
+        fig.savefig(io.BytesIO(), format=ext)
+    except Exception as exc:  # noqa: BLE001  (any backend failure means this format cannot be written here)
+        raise UsageError(f"--plot: cannot write {ext!r} figures here: {str(exc).splitlines()[0]}") from None
+    finally:
+        plt.close(fig)
 
 
 def theory_minima(spec, alphas) -> dict:
@@ -115,10 +190,20 @@ def map_theory(spec, alphas) -> dict:
 
 def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks: dict | None = None) -> None:
     """Write plotting.sampled_m_of_alpha to path (never overwriting)."""
+    import matplotlib.pyplot as plt
+
     from copyhead import plotting
 
     fig = plotting.sampled_m_of_alpha(points, theory, title=title, landmarks=landmarks)
-    plotting.save_as(fig, path)
+    fig.tight_layout()
+    import io
+
+    from copyhead._io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=os.path.splitext(path)[1].lstrip(".").lower() or None)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue(), parameter="--plot")   # whole or absent; never overwrites
 
 
 def run(args) -> int:
@@ -128,13 +213,28 @@ def run(args) -> int:
 
     spec = network_spec_from_args(args)
     Ns, alphas, inits, chains, steps, step, seed, workers = _validate(args)
+    from copyhead.numerics.executors import choose_workers
+
     steps = default_steps(args.sampler) if steps is None else steps
+    connect_timeout = parse_number("--scheduler-timeout", args.scheduler_timeout, positive=True)
     n_tasks = len(Ns) * len(alphas) * len(inits) * chains
-    if workers is None and args.scheduler is None:
-        workers = max(1, min(os.cpu_count() or 1, n_tasks))
+    if args.scheduler is None:
+        try:
+            workers, choice = choose_workers(workers, n_tasks, oversubscribe=args.oversubscribe)
+        except InvalidParameterError as exc:
+            raise usage_error(exc) from None
+    else:
+        choice = f"scheduler {args.scheduler}"
+    needed, dominant = memory_estimate(spec, Ns, alphas, n_tasks, steps, 1 if args.scheduler else workers,
+                                       args.posterior)
+    available = available_memory_bytes()
+    if needed > 0.8 * available:
+        option = dominant.split(" ", 1)[0]
+        raise UsageError(f"{option}: this job needs about {_gib(needed)} of memory, more than 80% of the "
+                         f"{_gib(available)} available; reduce {dominant}")
     t0 = time.perf_counter()
     progress(f"verify: {n_tasks} chains ({args.sampler}, {args.posterior} posterior, {steps} steps) "
-             f"on {'scheduler ' + args.scheduler if args.scheduler else f'{workers} local worker(s)'}")
+             f"on {choice}; estimated peak memory {_gib(needed)}")
 
     from ._progress import progress_bar, wanted
 
@@ -152,7 +252,7 @@ def run(args) -> int:
             progress(line)
 
     try:
-        with bar, open_executor(args.scheduler, workers) as ex:
+        with bar, open_executor(args.scheduler, workers, connect_timeout=connect_timeout) as ex:
             points = m_of_alpha(spec, Ns, alphas, sampler=args.sampler, chains=chains, steps=steps, seed=seed,
                                 inits=inits, posterior=args.posterior, step=step, executor=ex,
                                 on_progress=on_progress)

@@ -166,13 +166,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     # the entry point, never the library, chooses matplotlib's backend: files only, no window
     os.environ.setdefault("MPLBACKEND", "Agg")
+    from . import _signals
+
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if getattr(args, "handler", None) is None:
-            parser.print_help(sys.stderr)
-            return EXIT_USAGE
-        return int(args.handler(args) or 0)
+        with _signals.handled(program=argv is None):
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if getattr(args, "handler", None) is None:
+                parser.print_help(sys.stderr)
+                return EXIT_USAGE
+            code = int(args.handler(args) or 0)
+            _signals.check()   # an interrupt dropped on its way never ends as success
+            return code
+    except (KeyboardInterrupt, _signals.Terminated) as exc:
+        sys.stderr.write(f"copyhead: {'terminated' if isinstance(exc, _signals.Terminated) else 'interrupted'}\n")
+        return _signals.exit_code(exc)
     except UsageError as exc:
         sys.stderr.write(f"copyhead: error: {exc}\n")
         return EXIT_USAGE
@@ -184,9 +192,6 @@ def main(argv=None) -> int:
     except CopyheadError as exc:
         sys.stderr.write(f"copyhead: error: {type(exc).__name__}: {exc}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("copyhead: interrupted\n")
-        return 130
     except Exception as exc:  # never a traceback for users; COPYHEAD_DEBUG=1 shows it
         if os.environ.get("COPYHEAD_DEBUG"):
             raise

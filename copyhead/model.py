@@ -212,14 +212,9 @@ class CopyHeadModel:
 
     def minima(self, alpha):
         """All local minima of the reduced free energy at alpha, sorted by f (numerics.free_energy.Minimum)."""
-        from .numerics.compiled import compiled_observables
-        from .numerics.free_energy import minima_of
+        from .numerics.free_energy import local_minima
 
-        alpha = _positive_alpha(alpha)
-        fe = self.compiled()
-        obs = compiled_observables(self.spec.attention, self.spec.tokens)
-        return minima_of(fe, obs, self.param_vector(fe.params), list(self.params.values()), alpha,
-                         self.spec.sigma_q * self.spec.sigma_k)
+        return local_minima(self.spec, _positive_alpha(alpha))
 
     def minima_scan(self, alphas) -> dict:
         """{alpha: tuple of Minimum} over alphas; an alpha where the search fails maps to its CopyheadError."""

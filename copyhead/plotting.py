@@ -277,6 +277,26 @@ def alpha_star_scaling(scans, fits=None, *, ax=None):
     return fig
 
 
+def alpha_star_local_exponent(table, law_exponents, *, ax=None):
+    """p(T) = d ln alpha*/d ln ln T: table {prior: rows with T and local_exponent}, with each law's exponent
+    (law_exponents {prior: exponent}) dashed and the accessible T = 16 ... 4096 shaded."""
+    fig, ax = _axes(ax)
+    ax.axvspan(16, 4096, color="0.92", label="T = 16 ... 4096")
+    for prior, rows in table.items():
+        found = [r for r in rows if "local_exponent" in r]
+        line, = ax.plot([r["T"] for r in found], [r["local_exponent"] for r in found], "o-", ms=3,
+                        label=f"{prior}: exact")
+        if prior in law_exponents:
+            ax.axhline(law_exponents[prior], color=line.get_color(), ls="--", lw=1,
+                       label=f"{prior}: law, exponent {law_exponents[prior]}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("context length T")
+    ax.set_ylabel(r"local exponent $d\ln\alpha^*/d\ln\ln T$")
+    ax.set_title("Softmax: effective power of ln T in the coexistence point")
+    ax.legend(fontsize=7)
+    return fig
+
+
 def attention_heatmaps(panels, *, suptitle: str = "", axes=None):
     """panels: [(title, T x T attention matrix)], drawn on one colour scale side by side."""
     if axes is None:
@@ -299,4 +319,5 @@ def attention_heatmaps(panels, *, suptitle: str = "", axes=None):
 
 
 __all__ = ["branches", "sampled_m_of_alpha", "landscapes", "phase_diagram", "tricritical_line", "alpha_star_scaling",
+           "alpha_star_local_exponent",
            "attention_heatmaps", "save", "save_as", "BRANCH_STYLE", "BOUNDARY_STYLE"]

@@ -40,6 +40,28 @@ def check_positive(name: str, value) -> float:
     return value
 
 
+#: Knobs and the scales derived from them stay inside this range, so that their squares and cubes (curvatures,
+#: kappa / eps^2, ...) remain in double precision. Outside it results would be rounding noise: refused.
+DERIVED_RANGE = (1e-100, 1e100)
+
+
+def check_scales(spec) -> None:
+    """Refuse knobs whose derived quantities leave double precision, naming the knob (see DERIVED_RANGE)."""
+    lo, hi = DERIVED_RANGE
+    checks = [(name, name, getattr(spec, name), lo, hi) for name in ("gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")]
+    checks += [("T", "T", float(spec.T), lo, hi), ("V", "V", float(spec.V), lo, hi),
+               # the Hessian of the prior term scales as (sigma_q sigma_k)^-4, so its range is the fourth root's
+               ("sigma_q", "sigma_q sigma_k", spec.sigma_q * spec.sigma_k, lo ** 0.75, hi ** 0.75),
+               ("gamma", "the logit scale gamma sigma_q sigma_k", spec.gamma * spec.sigma_q * spec.sigma_k, lo, hi),
+               # kappa = alpha T (V-1) / (2 sigma2 V) is of order 1 at this alpha
+               ("sigma2", "the data scale 2 sigma2 V / (T (V-1))", 2 * spec.sigma2 * spec.V / (spec.T * (spec.V - 1)),
+                lo, hi)]
+    for parameter, what, value, low, high in checks:
+        if not (low <= value <= high):
+            raise InvalidParameterError(parameter, f"{what} is {value:.3g}; it must lie within [{low:.0e}, {high:.0e}] "
+                                        "for the derived quantities to be computed in double precision")
+
+
 def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise InvalidParameterError(name, f"must be one of {', '.join(choices)}; got {value!r}")
@@ -84,6 +106,7 @@ class ModelSpec:
         set_("V", check_int("V", self.V, 2))
         for name in ("gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2"):
             set_(name, check_positive(name, getattr(self, name)))
+        check_scales(self)
 
     def to_dict(self) -> dict:
         return asdict(self)

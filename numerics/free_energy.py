@@ -8,7 +8,9 @@ import numpy as np
 from scipy import optimize
 
 from copyhead.errors import ConvergenceError, InvalidParameterError, NumericalRangeError
-from copyhead.spec import ModelSpec
+from copyhead.spec import DERIVED_RANGE, ModelSpec
+
+from .compiled import compiled_model, compiled_observables
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,28 @@ def _check_alpha(alpha) -> float:
 
 
 def model_params(spec: ModelSpec, alpha: float) -> list[float]:
-    """Parameter vector of compiled_model(..., control='alpha'); the order is owned by CopyHeadModel."""
-    from copyhead.model import CopyHeadModel
+    """Parameter vector of compiled_model(..., control='alpha') (the model parameters in order)."""
+    return [float(v) for v in spec.numeric_params.values()]
 
-    model = CopyHeadModel(spec)
-    return model.param_vector(model.compiled().params)
+
+def scaled_units(spec: ModelSpec, alpha: float) -> tuple[float, list[float]]:
+    """(alpha / sigma2, parameters with sigma2 = 1): the same minimisation in units where sigma2 = 1.
+
+    The free energy depends on alpha and sigma2 only through kappa = alpha T (V-1) / (2 sigma2 V) and
+    eps = V sigma2 / (alpha T sigma_w^2), i.e. through alpha / sigma2, up to a constant independent of the order
+    parameters (tested in tests/test_hardening_numerics.py). A parameter whose derived kappa or eps leaves
+    DERIVED_RANGE is refused, naming it."""
+    alpha_scaled = alpha / spec.sigma2
+    kappa = alpha_scaled * spec.T * (spec.V - 1) / (2 * spec.V)
+    eps = spec.V / (alpha_scaled * spec.T * spec.sigma_w ** 2)
+    lo, hi = DERIVED_RANGE
+    for name, value in (("kappa = alpha T (V-1) / (2 sigma2 V)", kappa), ("eps = V sigma2 / (alpha T sigma_w^2)", eps)):
+        if not (lo <= value <= hi):
+            raise InvalidParameterError("alpha", f"{alpha!r} with sigma2 = {spec.sigma2!r} gives {name} = {value:.3g}, "
+                                        f"outside [{lo:g}, {hi:g}] where double precision holds")
+    params = model_params(spec, alpha)
+    params[list(spec.numeric_params).index("sigma2")] = 1.0
+    return alpha_scaled, params
 
 
 def _outer_bracket(fe, params, alpha, scale):
@@ -83,6 +102,27 @@ def _minima_1d(fe, params, alpha, scale):
     return found
 
 
+#: A point is stationary when the Newton step it would take is below this fraction of the problem's length scale.
+NEWTON_STEP_TOL = 1e-9
+
+
+def _polish(fe, params, alpha, x, scale, iterations: int = 30):
+    """Newton on the gradient from x; returns the point if the last Newton step is below NEWTON_STEP_TOL of
+    max(scale, |x|) with a positive-definite Hessian, else None. The test is relative to the problem's own
+    length scale: an absolute gradient tolerance rejects converged minima when f is large (f ~ 1e3 at alpha = 6)."""
+    x = np.asarray(x, dtype=float)
+    for _ in range(iterations):
+        g = np.asarray(fe.gradient(list(x), alpha, params), dtype=float)
+        H = np.atleast_2d(np.asarray(fe.hessian(list(x), alpha, params), dtype=float))
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))) or not np.all(np.linalg.eigvalsh(H) > 0):
+            return None
+        step = np.linalg.solve(H, -g)
+        x = x + step
+        if np.linalg.norm(step) <= NEWTON_STEP_TOL * max(scale, float(np.linalg.norm(x))):
+            return x
+    return None
+
+
 def _minima_nd(fe, params, alpha, scale, k):
     levels = np.array([0.0, 0.3, 1.0, 3.0, -0.3, -1.0, -3.0]) * scale
     starts = np.array(np.meshgrid(*[levels] * k)).reshape(k, -1).T
@@ -92,32 +132,39 @@ def _minima_nd(fe, params, alpha, scale, k):
                                 jac=lambda v: fe.gradient(v, alpha, params),
                                 hess=lambda v: fe.hessian(v, alpha, params), method="trust-exact",
                                 options={"gtol": 1e-11, "maxiter": 500})
-        if res.success and not any(np.allclose(res.x, other, atol=1e-7 * scale) for other in found):
-            found.append(res.x)
+        # res.success is not the test: trust-exact stops at the rounding floor of f with success False.
+        x = _polish(fe, params, alpha, res.x, scale)
+        if x is not None and not any(np.allclose(x, other, atol=1e-7 * scale) for other in found):
+            found.append(x)
     return found
 
 
 def local_minima(spec: ModelSpec, alpha: float) -> tuple[Minimum, ...]:
-    """All local minima of the reduced free energy of spec at this alpha, sorted by f
-    (the same as ``CopyHeadModel(spec).minima(alpha)``; see minima_of for the method)."""
-    from copyhead.model import CopyHeadModel
+    """All local minima of the reduced free energy at this alpha, sorted by f.
 
+    1-D models: every sign change of f' on a log-spaced grid inside a bracket
+    where f' points outward is refined by Brent's method. 2-D (one-hot linear):
+    multi-start trust-region Newton with exact Hessians. A point is kept only if
+    its Hessian is positive definite.
+    """
     if not isinstance(spec, ModelSpec):
         raise InvalidParameterError("spec", f"must be a ModelSpec, got {type(spec).__name__}")
-    return CopyHeadModel(spec).minima(_check_alpha(alpha))
-
-
-def minima_of(fe, obs, params, obs_params, alpha: float, scale: float) -> tuple[Minimum, ...]:
-    """All local minima of a compiled free energy fe at this alpha, sorted by f.
-
-    params: fe's parameter vector; obs: {"m", "q"} functions of (x, *obs_params); scale: the natural size
-    of the order parameter (sigma_q sigma_k). 1-D models: every sign change of f' on a log-spaced grid
-    inside a bracket where f' points outward is refined by Brent's method. 2-D (one-hot linear):
-    multi-start trust-region Newton with exact Hessians. A point is kept only if its Hessian is positive
-    definite.
-    """
     alpha = _check_alpha(alpha)
+    fe = compiled_model(spec.attention, spec.tokens, spec.prior)
+    obs = compiled_observables(spec.attention, spec.tokens)
+    # Minimise in units where sigma2 = 1 (same minima, f shifted by an x-independent constant): at sigma2 = 1e12
+    # the constant (~ alpha T V log sigma2) would otherwise swamp the differences between minima.
+    alpha_raw, params_raw = alpha, model_params(spec, alpha)
+    alpha, params = scaled_units(spec, alpha)
     k = len(fe.order_params)
+    origin = [0.0] * k
+    shift = float(fe.value(origin, alpha_raw, params_raw)) - float(fe.value(origin, alpha, params))
+    if not math.isfinite(shift):
+        raise NumericalRangeError(f"alpha={alpha_raw}: the data term of f at sigma2={spec.sigma2!r} is outside double "
+                                  "precision; rescale sigma2 and alpha together")
+    scale = spec.sigma_q * spec.sigma_k
+    if k == 1 and spec.attention == "softmax":
+        scale = min(scale, 1.0 / spec.gamma)   # logits are gamma * delta: at large gamma the minima sit at small delta
     points = _minima_1d(fe, params, alpha, scale) if k == 1 else _minima_nd(fe, params, alpha, scale, k)
     minima = []
     for x in points:
@@ -125,8 +172,8 @@ def minima_of(fe, obs, params, obs_params, alpha: float, scale: float) -> tuple[
         if not np.all(eig > 0):
             continue
         f = float(fe.value(list(x), alpha, params))
-        m = float(obs["m"](*x, *obs_params))
-        q = float(obs["q"](*x, *obs_params))
+        m = float(obs["m"](*x, *params))
+        q = float(obs["q"](*x, *params))
         grad = float(np.linalg.norm(fe.gradient(list(x), alpha, params)))
         if not all(np.isfinite([f, m, q, grad, *eig])):
             raise NumericalRangeError(f"alpha={alpha}: the minimum at {dict(zip(fe.order_params, map(float, x)))} has "
@@ -135,8 +182,10 @@ def minima_of(fe, obs, params, obs_params, alpha: float, scale: float) -> tuple[
         minima.append(Minimum(float(x[0]), dict(zip(fe.order_params, map(float, x))), m, q, f,
                               tuple(map(float, eig)), grad))
     if not minima:
-        raise ConvergenceError(f"alpha={alpha}: no local minimum with a positive-definite Hessian was found")
+        raise ConvergenceError(f"alpha={alpha_raw}: no local minimum with a positive-definite Hessian was found")
     minima.sort(key=lambda mn: mn.f)
     f_min = minima[0].f
-    return tuple(Minimum(**{**mn.__dict__, "is_global": mn.f - f_min <= 1e-12 * max(1.0, abs(f_min))})
+    # is_global is decided in scaled units; f is reported in the user's units (the constant shift added back)
+    return tuple(Minimum(**{**mn.__dict__, "f": mn.f + shift,
+                            "is_global": mn.f - f_min <= 1e-12 * max(1.0, abs(f_min))})
                  for mn in minima)

@@ -10,8 +10,8 @@ import time
 import numpy as np
 
 from .. import __version__
-from .._io import atomic_write_text, load_json, metadata, write_json
-from .. import plotting
+from .. import _signals, plotting
+from .._io import StagedDirectory, atomic_write_text, load_json, metadata, write_json
 from ..curves import phase_diagram_table, sampling_table, transitions_table
 from ..errors import InvalidParameterError
 from ..model import CopyHeadModel
@@ -19,16 +19,6 @@ from ..spec import ModelSpec
 
 SUMMARY = "summary.md"
 RESULTS = "results.json"
-
-
-def _prepare(out_dir, force: bool) -> pathlib.Path:
-    out = pathlib.Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InvalidParameterError("--out", f"{out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise InvalidParameterError("--out", f"{out} is not empty; pass --force to write into it")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 class _Timer:
@@ -40,6 +30,7 @@ class _Timer:
 
         class _Section:
             def __enter__(self):
+                _signals.check()   # an interrupt dropped inside a finaliser still ends the report here
                 timer.progress(f"[report] {name} ...")
                 self.start = time.perf_counter()
 
@@ -69,13 +60,7 @@ def _derivation(out, items, progress):
         items.append(("Derivation document", "LaTeX only (pdflatex not installed)", "derivation.tex",
                       "copyhead derive --latex derivation.tex"))
     else:
-        for _ in range(2):
-            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "derivation.tex"], cwd=out,
-                                 capture_output=True, text=True, timeout=600)
-        for junk in ("derivation.aux", "derivation.log"):
-            if (out / junk).exists():
-                (out / junk).unlink()
-        ok = run.returncode == 0 and (out / "derivation.pdf").exists()
+        ok = _pdflatex(pdflatex, out, "derivation")
         items.append(("Derivation document", "PDF" if ok else "pdflatex failed (see derivation.tex)",
                       "derivation.pdf" if ok else "derivation.tex", "copyhead derive --latex derivation.tex"))
     return {"verified": passed, "steps": len(reports)}
@@ -83,6 +68,20 @@ def _derivation(out, items, progress):
 
 def _figure(out, fig, name):
     return plotting.save(fig, out, name, close=True)
+
+
+def _pdflatex(pdflatex: str, out: pathlib.Path, stem: str) -> bool:
+    """Two pdflatex runs on out/STEM.tex; True if STEM.pdf was made. Its .aux and .log never stay behind (and an
+    interrupt kills pdflatex: subprocess.run kills its child on any exception)."""
+    try:
+        for _ in range(2):
+            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{stem}.tex"], cwd=out,
+                                 capture_output=True, text=True, timeout=600)
+    finally:
+        for junk in (f"{stem}.aux", f"{stem}.log", f"{stem}.out"):
+            if (out / junk).exists():
+                (out / junk).unlink()
+    return run.returncode == 0 and (out / f"{stem}.pdf").exists()
 
 
 def _csv(out, table, csvs):
@@ -150,14 +149,60 @@ def _scaling(Ts, priors, base: ModelSpec):
     return table, scans
 
 
-def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int = 0, progress=None) -> dict:
-    """Run the main job and write everything into out_dir. Returns the results dictionary."""
-    from ..theory.landau import landau_expansion
+#: Internal test hook: with COPYHEAD_REPORT_TINY=1 `copyhead report` writes a small report in about a second
+#: (same staging, locking, writers, figure and pdflatex paths; no science), for the interrupt and concurrency tests.
+TINY_ENV = "COPYHEAD_REPORT_TINY"
 
+
+def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int = 0, progress=None) -> dict:
+    """Run the main job and write everything into out_dir. Returns the results dictionary.
+
+    The report is written whole or not at all: into a staging directory beside out_dir, swapped in at the end
+    (see copyhead._io.StagedDirectory). A failure or an interrupt leaves a previous report untouched."""
     progress = progress or (lambda message: None)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidParameterError("--seed", f"must be an integer >= 0, got {seed!r}")
-    out = _prepare(out_dir, force)
+    if not isinstance(quick, bool) or not isinstance(force, bool):
+        raise InvalidParameterError("quick" if not isinstance(quick, bool) else "force", "must be True or False")
+    if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
+        raise InvalidParameterError("--out", f"must be a directory path, got {out_dir!r}")
+    write = _tiny_report if os.environ.get(TINY_ENV) == "1" else _write_report
+    with StagedDirectory(out_dir, force=force, markers=(RESULTS, SUMMARY)) as staged:
+        report = write(staged.path, out_dir, quick=quick, seed=seed, progress=progress)
+        staged.commit()
+    progress(f"[report] wrote {pathlib.Path(out_dir) / SUMMARY}")
+    return report
+
+
+def _tiny_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
+    """The TINY_ENV test hook: a few files through the report's own writers, with pauses between them."""
+    timer = _Timer(progress)
+    items, figures, results = [], [], {}
+    for k in range(3):
+        with timer(f"tiny section {k}"):
+            write_json(out / f"part{k}.json", {"k": k}, meta=metadata(command="tiny"), force=True)
+            time.sleep(0.15)
+    with timer("tiny figure"):
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, seed])
+        figures.append(("tiny figure", _figure(out, fig, "tiny")))
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is not None:
+        with timer("tiny pdflatex"):
+            atomic_write_text(out / "tiny.tex", "\\documentclass{article}\\begin{document}tiny\\end{document}\n", force=True)
+            results["pdf"] = _pdflatex(pdflatex, out, "tiny")
+    meta = metadata(params={"tiny": True}, seeds={"report": seed}, timings=timer.timings, command="tiny report")
+    write_json(out / RESULTS, results, meta=meta, force=True)
+    atomic_write_text(out / SUMMARY, _summary(items, figures, meta), force=True)
+    return {"meta": meta, "result": results}
+
+
+def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
+    """Every section of the report, written into out (the staging directory)."""
+    from ..theory.landau import landau_expansion
+
     timer = _Timer(progress)
     items, figures, results, csvs = [], [], {}, []
     spec = ModelSpec()
@@ -253,6 +298,9 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                         _figure(out, plotting.alpha_star_scaling(
                             scans, {prior: (rows["fit"]["law"], rows["fit"]["coefficients"])
                                     for prior, rows in table.items() if rows.get("fit")}), "alpha_star_scaling")))
+        from ._scaling_section import local_exponent_section
+
+        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec)
 
     with timer("branches and landscapes"):
         if first:
@@ -295,7 +343,6 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                     command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
     write_json(out / RESULTS, results, meta=meta, force=True)
     atomic_write_text(out / SUMMARY, _summary(items, figures, meta, csvs), force=True)
-    progress(f"[report] wrote {out / SUMMARY}")
     return {"meta": meta, "result": results}
 
 
