@@ -236,43 +236,48 @@ def steps() -> list[Step]:
     law = 2 * sigma2 * V / (V - 1) * psi(sp.log(T) / (2 * gamma * sigma_q * sigma_k))
     P_star = sp.Symbol("P^*")
     return [
-        Step(SECTION, "g.saturation", "The copy state needs only m ~ T^(-1/2)",
+        Step(SECTION, "g.saturation", r"The copy state needs only $m \sim T^{-1/2}$",
              sp.Eq(sp.Limit((kinematics("softmax", "centred").m**2 / kinematics("softmax", "centred").q)
                             .subs(delta, (sp.log(T) / 2 + c) / gamma), T, sp.oo),
                    sp.exp(2 * c) / (1 + sp.exp(2 * c)), evaluate=False),
-             "q = m^2 + (1-m)^2/(T-1) is dominated by the uniform background 1/T, so m^2/(q + eps) saturates once "
-             "m >> T^(-1/2), i.e. at gamma delta = ln(T)/2 + O(ln ln T), long before m ~ 1.",
+             r"$q = m^2 + (1-m)^2/(T-1)$ is dominated by the uniform background $1/T$, so $m^2/(q+\epsilon)$ "
+             r"saturates once $m \gg T^{-1/2}$, that is at $\gamma\delta = \frac12\ln T + O(\ln\ln T)$, long "
+             r"before $m \sim 1$.",
              (as_check("symbolic", _check_saturation),)),
         Step(SECTION, "g.law", "Leading-order law",
              sp.Tuple(sp.Eq(astar, law, evaluate=False),
                       sp.Eq(P_star, astar * sp.Symbol("N") * T, evaluate=False)),
-             "The energy gain is at most kappa = alpha T (V-1)/(2 sigma2 V); the prior costs (T-1) psi(delta). "
-             "Equating them at gamma delta = ln(T)/2 gives alpha* ~ (sigma2 V/((V-1) gamma sigma_q sigma_k)) ln T "
-             "for the bilinear prior (psi ~ x) and alpha* ~ sigma2 V ln^2 T/(4 (V-1) gamma^2 sigma_q^2 sigma_k^2) "
-             "for the Gaussian-logit prior (psi = x^2/2). These are asymptotic laws: the ratio of alpha* to them "
-             "approaches 1 only with O(ln ln T / ln T) corrections (next step).",
+             r"The energy gain \eqref{eq:c.energy} is at most $\kappa = \alpha T(V-1)/(2\sigma^2 V)$; the "
+             r"prior costs $(T-1)\psi(\delta)$. Equating them at $\gamma\delta = \frac12\ln T$ "
+             r"\eqref{eq:g.saturation} gives $\alpha^* \simeq \frac{\sigma^2 "
+             r"V}{(V-1)\gamma\sigma_q\sigma_k}\ln T$ for the bilinear prior ($\psi \sim x$) and $\alpha^* "
+             r"\simeq \frac{\sigma^2 V\ln^2 T}{4(V-1)\gamma^2\sigma_q^2\sigma_k^2}$ for the Gaussian-logit "
+             r"prior ($\psi = x^2/2$). These are asymptotic laws: the ratio of $\alpha^*$ to them approaches 1 "
+             r"only with $O(\ln\ln T/\ln T)$ corrections (next step).",
              (as_check("optimisation", lambda: _check_ratio("bilinear")),
               as_check("optimisation", lambda: _check_ratio("gaussian-logit")))),
         Step(SECTION, "g.exponent", "Effective exponent at accessible T",
              sp.Eq(sp.Symbol("p"), sp.Derivative(sp.log(astar), sp.Symbol(r"\ln\ln T")), evaluate=False),
-             "p(T) is computed exactly: alpha* from the three coexistence equations (mpmath), d alpha*/dT from the "
-             "envelope theorem. The law's exponent (1 bilinear, 2 Gaussian-logit) is reached only from below and "
-             "slowly. For T = 16 ... 4096 the bilinear p runs from 0.23 to 0.79 and the Gaussian-logit p from "
-             "0.83 to 1.52, so at the T a network can reach a fit of alpha*(T) cannot identify the law: the "
-             "Gaussian-logit prior looks like ln T near T = 64 (p = 1.05), the bilinear one grows slower than ln T. "
-             "The two priors do differ from each other at every T; the exponents 1 and 2 themselves rest on the "
-             "derivation, not on the data (p is still 0.96 and 1.81 at T = 2^40).",
+             r"$p(T)$ is computed exactly: $\alpha^*$ from the three coexistence equations (mpmath), "
+             r"$d\alpha^*/dT$ from the envelope theorem. The law's exponent (1 bilinear, 2 Gaussian-logit, "
+             r"\eqref{eq:g.law}) is reached only from below and slowly. For $T = 16 \dots 4096$ the bilinear "
+             r"$p$ runs from 0.23 to 0.79 and the Gaussian-logit $p$ from 0.83 to 1.52, so at the $T$ a "
+             r"network can reach, a fit of $\alpha^*(T)$ cannot identify the law: the Gaussian-logit prior "
+             r"looks like $\ln T$ near $T = 64$ ($p = 1.05$), and the bilinear one grows slower than $\ln T$. "
+             r"The two priors do differ from each other at every $T$; the exponents 1 and 2 themselves rest on "
+             r"the derivation, not on the data ($p$ is still 0.96 and 1.81 at $T = 2^{40}$).",
              (as_check("mpmath-50", _check_exponent_against_differences),
               as_check("optimisation", lambda: _check_exponent_trend("bilinear")),
               as_check("optimisation", lambda: _check_exponent_trend("gaussian-logit")))),
-        Step(SECTION, "g.P_star", "What the laws say about P*",
+        Step(SECTION, "g.P_star", r"What the laws say about $P^*$",
              sp.Tuple(sp.Eq(P_star, astar * N * T, evaluate=False), sp.Eq(P_star, astar * N, evaluate=False)),
-             "alpha* = n*/N is what the theory fixes. The form of P* depends on what P counts and how N is held. "
-             "P counts tokens n T at fixed N: P* ~ T alpha*, i.e. L ln L (bilinear) or L ln^2 L (Gaussian-logit) "
-             "with L = T. P counts sequences n at fixed N: P* ~ ln L or ln^2 L. Tokens with a width N that grows "
-             "like L: P* ~ L^2 ln L or L^2 ln^2 L. The claim P* ~ L ln^2 L matches the Gaussian-logit prior "
-             "under the first accounting, and the bilinear prior under none of these; without the paper, which "
-             "accounting and which prior it uses cannot be checked.",
+             r"$\alpha^* = n^*/N$ is what the theory fixes. The form of $P^*$ depends on what $P$ counts and "
+             r"how $N$ is held. $P$ counts tokens $nT$ at fixed $N$: $P^* \sim T\alpha^*$, that is $L\ln L$ "
+             r"(bilinear) or $L\ln^2 L$ (Gaussian-logit) with $L = T$. $P$ counts sequences $n$ at fixed $N$: "
+             r"$P^* \sim \ln L$ or $\ln^2 L$. Tokens with a width $N$ that grows like $L$: $P^* \sim L^2\ln L$ "
+             r"or $L^2\ln^2 L$. The claim $P^* \sim L\ln^2 L$ matches the Gaussian-logit prior under the first "
+             r"accounting, and the bilinear prior under none of these; without the paper, which accounting and "
+             r"which prior it uses cannot be checked.",
              (as_check("symbolic", _check_law_exponents),)),
     ]
 

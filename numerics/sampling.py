@@ -44,6 +44,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from copyhead.errors import InvalidParameterError
 from copyhead.spec import ModelSpec
 
 from .network import INITS, Network, initial_state, make_data, require_bilinear
@@ -85,10 +86,10 @@ class ChainRun:
 def _check_common(theta0, n_steps, precond):
     theta = np.array(theta0, dtype=float, copy=True)
     if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        raise InvalidParameterError("n_steps", f"must be >= 1, got {n_steps}")
     M = np.ones_like(theta) if precond is None else np.asarray(precond, dtype=float)
     if M.shape != theta.shape or np.any(M <= 0):
-        raise ValueError("precond must be a positive vector shaped like theta")
+        raise InvalidParameterError("precond", "must be a positive vector shaped like theta")
     return theta, M
 
 
@@ -235,7 +236,7 @@ def _as_chains(x) -> np.ndarray:
     if x.ndim == 1:
         x = x[None, :]
     if x.ndim != 2 or x.shape[1] < 4:
-        raise ValueError("expected a (chains, samples) array with at least 4 samples per chain")
+        raise InvalidParameterError("samples", "expected a (chains, samples) array with at least 4 samples per chain")
     return x
 
 
@@ -371,7 +372,7 @@ def run_chain(task: ChainTask) -> ChainOutcome:
     elif task.sampler == "mala":
         run = mala(target, theta, step=step, n_steps=task.steps, rng=rng, precond=net.preconditioner(full))
     else:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {task.sampler!r}")
+        raise InvalidParameterError("sampler", f"must be one of {SAMPLERS}, got {task.sampler!r}")
     return ChainOutcome(task, np.asarray(run.observable, dtype=float), run.acceptance, run.step,
                         float(run.observable[-1]), float(run.logp[-1]))
 
@@ -471,9 +472,9 @@ def make_tasks(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
                posterior: str = "marginal", step: float | None = None) -> list[ChainTask]:
     """All chain tasks of a sweep, with seeds spawned deterministically from ``seed``."""
     if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        raise InvalidParameterError("sampler", f"must be one of {SAMPLERS}, got {sampler!r}")
     if posterior not in POSTERIORS:
-        raise ValueError(f"posterior must be one of {POSTERIORS}, got {posterior!r}")
+        raise InvalidParameterError("posterior", f"must be one of {POSTERIORS}, got {posterior!r}")
     points = [(int(N), float(a)) for N in Ns for a in alphas]
     root = np.random.SeedSequence(seed)
     tasks = []
