@@ -514,14 +514,24 @@ def plateau_law(spec: ModelSpec, dynamics: str, alpha_sp_guess: float, distances
                       tuple(map(float, -local)), tuple(float(t * math.sqrt(d)) for t, d in zip(times, distances)), sn)
 
 
+@lru_cache(maxsize=None)
+def _block_minimiser():
+    """numpy a*(x) of theory.ldp.block_minimiser: the unit-variance block [[a, x], [x, a]] minimising the rate."""
+    import sympy as sp
+
+    from ..theory.ldp import block_minimiser
+    from ..theory.symbols import x
+
+    return sp.lambdify(x, block_minimiser(), "numpy")
+
+
 def _state_at_minimum(spec, cd, order_values):
     """Bilinear: (a, b) of each block at the minimiser of the Wishart block rate; gaussian-logit: p only."""
     y = np.zeros(len(cd.state_names))
     for i, p in zip(cd.order_indices, order_values):
         y[i] = p
         if spec.prior == "bilinear":
-            x = p / (spec.sigma_q * spec.sigma_k)
-            a0 = (1 + math.sqrt(1 + 4 * x * x)) / 2   # theory.ldp.block_minimiser (checked in the derivation)
+            a0 = float(_block_minimiser()(p / (spec.sigma_q * spec.sigma_k)))
             y[i - 2], y[i - 1] = a0 * spec.sigma_q**2, a0 * spec.sigma_k**2
     return y
 
