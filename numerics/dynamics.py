@@ -15,7 +15,7 @@ from scipy import integrate, optimize
 from copyhead.errors import ConvergenceError, InvalidParameterError
 from copyhead.spec import ModelSpec, check_choice
 
-from .compiled import _key, _lambdify_source, _load, _read_cache, _write_cache
+from .compiled import compiled_function
 
 __all__ = ["INITS", "CompiledDynamics", "compiled_dynamics", "compiled_test_error", "initial_state", "Branches",
            "branches", "Trajectory", "trajectory", "SaddleNode", "saddle_node", "fold", "plateau_law", "PlateauLaw",
@@ -89,16 +89,13 @@ class _LazyBlocks:
 
     def __getitem__(self, name):
         if name not in self._fns:
-            key = _key("dynamics:" + ":".join(self.family) + ":" + name, [], True)
-            cached = _read_cache(key)
-            if cached is None:
-                cached = {"source": _block_source(self.family, name)}
-                _write_cache(key, cached)
-            self._fns[name] = _load(cached["source"], "numpy")
+            self._fns[name] = compiled_function("dynamics:" + ":".join(self.family) + ":" + name,
+                                                lambda: _block_expression(self.family, name))
         return self._fns[name]
 
 
-def _block_source(family: tuple, name: str) -> str:
+def _block_expression(family: tuple, name: str) -> tuple:
+    """(args, expression) of one generated block."""
     import sympy as sp
 
     from ..theory.dynamics import reduced_dynamics
@@ -109,9 +106,9 @@ def _block_source(family: tuple, name: str) -> str:
     args, obs_args = y + list(rd.params), list(rd.order_params) + list(MODEL_PARAMS)
     rhs = [sp.sympify(e) for e in rd.rhs]
     if name in ("m", "q"):
-        return _lambdify_source(obs_args, getattr(rd, name), "numpy", True)
+        return obs_args, getattr(rd, name)
     if name == "m_grad":
-        return _lambdify_source(obs_args, [sp.diff(rd.m, p) for p in rd.order_params], "numpy", True)
+        return obs_args, [sp.diff(rd.m, p) for p in rd.order_params]
     if name == "rhs":
         expr = rhs
     elif name == "jac":
@@ -124,7 +121,7 @@ def _block_source(family: tuple, name: str) -> str:
         expr = rd.lyapunov.rewrite("stable").doit()
     else:
         raise KeyError(name)
-    return _lambdify_source(args, expr, "numpy", True)
+    return args, expr
 
 
 @lru_cache(maxsize=None)
@@ -132,16 +129,12 @@ def compiled_dynamics(attention: str, tokens: str, prior: str, dynamics: str) ->
     from ..theory.dynamics import DYNAMICS
 
     check_choice("dynamics", dynamics, DYNAMICS)
-    key = _key(f"dynamics:{attention}:{tokens}:{prior}:{dynamics}:layout", [], True)
-    cached = _read_cache(key)
-    if cached is None:
-        from ..theory.dynamics import reduced_dynamics
+    from ..theory.dynamics import reduced_dynamics
 
-        rd = reduced_dynamics(attention, tokens, prior, dynamics)
-        y = list(rd.state)
-        cached = {"state": [str(v) for v in y], "order_indices": [y.index(p) for p in rd.order_params],
-                  "multiplicities": [str(mu) for mu in rd.multiplicities]}
-        _write_cache(key, cached)
+    rd = reduced_dynamics(attention, tokens, prior, dynamics)   # ~1 s of SymPy, once per process and family
+    y = list(rd.state)
+    cached = {"state": [str(v) for v in y], "order_indices": [y.index(p) for p in rd.order_params],
+              "multiplicities": [str(mu) for mu in rd.multiplicities]}
     return CompiledDynamics(attention, tokens, prior, dynamics, tuple(cached["state"]),
                             tuple(cached["order_indices"]), tuple(cached["multiplicities"]),
                             _LazyBlocks((attention, tokens, prior, dynamics)))
@@ -150,15 +143,10 @@ def compiled_dynamics(attention: str, tokens: str, prior: str, dynamics: str) ->
 @lru_cache(maxsize=None)
 def compiled_test_error(attention: str, tokens: str):
     """numpy function err(order params..., MODEL_PARAMS..., alpha, tau2), generated from theory/test_error.py."""
-    key = _key(f"test-error:{attention}:{tokens}", [], True)
-    cached = _read_cache(key)
-    if cached is None:
-        from ..theory import test_error as te
+    from ..theory import test_error as te
 
-        cached = {"source": _lambdify_source(te.arguments(attention, tokens),
-                                             te.test_error_of_order_params(attention, tokens), "numpy", True)}
-        _write_cache(key, cached)
-    return _load(cached["source"], "numpy")
+    return compiled_function(f"test-error:{attention}:{tokens}",
+                             lambda: (te.arguments(attention, tokens), te.test_error_of_order_params(attention, tokens)))
 
 
 def _params(spec: ModelSpec, alpha: float) -> list:
