@@ -67,7 +67,7 @@ def cited_labels(text: str) -> list[str]:
 
 def _equation(obj, label: str) -> str:
     # Statements may be long: shrink only those wider than the line.
-    body = latex(obj)
+    body = obj if isinstance(obj, str) else latex(obj)
     return ("\\begin{equation}\\label{" + label + "}\n\\resizebox{\\ifdim\\width>0.92\\linewidth 0.92\\linewidth"
             "\\else\\width\\fi}{!}{$\\displaystyle " + body + "$}\n\\end{equation}\n")
 
@@ -75,7 +75,16 @@ def _equation(obj, label: str) -> str:
 def _statement_parts(statement):
     from sympy import Tuple
 
+    from ._core import RenderedStatement
+
+    if isinstance(statement, RenderedStatement):
+        return list(statement.parts)
     return list(statement) if isinstance(statement, Tuple) else [statement]
+
+
+def statement_latex(statement) -> list[str]:
+    """The LaTeX of each part of a step's statement."""
+    return [part if isinstance(part, str) else latex(part) for part in _statement_parts(statement)]
 
 
 def _checks(results) -> str:

@@ -13,7 +13,7 @@ from ..theory import map_estimate as me
 from ..theory import population
 from ..theory.functions import WishartRate
 from ..theory.symbols import MODEL_PARAMS, T, V, alpha, delta, gamma, m, q, s, sigma_k, sigma_q, x
-from ._core import DIGITS, CheckResult, Step, as_check, random_rationals, symbolic_check, tolerance_check
+from ._core import DIGITS, CheckResult, Step, as_check, effort, random_rationals, symbolic_check, tolerance_check
 
 SECTION = "MAP estimate (Adam with weight decay)"
 
@@ -47,7 +47,9 @@ def _check_nuclear_norm_numeric() -> CheckResult:
     """min over Q, K with Q K^T / N = S of (|Q|^2/sigma_q^2 + |K|^2/sigma_k^2)/(2N), by SLSQP, vs ||S||_*/(sq sk)."""
     rng = np.random.default_rng(12)
     worst = 0.0
-    for T_, N_ in ((2, 3), (3, 4), (3, 5)):
+    shapes = effort(((2, 3), (3, 4)), ((2, 3), (3, 4), (3, 5)))
+    n_starts = effort(2, 4)
+    for T_, N_ in shapes:
         sq, sk = rng.uniform(0.6, 1.6, size=2)
         S = rng.normal(scale=0.8, size=(T_, T_))
 
@@ -60,7 +62,7 @@ def _check_nuclear_norm_numeric() -> CheckResult:
             return (Q @ K.T / N_ - S).ravel()
 
         best = math.inf
-        for start in range(4):
+        for start in range(n_starts):
             v0 = np.random.default_rng(100 + start).normal(size=2 * T_ * N_) * 1.5
             res = optimize.minimize(cost, v0, constraints=[{"type": "eq", "fun": cons}], method="SLSQP",
                                     options={"ftol": 1e-14, "maxiter": 2000})
@@ -69,7 +71,8 @@ def _check_nuclear_norm_numeric() -> CheckResult:
         nuclear = float(np.sum(np.linalg.svd(S, compute_uv=False))) / (sq * sk)
         worst = max(worst, abs(best - nuclear))
     return tolerance_check("optimisation", worst, 1e-6,
-                           "SLSQP over (Q, K) at fixed random S, (T, N) = (2,3), (3,4), (3,5), 4 starts each, "
+                           f"SLSQP over (Q, K) at fixed random S, (T, N) = {', '.join(map(str, shapes))}, "
+                           f"{n_starts} starts each, "
                            "vs sum of singular values / (sigma_q sigma_k)")
 
 
@@ -202,7 +205,7 @@ def _check_kink_numeric() -> CheckResult:
     with mp.workdps(40):
         for T_ in (4, 16):
             spec = ModelSpec(T=T_, V=8)
-            for a in np.geomspace(0.5, 80, 12):
+            for a in np.geomspace(0.5, 80, effort(5, 12)):
                 has_kink = any(mn.kind == "kink" for mn in me.map_minima(spec, a))
                 p = [mp.mpf(v) for v in CopyHeadModel(spec).params.values()] + [mp.mpf(a)]
                 h = mp.mpf("1e-12")

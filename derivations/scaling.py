@@ -5,6 +5,7 @@ import math
 from functools import lru_cache
 
 import mpmath as mp
+import numpy as np
 import sympy as sp
 from scipy import optimize
 
@@ -55,25 +56,65 @@ def coexistence_exact(spec: ModelSpec, digits: int = 30) -> dict:
     delta, so p = T ln T (d alpha*/dT)/alpha* needs no differencing.
     """
     lead = leading_order(spec.prior, spec.T, spec)
-    try:
-        brent = alpha_star_by_equal_depth(spec, 0.5 * lead, 8.0 * lead)
-    except ValueError:          # no sign change of the equal-depth gap
-        raise ArithmeticError(f"T={spec.T}: no first-order transition in alpha = [{0.5 * lead:.4g}, "
-                              f"{8 * lead:.4g}]") from None
+    brent = None
+    for lo, hi in ((0.5, 8.0), (1 / 64, 64.0)):      # far from the law (large gamma, near the end point): widen
+        try:
+            brent = alpha_star_by_equal_depth(spec, lo * lead, hi * lead)
+            break
+        except ValueError:          # no sign change of the equal-depth gap
+            continue
+    if brent is None:
+        raise ArithmeticError(f"T={spec.T}: no first-order transition in alpha = [{lead / 64:.4g}, {64 * lead:.4g}]")
     minima = sorted(local_minima(spec, brent), key=lambda mn: mn.m)
     if len(minima) < 2:
-        raise ArithmeticError(f"T={spec.T}: one minimum at alpha={brent}: no first-order transition to refine")
+        # near a critical end point the jump is small and the sign rule of alpha_star_by_equal_depth can land
+        # beside the narrow two-minimum window: locate the window, then solve f_copy = f_uniform inside it
+        brent = _equal_depth_in_window(spec, brent)
+        minima = sorted(local_minima(spec, brent), key=lambda mn: mn.m)
     f, f_d, f_a, f_T = _mpmath_pieces(spec.prior)
     with mp.workdps(digits + 10):
         p = [mp.mpf(v) for v in spec.numeric_params.values()]
-        d1, d2, a = mp.findroot(lambda x1, x2, a_: [f_d(x1, a_, *p), f_d(x2, a_, *p), f(x2, a_, *p) - f(x1, a_, *p)],
-                                (minima[0].order_parameter, minima[-1].order_parameter, brent))
-        if abs(d2 - d1) < mp.mpf(10) ** (-digits // 2):
-            raise ArithmeticError(f"T={spec.T}: the two minima merged during refinement")
+        try:
+            d1, d2, a = mp.findroot(lambda x1, x2, a_: [f_d(x1, a_, *p), f_d(x2, a_, *p),
+                                                        f(x2, a_, *p) - f(x1, a_, *p)],
+                                    (minima[0].order_parameter, minima[-1].order_parameter, brent))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ArithmeticError(f"T={spec.T}: the coexistence refinement did not converge ({exc})") from None
+        if abs(d2 - d1) < mp.mpf(10) ** (-digits // 2) or abs(a - brent) > 1e-6 * abs(brent):
+            raise ArithmeticError(f"T={spec.T}: the refinement left the Brent solution alpha = {brent} "
+                                  f"(got {mp.nstr(a, 12)}, minima at {mp.nstr(d1, 6)}, {mp.nstr(d2, 6)})")
         dalpha_dT = -(f_T(d2, a, *p) - f_T(d1, a, *p)) / (f_a(d2, a, *p) - f_a(d1, a, *p))
         exponent = p[0] * mp.log(p[0]) * dalpha_dT / a
         return {"T": spec.T, "alpha_star": a, "local_exponent": exponent, "delta_uniform": d1, "delta_copy": d2,
                 "alpha_star_brent": brent, "ratio_to_law": a / lead}
+
+
+def _equal_depth_in_window(spec: ModelSpec, near: float) -> float:
+    """Brent on f_copy - f_uniform inside the two-minimum window around `near` (window bracketed on a scan)."""
+    lo, hi = 0.8 * near, 1.25 * near
+    for _ in range(5):      # zoom into the steepest rise of m until the window is resolved
+        alphas = np.linspace(lo, hi, 61)
+        minima = [local_minima(spec, float(a)) for a in alphas]
+        two = [a for a, mins in zip(alphas, minima) if len(mins) >= 2]
+        if two:
+            break
+        m_global = np.array([mins[0].m for mins in minima])
+        k = int(np.argmax(np.abs(np.diff(m_global))))
+        lo, hi = float(alphas[k]), float(alphas[k + 1])
+    if not two:
+        raise ArithmeticError(f"T={spec.T}: one minimum at every alpha scanned near {near:.6g} (down to a window "
+                              f"of {hi - lo:.2g}): no first-order transition to refine")
+
+    def depth_gap(a):
+        minima = sorted(local_minima(spec, a), key=lambda mn: mn.m)
+        if len(minima) < 2:
+            raise ArithmeticError(f"T={spec.T}: the two-minimum window is not connected at alpha = {a}")
+        return minima[-1].f - minima[0].f
+
+    lo, hi = float(min(two)), float(max(two))
+    if depth_gap(lo) * depth_gap(hi) > 0:
+        raise ArithmeticError(f"T={spec.T}: two minima on [{lo:.6g}, {hi:.6g}] but no change of the deeper one")
+    return optimize.brentq(depth_gap, lo, hi, xtol=1e-12)
 
 
 def local_exponent_table(prior: str, Ts=EXPONENT_TS, base: ModelSpec | None = None) -> list[dict]:

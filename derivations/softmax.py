@@ -11,7 +11,7 @@ from ..numerics.free_energy import local_minima
 from ..theory.reduced import reduced_model
 from ..theory.softmax import softmax_conditions
 from ..theory.symbols import MODEL_PARAMS, T, V, alpha, delta
-from ._core import DIGITS, CheckResult, Step, as_check, random_rationals
+from ._core import DIGITS, CheckResult, Step, as_check, effort, random_rationals
 
 SECTION = "Softmax attention: stationarity and curvature"
 
@@ -29,15 +29,16 @@ def _check_derivative(order: int) -> CheckResult:
     expr = (cond.stationarity if order == 1 else cond.curvature).doit()
     f = reduced_model("softmax", "centred", "bilinear").free_energy.doit()
     worst = mp.mpf(0)
+    count = effort(3, 6)
     with mp.workdps(2 * DIGITS):
-        for point in _points(6, 20 + order):
+        for point in _points(count, 20 + order):
             at = {k: v for k, v in point.items() if k != delta}
             fn = sp.lambdify(delta, f.subs(at), "mpmath")
             numeric = mp.diff(fn, mp.mpf(str(point[delta])), order)
             exact = mp.mpf(str(sp.N(expr.subs(point), 2 * DIGITS)))
             worst = max(worst, abs(numeric - exact) / max(abs(exact), mp.mpf(1)))
     return CheckResult(bool(worst < mp.mpf(10) ** -40), "mpmath-50",
-                       f"closed-form f^({order}) vs mpmath numerical differentiation of f at 6 random points: "
+                       f"closed-form f^({order}) vs mpmath numerical differentiation of f at {count} random points: "
                        f"max err {mp.nstr(worst, 3)}", float(worst))
 
 
@@ -45,17 +46,19 @@ def _check_polynomial() -> CheckResult:
     """Every positive real root alpha of the cubic makes f'(delta) vanish."""
     cond = softmax_conditions("bilinear")
     worst, roots_seen = mp.mpf(0), 0
+    count = effort(4, 8)
+    stationarity = cond.stationarity.doit()
     with mp.workdps(DIGITS):
-        for point in _points(8, 30):
+        for point in _points(count, 30):
             at = {k: v for k, v in point.items() if k != alpha}
             coeffs = [mp.mpf(str(sp.N(c.subs(at), DIGITS + 10))) for c in cond.stationarity_polynomial.all_coeffs()]
             for root in mp.polyroots(coeffs, maxsteps=200, extraprec=200):
                 if abs(mp.im(root)) < mp.mpf(10) ** -30 and mp.re(root) > 0:
                     roots_seen += 1
-                    value = sp.N(cond.stationarity.doit().subs({**at, alpha: sp.Float(str(mp.re(root)), DIGITS)}), DIGITS)
+                    value = sp.N(stationarity.subs({**at, alpha: sp.Float(str(mp.re(root)), DIGITS)}), DIGITS)
                     worst = max(worst, abs(mp.mpf(str(value))))
     return CheckResult(bool(roots_seen > 0 and worst < mp.mpf(10) ** -30), "mpmath-50",
-                       f"{roots_seen} positive roots of the cubic at 8 random (delta, params): max |f'| {mp.nstr(worst, 3)}",
+                       f"{roots_seen} positive roots of the cubic at {count} random (delta, params): max |f'| {mp.nstr(worst, 3)}",
                        float(worst))
 
 

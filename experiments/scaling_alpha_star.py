@@ -128,6 +128,12 @@ def main(argv=None) -> int:
         table.to_csv(f"{stem}_{prior}.csv", force=args.force)
     for prior, res in result["priors"].items():
         f = res["fits"]
+        print(f"{prior}: exact coexistence, ratio to the law and local exponent p = d ln alpha*/d ln ln T")
+        for r in res["table_T_16_to_2^40"]:
+            shown = r["T"] if r["T"] <= 4096 else f"2^{round(math.log2(r['T']))}"
+            print(f"  T = {shown}: " + (f"alpha* = {r['alpha_star']:.6f}, alpha*/law = {r['ratio_to_law']:.4f}, "
+                                        f"p = {r['local_exponent']:.4f}" if "local_exponent" in r else
+                                        "no first-order transition"))
         if "error" in f:
             print(f"{prior}: no fit ({f['error']})")
             continue
@@ -137,11 +143,6 @@ def main(argv=None) -> int:
               f"{ratios[len(ratios) // 2]:.3f} (middle T) -> {ratios[-1]:.3f} (largest T); exact local exponent of "
               f"ln T: {exact[0]['local_exponent']:.3f} (T={exact[0]['T']}) -> {exact[-1]['local_exponent']:.3f} "
               f"(T=2^{round(math.log2(exact[-1]['T']))})")
-        for r in res["table_T_16_to_2^40"]:
-            shown = r["T"] if r["T"] <= 4096 else f"2^{round(math.log2(r['T']))}"
-            print(f"  T = {shown}: " + (f"alpha* = {r['alpha_star']:.6f}, alpha*/law = {r['ratio_to_law']:.4f}, "
-                                        f"p = {r['local_exponent']:.4f}" if "local_exponent" in r else
-                                        "no first-order transition"))
     return 0
 
 

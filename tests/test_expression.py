@@ -8,6 +8,8 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catalogue import time_limit
 from copyhead.cli import build_parser
@@ -226,3 +228,22 @@ def test_negative_scientific_range_runs(capsys):
     assert code == 0, err
     (tr,) = json.loads(out)["transitions"]
     assert tr["kind"] == "second-order" and abs(tr["critical_value"]) < 1e-12
+
+
+# ------------------------------------------------------------------ random input never escapes as a raw error
+
+_TOKENS = ["x", "t", "a", "1e400", "999", "0.5", "2j", "1e-400", "pi", "e", "^", "*", "+", "-", "/", "(", ")",
+           "log(", "sqrt(", "acosh(", "atanh(", "abs(", "erf(", "exp(", "logcosh(", ",", "x^x^x", "0"]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), min_size=1, max_size=25))
+def test_random_token_strings_give_typed_errors_only(tokens):
+    text = "".join(tokens)
+    with time_limit(20):
+        try:
+            parsed = parse_free_energy(text, ["x"], "t", ["a"], param_values={"a": -0.5})
+        except InvalidParameterError as exc:
+            assert "\n" not in str(exc)
+            return
+    assert not parsed.expr.has(sp.I, sp.zoo, sp.nan, sp.oo)

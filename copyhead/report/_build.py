@@ -339,6 +339,13 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
                             panels, suptitle=f"Attention sampled by MALA (N = {lv['N']}, final step)"),
                             "attention_heatmaps")))
 
+    with timer("training dynamics"):
+        from ..plotting_dynamics import report_figures
+
+        dyn_items, dyn_figures, results["dynamics"] = report_figures(out, _figures.save, quick=quick)
+        items.extend((label, value, RESULTS, command) for label, value, command in dyn_items)
+        figures.extend(dyn_figures)
+
     meta = metadata(params=settings, seeds={"report": seed}, timings=timer.timings,
                     command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
     write_json(out / RESULTS, results, meta=meta, force=True)
