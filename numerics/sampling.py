@@ -491,17 +491,28 @@ def make_tasks(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
 def m_of_alpha(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, sampler: str = "mala",
                chains: int = 2, steps: int | None = None, seed: int = 0, inits: Sequence[str] = INITS,
                posterior: str = "marginal", step: float | None = None, executor: Executor | None = None,
-               on_progress: Callable[[int, int, ChainOutcome], None] | None = None) -> tuple[Point, ...]:
+               on_progress: Callable[[int, int, ChainOutcome], None] | None = None,
+               progress: bool = False) -> tuple[Point, ...]:
     """Measure m(alpha) at every N, alpha and initial state.
 
     Tasks run through ``executor`` (any concurrent.futures.Executor; serial in
     this process if None).  ``on_progress(done, total, outcome)`` is called as
-    chains finish.  Points come back ordered by (N, alpha, init).
+    chains finish; ``progress=True`` shows a tqdm bar (a widget in a notebook)
+    when tqdm is installed.  Points come back ordered by (N, alpha, init).
     """
     require_bilinear(spec)
     steps = default_steps(sampler) if steps is None else int(steps)
     tasks = make_tasks(spec, Ns, alphas, sampler=sampler, chains=chains, steps=steps, seed=seed,
                        inits=inits, posterior=posterior, step=step)
+    if progress:
+        from copyhead._progress import progress_bar
+
+        bar, user_callback = progress_bar(len(tasks), "chains"), on_progress
+
+        def on_progress(done, total, outcome):
+            bar.update()
+            if user_callback is not None:
+                user_callback(done, total, outcome)
     # one job per (N, alpha): its chains (both starts) share the data set and run as one batch (run_chains)
     jobs: dict = {}
     for t in tasks:
@@ -521,6 +532,8 @@ def m_of_alpha(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
         futures = [executor.submit(run_chains, job) for job in jobs.values()]
         for fut in as_completed(futures):
             record(fut.result())
+    if progress:
+        bar.close()
     groups: dict = {}
     for o in outcomes:
         groups.setdefault((o.task.N, o.task.alpha, INITS.index(o.task.init)), []).append(o)

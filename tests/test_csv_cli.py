@@ -49,3 +49,17 @@ def test_verify_csv_matches_the_json_points(tmp_path, capsys):
         (p["alpha"], p["init"], p["m_mean"], p["m_err"]) for p in doc["points"]]
     glob = {e["alpha"]: [mn["m"] for mn in e["minima"] if mn["is_global"]][0] for e in doc["theory"]["alphas"]}
     assert all(float(r[6]) == glob[float(r[0])] for r in rows)
+
+
+def test_engine_results_as_dataframes():
+    pandas = __import__("pytest").importorskip("pandas")
+    from copyhead.curves import to_dataframe
+    from copyhead.numerics.transitions import expression_problem, find_transitions, phase_diagram
+
+    problem = expression_problem("a*x^2 - w*x^3 + b*x^4", ["x"], "a", {"w": 1.0, "b": 1.0})
+    frame = to_dataframe(find_transitions(problem, -1.0, 1.0))
+    assert isinstance(frame, pandas.DataFrame) and frame.loc[0, "kind"] == "first-order"
+    assert abs(frame.loc[0, "a"] - 0.25) < 1e-10
+    lines = to_dataframe(phase_diagram(problem, "w", (0.5, 1.5), (-1.0, 1.0), n_points=5))
+    first = lines[lines["kind"] == "first-order"]
+    assert len(first) >= 5 and ((first["a"] - first["w"] ** 2 / 4).abs() < 1e-6).all()

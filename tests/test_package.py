@@ -43,9 +43,17 @@ def test_checkout_folders_are_not_subpackages():
 
 @pytest.mark.slow  # builds a wheel (setuptools from PyPI in an isolated build env)
 def test_non_editable_install_runs_from_root(tmp_path):
+    import shutil
+
+    source = tmp_path / "source"  # a copy: the build leaves its build/ folder there, not in the checkout
+    source.mkdir()
+    shutil.copy2(ROOT / "pyproject.toml", source)
+    shutil.copy2(ROOT / "README.md", source)
+    for folder in ("copyhead", "theory", "numerics", "derivations"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path / "site"
     build = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                            str(ROOT)], capture_output=True, text=True, timeout=600)
+                            str(source)], capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr
     env = {**os.environ, "PYTHONPATH": str(target), "COPYHEAD_CACHE": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
     code = ("import copyhead, copyhead.theory.reduced, copyhead.numerics.transitions\n"

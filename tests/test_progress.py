@@ -33,3 +33,16 @@ def test_verify_json_keeps_stdout_one_object(capsys, monkeypatch):
     out = capsys.readouterr()
     json.loads(out.out)  # exactly one JSON object
     assert "it/s" not in out.err and "%|" not in out.err
+
+
+def test_m_of_alpha_progress_keeps_the_callback_and_the_points():
+    from copyhead import ModelSpec
+    from copyhead.numerics.sampling import m_of_alpha
+
+    spec = ModelSpec(T=4, V=3)
+    calls = []
+    with_bar = m_of_alpha(spec, [6], [0.5], chains=1, steps=40, seed=1, progress=True,
+                          on_progress=lambda done, total, outcome: calls.append((done, total)))
+    without = m_of_alpha(spec, [6], [0.5], chains=1, steps=40, seed=1)
+    assert calls == [(1, 2), (2, 2)]
+    assert [p.m_mean for p in with_bar] == [p.m_mean for p in without]
