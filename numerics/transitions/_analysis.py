@@ -33,7 +33,7 @@ def model_problem(spec, control: str = "alpha", alpha: float | None = None) -> P
     For linear attention the symmetric point is S = 0 and Landau coefficients
     come from the symbolic layer (compiled and disk-cached).
     """
-    from copyhead.numerics.compiled import compile_cached, compiled_model, compiled_observables
+    from copyhead.numerics.compiled import compiled_landau_quartic, compiled_model, compiled_observables
 
     if control not in ("alpha",) + MODEL_NUMERIC:
         raise InvalidParameterError(control, f"is not a model parameter; choose alpha or one of {', '.join(MODEL_NUMERIC)}")
@@ -58,17 +58,7 @@ def model_problem(spec, control: str = "alpha", alpha: float | None = None) -> P
     if spec.attention == "linear":
         symmetric = tuple(0.0 for _ in cf.order_params)
 
-        def build(att=spec.attention, tok=spec.tokens, pri=spec.prior, ctrl=control):
-            from copyhead.theory import symbols
-            from copyhead.theory.reduced import reduced_model
-
-            rm = reduced_model(att, tok, pri)
-            q4, ys = _landau.quartic_form_expr(rm.free_energy, rm.order_params, rm.symmetric_point)
-            c_sym = symbols.BY_NAME[ctrl]
-            params = [p for p in (*symbols.MODEL_PARAMS, symbols.alpha) if p != c_sym]
-            return q4, ys, c_sym, params
-
-        quartic = compile_cached(f"landau-quartic:{spec.attention}:{spec.tokens}:{spec.prior}:{control}", build)
+        quartic = compiled_landau_quartic(spec.attention, spec.tokens, spec.prior, control)
     return Problem(cf, control, param_values, tuple(cf.order_params), "m", observable, symmetric, quartic,
                    label=f"copy head {spec.attention}/{spec.tokens}/{spec.prior}",
                    positive_control=(control != "alpha" or True),
