@@ -22,12 +22,7 @@ from copyhead.cli import main as cli_main
 TIME_LIMIT = 30.0           # seconds per run: issue 9 allows none to take longer silently
 TIME_LIMIT_KNOWN_SLOW = 12.0  # for _SLOW_ANYWAY while they fail (keeps the slow run short); 30 s once fixed
 
-_NO_LOWER_SPINODAL = ("expects spinodals bracketing the transition, but the m = 0 minimum stays metastable down to T = 0 "
-                      "(lambda = 1 - p(T)/T > 0 for all T < T*, checked with mpmath): only the upper spinodal exists, "
-                      "and the engine reports spinodals None with the upper fold in evidence.spinodal_hi")
 KNOWN_FAILURES = {
-    "blume-capel-first": _NO_LOWER_SPINODAL,
-    "blume-capel-mq-first": _NO_LOWER_SPINODAL,
     "tetracritical-diagram": "tetracritical point not a special-point kind of the engine yet",
     "bicritical-diagram": "bicritical point not a special-point kind of the engine yet",
     "o2-first": "continuous symmetry: the upper spinodal of the ordered circle (1/3) is cut short at 1/4 by the "
