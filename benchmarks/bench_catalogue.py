@@ -2,8 +2,8 @@
 
     python benchmarks/bench_catalogue.py [--json] [--only ID ...] [--no-diagrams] [--limit SECONDS]
 
-For every case: wall time of the engine (find_transitions, or phase_diagram for diagram cases) with the compile
-cache warm (a first, untimed run compiles), and whether the answer is right (the tests' checker,
+For every case: wall time of the engine (find_transitions, or phase_diagram for diagram cases) with the compiled
+free energy in the disk cache (compiled first, untimed), and whether the answer is right (the tests' checker,
 catalogue.problems). For every one-order-parameter case with a single expected transition, a brute-force baseline
 measured here: the global minimum of f on a fine grid of x (asinh-spaced, |x| <= 100, NaN outside the domain
 skipped; uniform across a bounded domain) at each point of a control grid; its estimate of the critical value is the grid cell where the minimiser
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
              and not (args.no_diagrams and c.diagram)]
     rows = []
     for case in cases:
-        catalogue.run_engine(case, args.limit)                    # compile (cached on disk), untimed
+        expression_problem(case.expr, case.order_params, case.control, case.params_dict)   # compile, untimed
         t0 = time.perf_counter()
         try:
             out, error = catalogue.run_engine(case, args.limit)
@@ -143,6 +143,7 @@ def main(argv=None) -> int:
     resolved = [r for r in rows if r.get("brute_resolved")]
     ratios = [r["precision_ratio"] for r in resolved if r["precision_ratio"] is not None]
     summary = {"version": __version__, "cases": len(rows), "right": right, "grid": [N_X, N_CONTROL],
+               "load_average_1min": os.getloadavg()[0], "cpus": os.cpu_count(),
                "brute_compared": sum("brute_s" in r for r in rows), "brute_resolved": len(resolved),
                "median_time_ratio": statistics.median([r["time_ratio"] for r in resolved]) if resolved else None,
                "median_precision_ratio": statistics.median(ratios) if ratios else None,
@@ -153,6 +154,7 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps({"summary": summary, "rows": rows}, indent=1))
     else:
+        print(f"load average {summary['load_average_1min']:.1f} on {summary['cpus']} cores (times scale with it)")
         print(f"{right}/{len(rows)} right; median {summary['median_engine_s']:.2f} s, max {summary['max_engine_s']:.2f} s;"
               f" over 5 s (1-2 order parameters): {', '.join(summary['over_5s_with_1_or_2_order_params']) or 'none'}")
         if resolved:

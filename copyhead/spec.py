@@ -11,12 +11,13 @@ ATTENTIONS = ("softmax", "linear")
 TOKENS = ("centred", "onehot")
 PRIORS = ("bilinear", "gaussian-logit")
 
-#: Python field name -> command-line option.
-OPTION_NAMES = {
-    "attention": "--attention", "T": "--T", "V": "--V", "gamma": "--gamma",
-    "sigma_q": "--sigma-q", "sigma_k": "--sigma-k", "sigma_w": "--sigma-w",
-    "sigma2": "--sigma2", "tokens": "--tokens", "prior": "--prior",
-}
+#: the numeric knobs, in the order of the theory's MODEL_PARAMS (checked in tests)
+NUMERIC_FIELDS = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
+
+
+def option_name(field_name: str) -> str:
+    """The command-line option of a field or parameter: sigma_q -> --sigma-q (the one naming rule)."""
+    return "--" + field_name.replace("_", "-")
 
 
 def check_int(name: str, value, minimum: int) -> int:
@@ -71,7 +72,8 @@ def check_choice(name: str, value, choices) -> str:
 class ModelSpec:
     """Single-layer positional attention trained to copy the previous token.
 
-    Fields (the knobs of THEORY.md, same meaning):
+    Fields (the knobs of THEORY.md, same meaning)::
+
       attention  'softmax' (A = softmax_rows(gamma S)) or 'linear' (A = gamma S)
       T          context length (>= 2), positions cyclic
       V          vocabulary size (>= 2)
@@ -119,4 +121,9 @@ class ModelSpec:
     @property
     def numeric_params(self) -> dict:
         """The numeric knobs, keyed by field name."""
-        return {k: getattr(self, k) for k in ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")}
+        return {k: getattr(self, k) for k in NUMERIC_FIELDS}
+
+
+#: every field of ModelSpec, in order, and its command-line option (made by option_name, never typed)
+FIELD_NAMES = tuple(f.name for f in fields(ModelSpec))
+OPTION_NAMES = {name: option_name(name) for name in FIELD_NAMES}

@@ -122,23 +122,26 @@ def steps() -> list[Step]:
         Step(SECTION, "i.readout", "Standard readout scaling: the ridge vanishes, the linear theory degenerates",
              sp.Tuple(sp.Eq(sp.Symbol(r"\epsilon_{std}"), eps_std, evaluate=False),
                       sp.Eq(sp.Symbol(r"\alpha_{c,std}"), alpha_c.subs(sigma_w, sigma_w * sp.sqrt(N)), evaluate=False)),
-             "The mean-field prior W_ij ~ N(0, sigma_w^2/N) is a choice (THEORY.md), made so that the readout "
-             "ridge eps = V sigma2/(alpha T sigma_w^2) stays finite. Under the standard scaling W_ij ~ N(0, "
-             "sigma_w^2) the evidence is the mean-field one with sigma_w^2 -> N sigma_w^2, so eps -> 0 as 1/N. "
-             "Softmax attention survives (q >= 1/T keeps -kappa m^2/q finite; only alpha* moves). Linear "
-             "attention degenerates: at eps = 0 the energy -kappa m^2/q does not depend on the amplitude s, the "
-             "symmetric point is unstable at every alpha > 0 (alpha_c -> alpha_c/sqrt(N) -> 0), and the minimiser "
-             "s* ~ N^(-1/4) shrinks to zero. The closed form alpha_c ~ 1/sigma_w rests on the mean-field choice.",
+             r"The mean-field prior $W_{ij} \sim \mathcal N(0, \sigma_w^2/N)$ is a choice (THEORY.md), made so "
+             r"that the readout ridge $\epsilon = V\sigma^2/(\alpha T\sigma_w^2)$ \eqref{eq:c.energy} stays "
+             r"finite. Under the standard scaling $W_{ij} \sim \mathcal N(0, \sigma_w^2)$ the evidence is the "
+             r"mean-field one with $\sigma_w^2 \to N\sigma_w^2$, so $\epsilon \to 0$ as $1/N$. Softmax "
+             r"attention survives ($q \ge 1/T$ keeps $-\kappa m^2/q$ finite; only $\alpha^*$ moves). Linear "
+             r"attention degenerates: at $\epsilon = 0$ the energy $-\kappa m^2/q$ does not depend on the "
+             r"amplitude $s$, the symmetric point is unstable at every $\alpha > 0$ ($\alpha_c \to "
+             r"\alpha_c/\sqrt N \to 0$), and the minimiser $s^* \sim N^{-1/4}$ shrinks to zero. The closed "
+             r"form $\alpha_c \propto 1/\sigma_w$ \eqref{eq:e.alpha_c} rests on the mean-field choice.",
              (as_check("symbolic", _check_standard_channel_is_mean_field_with_N_sigma_w2),
               as_check("symbolic", _check_linear_degenerates),
               as_check("mpmath-50", _check_linear_example),
               as_check("optimisation", _check_softmax_survives))),
-        Step(SECTION, "i.logits", "The 1/N logits are a choice too",
+        Step(SECTION, "i.logits", r"The $1/N$ logits are a choice too",
              sp.Eq(sp.Limit(N * WishartRate(x / sp.sqrt(N)), N, sp.oo), x**2 / 2, evaluate=False),
-             "S = QK^T/N makes the logits O(1) only as a large deviation, with prior cost N phi per singular "
-             "value, which competes with the O(N) data term: hence a transition at finite alpha. With the more "
-             "common QK^T/sqrt(N), O(1) logits are typical and cost x^2/2 in total, not extensive in N: the "
-             "data term wins at every alpha > 0 and there is no transition in alpha at N -> oo.",
+             r"$S = QK^{\mathsf T}/N$ makes the logits $O(1)$ only as a large deviation, with prior cost "
+             r"$N\phi_{\mathrm W}$ per singular value \eqref{eq:b.phi}, which competes with the $O(N)$ data "
+             r"term: hence a transition at finite $\alpha$. With the more common $QK^{\mathsf T}/\sqrt N$, "
+             r"$O(1)$ logits are typical and cost $x^2/2$ in total, not extensive in $N$: the data term wins "
+             r"at every $\alpha > 0$ and there is no transition in $\alpha$ at $N \to \infty$.",
              (as_check("symbolic", _check_logits),)),
     ]
 

@@ -471,24 +471,26 @@ def steps() -> list[Step]:
     kin_soft = kinematics("softmax", "centred")
     w_t, _ = softmax_row(delta * (1 - 1 / T), -delta / T)
     return [
-        Step(SECTION, "d.free_energy", "Free energy per N", f_stmt,
-             "The posterior over S is exp(-N f): the Wishart large deviations of the prior plus the concentrated "
-             "data term. It concentrates on the global minimum of f.",
+        Step(SECTION, "d.free_energy", r"Free energy per $N$", f_stmt,
+             r"The posterior over $S$ is $e^{-N f}$: the Wishart large deviations \eqref{eq:b.phi} of the "
+             r"prior plus the concentrated data term \eqref{eq:c.energy}. It concentrates on the global "
+             r"minimum of $f$.",
              (as_check("exact", _check_full_gradient),)),
-        Step(SECTION, "d.softmax", "Softmax: one order parameter, the gap delta",
+        Step(SECTION, "d.softmax", r"Softmax: one order parameter, the gap $\delta$",
              sp.Tuple(sp.Eq(sp.Symbol("m"), kin_soft.m, evaluate=False), sp.Eq(sp.Symbol("q"), kin_soft.q, evaluate=False),
                       sp.Eq(sp.Symbol("I"), (T - 1) * WishartRate(delta / (sigma_q * sigma_k)), evaluate=False)),
-             "With S = delta(Pi - J/T) + aJ the rows of softmax(gamma S) do not depend on a; the prior is lowest at "
-             "zero constant mode, leaving T-1 singular values |delta| and one zero. Row weights: "
-             f"{sp.sstr(w_t)} simplifies to the logistic form.",
+             r"With $S = \delta(\Pi - J/T) + aJ$ the rows of $\mathrm{softmax}(\gamma S)$ do not depend on "
+             r"$a$; the prior is lowest at zero constant mode, leaving $T-1$ singular values $|\delta|$ and "
+             r"one zero. The target row weight $e^{\gamma\delta(1-1/T)}/\big((T-1)e^{-\gamma\delta/T} + "
+             r"e^{\gamma\delta(1-1/T)}\big)$ simplifies to the logistic form of $m$.",
              (as_check("symbolic", _check_softmax_kinematics), as_check("mpmath-50", _check_singular_values))),
-        Step(SECTION, "d.linear", "Linear: one order parameter, the amplitude s",
+        Step(SECTION, "d.linear", r"Linear: one order parameter, the amplitude $s$",
              sp.Tuple(sp.Eq(sp.Symbol("S"), s * sp.Symbol(r"\Pi"), evaluate=False),
                       sp.Eq(sp.Symbol("m"), gamma * s, evaluate=False), sp.Eq(sp.Symbol("q"), gamma**2 * s**2, evaluate=False),
                       sp.Eq(sp.Symbol("I"), T * WishartRate(s / (sigma_q * sigma_k)), evaluate=False)),
-             "Centred tokens: at fixed m any other circulant component only adds to q and, by convexity of phi "
-             "(Jensen), to the prior. Raw one-hot tokens keep the row-sum mode u as a second order parameter: "
-             "S = s Pi + (u - s) J/T.",
+             r"Centred tokens: at fixed $m$ any other circulant component only adds to $q$ and, by convexity "
+             r"of $\phi_{\mathrm W}$ \eqref{eq:b.convex} (Jensen), to the prior. Raw one-hot tokens keep the "
+             r"row-sum mode $u$ as a second order parameter: $S = s\Pi + (u - s)J/T$.",
              (as_check("exact", _check_reduced_equals_full),)),
         Step(SECTION, "d.linear_proof", "Linear attention: proof of the reduction",
              sp.Tuple(sp.Eq(sp.Symbol(r"\bar S"), sp.Sum(sp.Symbol(r"\Pi^k S \Pi^{-k}"), (sp.Symbol("k"), 1, T)) / T,
@@ -499,33 +501,38 @@ def steps() -> list[Step]:
                       sp.Le(T * WishartRate(sp.Abs(sp.Symbol("c_1")) / (sigma_q * sigma_k)),
                             sp.Sum(WishartRate(sp.Abs(sp.Symbol(r"\lambda_k")) / (sigma_q * sigma_k)),
                                    (sp.Symbol("k"), 1, T)))),
-             "For linear attention the reduction is a theorem. (i) Averaging S over the T cyclic relabellings "
-             "of the positions gives a circulant S-bar. m and the mean row sum r are linear and invariant under "
-             "the relabelling, so they are kept. q and R are convex (squared norms), so by Jensen they do not "
-             "increase; I(S) = sum_i phi(sigma_i) with phi even, convex and increasing in |x| is a convex, "
-             "unitarily invariant function of S (Lewis), so it does not increase either. The energy is "
-             "non-decreasing in q and R at fixed m and r, so f(S-bar) <= f(S). (ii) A circulant S = sum_j c_j "
-             "Pi^j has singular values |lambda_k|, the Fourier coefficients of c, with m = gamma c_1. Since "
-             "|c_1| <= (1/T) sum_k |lambda_k|, monotonicity and Jensen's inequality over the Fourier modes give "
-             "T phi(|c_1|) <= sum_k phi(|lambda_k|), and Parseval gives q >= gamma^2 c_1^2: S = s Pi with s = "
-             "c_1 is optimal (centred tokens). Raw one-hot tokens also fix lambda_0 = u (the row sum); the same "
-             "argument over the other T-1 modes gives S = s Pi + (u - s) J/T.",
+             r"For linear attention the reduction is a theorem. (i) Averaging $S$ over the $T$ cyclic "
+             r"relabellings of the positions gives a circulant $\bar S$. $m$ and the mean row sum $\bar r$ are "
+             r"linear and invariant under the relabelling, so they are kept. $q$ and $R$ are convex (squared "
+             r"norms), so by Jensen they do not increase; $I(S) = \sum_i \phi_{\mathrm W}(\sigma_i)$, with "
+             r"$\phi_{\mathrm W}$ even, convex and increasing in $|x|$ \eqref{eq:b.convex}, is a convex, "
+             r"unitarily invariant function of $S$ (Lewis), so it does not increase either. The energy "
+             r"\eqref{eq:c.energy} is non-decreasing in $q$ and $R$ at fixed $m$ and $\bar r$, so $f(\bar S) "
+             r"\le f(S)$. (ii) A circulant $S = \sum_j c_j \Pi^j$ has singular values $|\lambda_k|$, the "
+             r"Fourier coefficients of $c$, with $m = \gamma c_1$. Since $|c_1| \le \frac1T\sum_k "
+             r"|\lambda_k|$, monotonicity and Jensen's inequality over the Fourier modes give $T\phi_{\mathrm "
+             r"W}(|c_1|) \le \sum_k \phi_{\mathrm W}(|\lambda_k|)$, and Parseval gives $q \ge \gamma^2 c_1^2$: "
+             r"$S = s\Pi$ with $s = c_1$ is optimal (centred tokens). Raw one-hot tokens also fix $\lambda_0 = "
+             r"u$ (the row sum); the same argument over the other $T-1$ modes gives $S = s\Pi + (u - s)J/T$.",
              (as_check("symbolic", _check_rate_convex_increasing),
               as_check("mpmath-50", _check_rate_convex_in_S),
               as_check("mpmath-50", _check_linear_reduction_inequalities))),
         Step(SECTION, "d.reduced", "Reduced free energy (softmax, centred, bilinear prior)",
              sp.Eq(sp.Function("f")(delta), reduced_model("softmax", "centred", "bilinear").free_energy, evaluate=False),
-             "All eight families (attention x tokens x prior) are built the same way in theory/reduced.py.",
+             r"Inserting \eqref{eq:d.softmax} into \eqref{eq:d.free_energy}. All eight families (attention "
+             r"$\times$ tokens $\times$ prior) are built the same way in theory/reduced.py.",
              (as_check("optimisation", _check_reduction_numerically),)),
-        Step(SECTION, "d.onehot_onset", "Raw one-hot linear: the transition at alpha_c is of the row-sum mode",
+        Step(SECTION, "d.onehot_onset", r"Raw one-hot linear: the transition at $\alpha_c$ is of the row-sum "
+                                        r"mode",
              sp.Tuple(sp.Eq(sp.Symbol("H"), onehot_hessian_at_origin(), evaluate=False),
                       sp.Eq(sp.Function(r"\det H")(sp.Symbol("alpha_c")), 0, evaluate=False)),
-             "With raw one-hot tokens the symmetric point s = u = 0 goes unstable where det H vanishes. Its soft "
-             "mode is almost entirely the row-sum mode u, which lets attention learn the token mean (the J/V "
-             "channel); it is not a copy transition. The copy amplitude s couples linearly to u (H_su != 0), so s "
-             "turns on at the same alpha_c, slaved to u with the soft mode's ratio s/u, and grows from there; the "
-             "copy mode on its own (u held at 0) would go soft only later, where H_ss = 0. The order parameter m "
-             "= gamma (s + (u - s)/T) mixes both; s is the copy order parameter.",
+             r"With raw one-hot tokens the symmetric point $s = u = 0$ goes unstable where $\det H$ vanishes. "
+             r"Its soft mode is almost entirely the row-sum mode $u$, which lets attention learn the token "
+             r"mean (the $J/V$ channel of \eqref{eq:c.onehot}); it is not a copy transition. The copy "
+             r"amplitude $s$ couples linearly to $u$ ($H_{su} \neq 0$), so $s$ turns on at the same "
+             r"$\alpha_c$, slaved to $u$ with the soft mode's ratio $s/u$, and grows from there; the copy mode "
+             r"on its own ($u$ held at 0) would go soft only later, where $H_{ss} = 0$. The order parameter $m "
+             r"= \gamma(s + (u - s)/T)$ mixes both; $s$ is the copy order parameter.",
              (as_check("optimisation", _check_onehot_soft_mode),
               as_check("optimisation", _check_copy_parameter_along_alpha))),
     ]

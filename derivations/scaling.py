@@ -5,6 +5,7 @@ import math
 from functools import lru_cache
 
 import mpmath as mp
+import numpy as np
 import sympy as sp
 from scipy import optimize
 
@@ -55,25 +56,65 @@ def coexistence_exact(spec: ModelSpec, digits: int = 30) -> dict:
     delta, so p = T ln T (d alpha*/dT)/alpha* needs no differencing.
     """
     lead = leading_order(spec.prior, spec.T, spec)
-    try:
-        brent = alpha_star_by_equal_depth(spec, 0.5 * lead, 8.0 * lead)
-    except ValueError:          # no sign change of the equal-depth gap
-        raise ArithmeticError(f"T={spec.T}: no first-order transition in alpha = [{0.5 * lead:.4g}, "
-                              f"{8 * lead:.4g}]") from None
+    brent = None
+    for lo, hi in ((0.5, 8.0), (1 / 64, 64.0)):      # far from the law (large gamma, near the end point): widen
+        try:
+            brent = alpha_star_by_equal_depth(spec, lo * lead, hi * lead)
+            break
+        except ValueError:          # no sign change of the equal-depth gap
+            continue
+    if brent is None:
+        raise ArithmeticError(f"T={spec.T}: no first-order transition in alpha = [{lead / 64:.4g}, {64 * lead:.4g}]")
     minima = sorted(local_minima(spec, brent), key=lambda mn: mn.m)
     if len(minima) < 2:
-        raise ArithmeticError(f"T={spec.T}: one minimum at alpha={brent}: no first-order transition to refine")
+        # near a critical end point the jump is small and the sign rule of alpha_star_by_equal_depth can land
+        # beside the narrow two-minimum window: locate the window, then solve f_copy = f_uniform inside it
+        brent = _equal_depth_in_window(spec, brent)
+        minima = sorted(local_minima(spec, brent), key=lambda mn: mn.m)
     f, f_d, f_a, f_T = _mpmath_pieces(spec.prior)
     with mp.workdps(digits + 10):
         p = [mp.mpf(v) for v in spec.numeric_params.values()]
-        d1, d2, a = mp.findroot(lambda x1, x2, a_: [f_d(x1, a_, *p), f_d(x2, a_, *p), f(x2, a_, *p) - f(x1, a_, *p)],
-                                (minima[0].order_parameter, minima[-1].order_parameter, brent))
-        if abs(d2 - d1) < mp.mpf(10) ** (-digits // 2):
-            raise ArithmeticError(f"T={spec.T}: the two minima merged during refinement")
+        try:
+            d1, d2, a = mp.findroot(lambda x1, x2, a_: [f_d(x1, a_, *p), f_d(x2, a_, *p),
+                                                        f(x2, a_, *p) - f(x1, a_, *p)],
+                                    (minima[0].order_parameter, minima[-1].order_parameter, brent))
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ArithmeticError(f"T={spec.T}: the coexistence refinement did not converge ({exc})") from None
+        if abs(d2 - d1) < mp.mpf(10) ** (-digits // 2) or abs(a - brent) > 1e-6 * abs(brent):
+            raise ArithmeticError(f"T={spec.T}: the refinement left the Brent solution alpha = {brent} "
+                                  f"(got {mp.nstr(a, 12)}, minima at {mp.nstr(d1, 6)}, {mp.nstr(d2, 6)})")
         dalpha_dT = -(f_T(d2, a, *p) - f_T(d1, a, *p)) / (f_a(d2, a, *p) - f_a(d1, a, *p))
         exponent = p[0] * mp.log(p[0]) * dalpha_dT / a
         return {"T": spec.T, "alpha_star": a, "local_exponent": exponent, "delta_uniform": d1, "delta_copy": d2,
                 "alpha_star_brent": brent, "ratio_to_law": a / lead}
+
+
+def _equal_depth_in_window(spec: ModelSpec, near: float) -> float:
+    """Brent on f_copy - f_uniform inside the two-minimum window around `near` (window bracketed on a scan)."""
+    lo, hi = 0.8 * near, 1.25 * near
+    for _ in range(5):      # zoom into the steepest rise of m until the window is resolved
+        alphas = np.linspace(lo, hi, 61)
+        minima = [local_minima(spec, float(a)) for a in alphas]
+        two = [a for a, mins in zip(alphas, minima) if len(mins) >= 2]
+        if two:
+            break
+        m_global = np.array([mins[0].m for mins in minima])
+        k = int(np.argmax(np.abs(np.diff(m_global))))
+        lo, hi = float(alphas[k]), float(alphas[k + 1])
+    if not two:
+        raise ArithmeticError(f"T={spec.T}: one minimum at every alpha scanned near {near:.6g} (down to a window "
+                              f"of {hi - lo:.2g}): no first-order transition to refine")
+
+    def depth_gap(a):
+        minima = sorted(local_minima(spec, a), key=lambda mn: mn.m)
+        if len(minima) < 2:
+            raise ArithmeticError(f"T={spec.T}: the two-minimum window is not connected at alpha = {a}")
+        return minima[-1].f - minima[0].f
+
+    lo, hi = float(min(two)), float(max(two))
+    if depth_gap(lo) * depth_gap(hi) > 0:
+        raise ArithmeticError(f"T={spec.T}: two minima on [{lo:.6g}, {hi:.6g}] but no change of the deeper one")
+    return optimize.brentq(depth_gap, lo, hi, xtol=1e-12)
 
 
 def local_exponent_table(prior: str, Ts=EXPONENT_TS, base: ModelSpec | None = None) -> list[dict]:
@@ -195,43 +236,48 @@ def steps() -> list[Step]:
     law = 2 * sigma2 * V / (V - 1) * psi(sp.log(T) / (2 * gamma * sigma_q * sigma_k))
     P_star = sp.Symbol("P^*")
     return [
-        Step(SECTION, "g.saturation", "The copy state needs only m ~ T^(-1/2)",
+        Step(SECTION, "g.saturation", r"The copy state needs only $m \sim T^{-1/2}$",
              sp.Eq(sp.Limit((kinematics("softmax", "centred").m**2 / kinematics("softmax", "centred").q)
                             .subs(delta, (sp.log(T) / 2 + c) / gamma), T, sp.oo),
                    sp.exp(2 * c) / (1 + sp.exp(2 * c)), evaluate=False),
-             "q = m^2 + (1-m)^2/(T-1) is dominated by the uniform background 1/T, so m^2/(q + eps) saturates once "
-             "m >> T^(-1/2), i.e. at gamma delta = ln(T)/2 + O(ln ln T), long before m ~ 1.",
+             r"$q = m^2 + (1-m)^2/(T-1)$ is dominated by the uniform background $1/T$, so $m^2/(q+\epsilon)$ "
+             r"saturates once $m \gg T^{-1/2}$, that is at $\gamma\delta = \frac12\ln T + O(\ln\ln T)$, long "
+             r"before $m \sim 1$.",
              (as_check("symbolic", _check_saturation),)),
         Step(SECTION, "g.law", "Leading-order law",
              sp.Tuple(sp.Eq(astar, law, evaluate=False),
                       sp.Eq(P_star, astar * sp.Symbol("N") * T, evaluate=False)),
-             "The energy gain is at most kappa = alpha T (V-1)/(2 sigma2 V); the prior costs (T-1) psi(delta). "
-             "Equating them at gamma delta = ln(T)/2 gives alpha* ~ (sigma2 V/((V-1) gamma sigma_q sigma_k)) ln T "
-             "for the bilinear prior (psi ~ x) and alpha* ~ sigma2 V ln^2 T/(4 (V-1) gamma^2 sigma_q^2 sigma_k^2) "
-             "for the Gaussian-logit prior (psi = x^2/2). These are asymptotic laws: the ratio of alpha* to them "
-             "approaches 1 only with O(ln ln T / ln T) corrections (next step).",
+             r"The energy gain \eqref{eq:c.energy} is at most $\kappa = \alpha T(V-1)/(2\sigma^2 V)$; the "
+             r"prior costs $(T-1)\psi(\delta)$. Equating them at $\gamma\delta = \frac12\ln T$ "
+             r"\eqref{eq:g.saturation} gives $\alpha^* \simeq \frac{\sigma^2 "
+             r"V}{(V-1)\gamma\sigma_q\sigma_k}\ln T$ for the bilinear prior ($\psi \sim x$) and $\alpha^* "
+             r"\simeq \frac{\sigma^2 V\ln^2 T}{4(V-1)\gamma^2\sigma_q^2\sigma_k^2}$ for the Gaussian-logit "
+             r"prior ($\psi = x^2/2$). These are asymptotic laws: the ratio of $\alpha^*$ to them approaches 1 "
+             r"only with $O(\ln\ln T/\ln T)$ corrections (next step).",
              (as_check("optimisation", lambda: _check_ratio("bilinear")),
               as_check("optimisation", lambda: _check_ratio("gaussian-logit")))),
         Step(SECTION, "g.exponent", "Effective exponent at accessible T",
              sp.Eq(sp.Symbol("p"), sp.Derivative(sp.log(astar), sp.Symbol(r"\ln\ln T")), evaluate=False),
-             "p(T) is computed exactly: alpha* from the three coexistence equations (mpmath), d alpha*/dT from the "
-             "envelope theorem. The law's exponent (1 bilinear, 2 Gaussian-logit) is reached only from below and "
-             "slowly. For T = 16 ... 4096 the bilinear p runs from 0.23 to 0.79 and the Gaussian-logit p from "
-             "0.83 to 1.52, so at the T a network can reach a fit of alpha*(T) cannot identify the law: the "
-             "Gaussian-logit prior looks like ln T near T = 64 (p = 1.05), the bilinear one grows slower than ln T. "
-             "The two priors do differ from each other at every T; the exponents 1 and 2 themselves rest on the "
-             "derivation, not on the data (p is still 0.96 and 1.81 at T = 2^40).",
+             r"$p(T)$ is computed exactly: $\alpha^*$ from the three coexistence equations (mpmath), "
+             r"$d\alpha^*/dT$ from the envelope theorem. The law's exponent (1 bilinear, 2 Gaussian-logit, "
+             r"\eqref{eq:g.law}) is reached only from below and slowly. For $T = 16 \dots 4096$ the bilinear "
+             r"$p$ runs from 0.23 to 0.79 and the Gaussian-logit $p$ from 0.83 to 1.52, so at the $T$ a "
+             r"network can reach, a fit of $\alpha^*(T)$ cannot identify the law: the Gaussian-logit prior "
+             r"looks like $\ln T$ near $T = 64$ ($p = 1.05$), and the bilinear one grows slower than $\ln T$. "
+             r"The two priors do differ from each other at every $T$; the exponents 1 and 2 themselves rest on "
+             r"the derivation, not on the data ($p$ is still 0.96 and 1.81 at $T = 2^{40}$).",
              (as_check("mpmath-50", _check_exponent_against_differences),
               as_check("optimisation", lambda: _check_exponent_trend("bilinear")),
               as_check("optimisation", lambda: _check_exponent_trend("gaussian-logit")))),
-        Step(SECTION, "g.P_star", "What the laws say about P*",
+        Step(SECTION, "g.P_star", r"What the laws say about $P^*$",
              sp.Tuple(sp.Eq(P_star, astar * N * T, evaluate=False), sp.Eq(P_star, astar * N, evaluate=False)),
-             "alpha* = n*/N is what the theory fixes. The form of P* depends on what P counts and how N is held. "
-             "P counts tokens n T at fixed N: P* ~ T alpha*, i.e. L ln L (bilinear) or L ln^2 L (Gaussian-logit) "
-             "with L = T. P counts sequences n at fixed N: P* ~ ln L or ln^2 L. Tokens with a width N that grows "
-             "like L: P* ~ L^2 ln L or L^2 ln^2 L. The claim P* ~ L ln^2 L matches the Gaussian-logit prior "
-             "under the first accounting, and the bilinear prior under none of these; without the paper, which "
-             "accounting and which prior it uses cannot be checked.",
+             r"$\alpha^* = n^*/N$ is what the theory fixes. The form of $P^*$ depends on what $P$ counts and "
+             r"how $N$ is held. $P$ counts tokens $nT$ at fixed $N$: $P^* \sim T\alpha^*$, that is $L\ln L$ "
+             r"(bilinear) or $L\ln^2 L$ (Gaussian-logit) with $L = T$. $P$ counts sequences $n$ at fixed $N$: "
+             r"$P^* \sim \ln L$ or $\ln^2 L$. Tokens with a width $N$ that grows like $L$: $P^* \sim L^2\ln L$ "
+             r"or $L^2\ln^2 L$. The claim $P^* \sim L\ln^2 L$ matches the Gaussian-logit prior under the first "
+             r"accounting, and the bilinear prior under none of these; without the paper, which accounting and "
+             r"which prior it uses cannot be checked.",
              (as_check("symbolic", _check_law_exponents),)),
     ]
 

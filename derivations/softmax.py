@@ -6,6 +6,7 @@ import sympy as sp
 
 from copyhead.spec import ModelSpec
 
+from ..model import CopyHeadModel
 from ..numerics.free_energy import local_minima
 from ..theory.reduced import reduced_model
 from ..theory.softmax import softmax_conditions
@@ -74,7 +75,7 @@ def _check_spinodals() -> CheckResult:
     """Solve f' = f'' = 0 with mpmath; the number of minima changes across each root."""
     spec = ModelSpec()
     cond = softmax_conditions("bilinear")
-    at = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+    at = CopyHeadModel(spec).subs()
     g1 = sp.lambdify((delta, alpha), cond.stationarity.doit().subs(at), "mpmath")
     g2 = sp.lambdify((delta, alpha), cond.curvature.doit().subs(at), "mpmath")
     found = []
@@ -94,18 +95,22 @@ def steps() -> list[Step]:
     cond = softmax_conditions("bilinear")
     return [
         Step(SECTION, "f.stationarity", "Stationarity", sp.Eq(sp.Symbol("f'(\\delta)"), cond.stationarity, evaluate=False),
-             "The derivative uses phi' = 2x/(1 + sqrt(1+4x^2)) from the rate function's fdiff.",
+             r"Differentiating \eqref{eq:d.reduced}; the derivative uses $\phi_{\mathrm W}'(x) = "
+             r"2x/(1+\sqrt{1+4x^2})$ from the rate function's own derivative.",
              (as_check("mpmath-50", lambda: _check_derivative(1)),)),
-        Step(SECTION, "f.cubic", "Stationarity as a cubic in alpha",
+        Step(SECTION, "f.cubic", r"Stationarity as a cubic in $\alpha$",
              sp.Eq(sp.Symbol("P(\\alpha)"), cond.stationarity_polynomial.as_expr(), evaluate=False),
-             "Clearing denominators, f'(delta) = 0 is a cubic in alpha: each delta lies on at most three stationary branches.",
+             r"Clearing the denominators of \eqref{eq:f.stationarity}, $f'(\delta) = 0$ is a cubic in "
+             r"$\alpha$: each $\delta$ lies on at most three stationary branches.",
              (as_check("mpmath-50", _check_polynomial),)),
         Step(SECTION, "f.curvature", "Curvature", sp.Eq(sp.Symbol("f''(\\delta)"), cond.curvature, evaluate=False),
-             "Spinodals solve f' = f'' = 0; coexistence solves equal f at two minima.",
+             r"Spinodals solve $f' = f'' = 0$ (\eqref{eq:f.stationarity} and this); coexistence solves equal "
+             r"$f$ at two minima.",
              (as_check("mpmath-50", lambda: _check_derivative(2)), as_check("optimisation", _check_spinodals))),
-        Step(SECTION, "f.uniform", "Uniform attention is not a symmetric point",
+        Step(SECTION, "f.uniform", r"Uniform attention is not a symmetric point",
              sp.Eq(sp.Symbol("f'(0)"), cond.slope_at_uniform, evaluate=False),
-             "Unlike linear attention there is no symmetry fixing delta = 0: the transition cannot be a "
-             "symmetry-breaking second-order one; a jump between two minima is first order.",
+             r"Unlike linear attention there is no symmetry fixing $\delta = 0$: since $f'(0) \neq 0$ the "
+             r"transition cannot be a symmetry-breaking second-order one, and a jump between two minima is "
+             r"first order.",
              (as_check("symbolic", _check_uniform_slope),)),
     ]

@@ -36,11 +36,10 @@ import time
 
 import numpy as np
 
-from copyhead import ModelSpec
+from copyhead import CopyHeadModel, ModelSpec
 from copyhead._io import metadata, write_json
 from copyhead.derivations.scaling import leading_order, local_exponent_table  # derivation steps g.law, g.exponent
 from copyhead.errors import InvalidParameterError
-from copyhead.numerics.transitions.scaling import alpha_star_vs_T
 
 
 def measure(prior, ks, base):
@@ -49,10 +48,11 @@ def measure(prior, ks, base):
             f"no first-order transition ({', '.join(row['kinds']) or 'none found'})"
         print(f"{prior:15s} T = {row['T']:<16d} {found}  ({row['seconds']:.2f} s)", file=sys.stderr)
 
-    rows = alpha_star_vs_T(ModelSpec(**base, prior=prior), [2**k for k in ks], on_row=show)
+    scan = CopyHeadModel(ModelSpec(**base, prior=prior)).alpha_star_vs_T([2**k for k in ks], on_row=show)
+    rows = [dict(row) for row in scan.rows]
     for k, row in zip(ks, rows):
         row["k"] = k
-    return rows
+    return rows, scan
 
 
 def fits(rows):
@@ -91,9 +91,11 @@ def main(argv=None) -> int:
     ap.add_argument("--V", type=int, default=16)
     ap.add_argument("--gamma", type=float, default=1.0)
     args = ap.parse_args(argv)
-    if os.path.exists(args.out) and not args.force:
-        print(f"error: --out: {args.out} exists; pass --force to overwrite", file=sys.stderr)
-        return 2
+    csvs = [f"{os.path.splitext(args.out)[0]}_{prior}.csv" for prior in ("bilinear", "gaussian-logit")]
+    for path in [args.out, *csvs]:
+        if os.path.exists(path) and not args.force:
+            print(f"error: --out: {path} exists; pass --force to overwrite", file=sys.stderr)
+            return 2
     if not (2 <= args.kmin < args.kmax <= 60):
         print("error: --kmin/--kmax: need 2 <= kmin < kmax <= 60 (T = 2^k)", file=sys.stderr)
         return 2
@@ -103,8 +105,10 @@ def main(argv=None) -> int:
     spec = ModelSpec(**base)
     result = {"note": "T is continued to real values in the reduced free energy; all T used are integers (powers "
                       "of 2).", "priors": {}}
+    tables = {}
     for prior in ("bilinear", "gaussian-logit"):
-        rows = measure(prior, ks, base)
+        rows, scan = measure(prior, ks, base)
+        tables[prior] = scan.to_table()
         for row in rows:
             if "alpha_star" in row:
                 row["leading_order"] = leading_order(prior, row["T"], spec)
@@ -119,8 +123,17 @@ def main(argv=None) -> int:
     except InvalidParameterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    stem = os.path.splitext(args.out)[0]
+    for prior, table in tables.items():  # the curves as CSV with named columns, next to the JSON
+        table.to_csv(f"{stem}_{prior}.csv", force=args.force)
     for prior, res in result["priors"].items():
         f = res["fits"]
+        print(f"{prior}: exact coexistence, ratio to the law and local exponent p = d ln alpha*/d ln ln T")
+        for r in res["table_T_16_to_2^40"]:
+            shown = r["T"] if r["T"] <= 4096 else f"2^{round(math.log2(r['T']))}"
+            print(f"  T = {shown}: " + (f"alpha* = {r['alpha_star']:.6f}, alpha*/law = {r['ratio_to_law']:.4f}, "
+                                        f"p = {r['local_exponent']:.4f}" if "local_exponent" in r else
+                                        "no first-order transition"))
         if "error" in f:
             print(f"{prior}: no fit ({f['error']})")
             continue
@@ -130,11 +143,6 @@ def main(argv=None) -> int:
               f"{ratios[len(ratios) // 2]:.3f} (middle T) -> {ratios[-1]:.3f} (largest T); exact local exponent of "
               f"ln T: {exact[0]['local_exponent']:.3f} (T={exact[0]['T']}) -> {exact[-1]['local_exponent']:.3f} "
               f"(T=2^{round(math.log2(exact[-1]['T']))})")
-        for r in res["table_T_16_to_2^40"]:
-            shown = r["T"] if r["T"] <= 4096 else f"2^{round(math.log2(r['T']))}"
-            print(f"  T = {shown}: " + (f"alpha* = {r['alpha_star']:.6f}, alpha*/law = {r['ratio_to_law']:.4f}, "
-                                        f"p = {r['local_exponent']:.4f}" if "local_exponent" in r else
-                                        "no first-order transition"))
     return 0
 
 

@@ -412,6 +412,16 @@ def compile_cached(provenance: str, build: Callable[[], tuple], *, cse: bool = T
     return _from_entry(_Entry(provenance, _key(provenance, [], cse), _free_energy_build(build), cse))
 
 
+def compiled_function(provenance: str, build: Callable[[], tuple], *, cse: bool = True) -> Callable:
+    """One numpy function, generated from ``build() -> (args, expr)`` only on a miss, cached like the free
+    energies (checked data, never unchecked code). ``provenance`` must determine ``expr``."""
+    def entry_build():
+        args, expr = build()
+        return (lambda name: _doit(expr), list(args),
+                {"order_params": [], "control": "", "params": [str(a) for a in args]})
+    return _Entry(provenance, _key(provenance, [], cse), entry_build, cse).function("numpy:function")
+
+
 @lru_cache(maxsize=None)
 def compiled_model(attention: str, tokens: str, prior: str, control: str = "alpha") -> CompiledFreeEnergy:
     """Compiled reduced free energy of a model family; control is alpha or any model parameter.

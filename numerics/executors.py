@@ -15,11 +15,11 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Iterator
 
-from copyhead._cli_common import UsageError
+from copyhead.errors import InvalidParameterError
 
 __all__ = ["SerialExecutor", "open_executor", "connect_client", "choose_workers", "DASK_MISSING"]
 
-DASK_MISSING = "--scheduler: dask.distributed is not installed; pip install copyhead[dask]"
+DASK_MISSING = "dask.distributed is not installed; pip install copyhead[dask]"
 
 
 class SerialExecutor(Executor):
@@ -39,7 +39,8 @@ CONNECT_TIMEOUT_S = 10.0
 
 
 def connect_client(scheduler: str, timeout: float = CONNECT_TIMEOUT_S):
-    """A dask.distributed Client connected to ``scheduler`` within ``timeout`` seconds, or a UsageError.
+    """A dask.distributed Client connected to ``scheduler`` within ``timeout`` seconds, or an InvalidParameterError
+    naming ``scheduler``.
 
     Client(timeout=...) bounds only the TCP connect: a port that accepts but never answers the handshake (any
     server that is not a dask scheduler) hangs it. So the connection runs in a daemon thread with a deadline."""
@@ -48,7 +49,7 @@ def connect_client(scheduler: str, timeout: float = CONNECT_TIMEOUT_S):
     try:
         from distributed import Client  # lazy: optional dependency
     except ImportError:
-        raise UsageError(DASK_MISSING) from None
+        raise InvalidParameterError("scheduler", DASK_MISSING) from None
     outcome: dict = {}
 
     def connect():
@@ -64,9 +65,9 @@ def connect_client(scheduler: str, timeout: float = CONNECT_TIMEOUT_S):
         return outcome["client"]
     if "error" in outcome:
         exc = outcome["error"]
-        raise UsageError(f"--scheduler: cannot connect to {scheduler!r}: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}") from None
-    raise UsageError(f"--scheduler: no dask scheduler answered at {scheduler!r} within {timeout:g} s")
+        raise InvalidParameterError("scheduler", f"cannot connect to {scheduler!r}: {type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}") from None
+    raise InvalidParameterError("scheduler", f"no dask scheduler answered at {scheduler!r} within {timeout:g} s")
 
 
 def choose_workers(requested: int | None, n_tasks: int, *, oversubscribe: bool = False) -> tuple[int, str]:
@@ -76,7 +77,7 @@ def choose_workers(requested: int | None, n_tasks: int, *, oversubscribe: bool =
         workers = max(1, min(cores, n_tasks))
         return workers, f"{workers} local worker(s): min({n_tasks} tasks, {cores} cores)"
     if requested < 1:
-        raise UsageError(f"--workers: must be an integer >= 1, got {requested}")
+        raise InvalidParameterError("workers", f"must be an integer >= 1, got {requested}")
     workers = min(requested, n_tasks)
     notes = [f"{requested} requested"]
     if workers < requested:
@@ -103,7 +104,7 @@ def open_executor(scheduler: str | None = None, workers: int | None = None, *,
             client.close()
         return
     if workers is not None and workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise InvalidParameterError("workers", f"must be >= 1, got {workers}")
     if workers == 1:
         yield SerialExecutor()
         return

@@ -74,7 +74,7 @@ class CopyData:
 def make_data(spec: ModelSpec, n: int, rng: np.random.Generator) -> CopyData:
     """Draw ``n`` sequences of the copy task with the generator ``rng``."""
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise InvalidParameterError("n", f"must be >= 1, got {n}")
     tokens = rng.integers(0, spec.V, size=(n, spec.T))
     X = np.eye(spec.V)[tokens]
     if spec.tokens == "centred":
@@ -132,7 +132,7 @@ def initial_state(spec: ModelSpec, N: int, init: str, rng: np.random.Generator,
         K = small * spec.sigma_k * rng.standard_normal((T, N))
         return Q, K
     if init != "copy":
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        raise InvalidParameterError("init", f"must be one of {INITS}, got {init!r}")
     Pi = _shift_matrix(T)
     if spec.attention == "softmax":
         delta0 = math.log(m_target * (T - 1) / (1.0 - m_target)) / spec.gamma
@@ -330,7 +330,7 @@ class Network:
         """Log posterior over (Q, K, W) and its gradient."""
         Q, K, W = self.split(theta)
         if W is None:
-            raise ValueError("full posterior needs theta = [Q, K, W]")
+            raise InvalidParameterError("theta", "the full posterior needs theta = [Q, K, W]")
         S, A, Sigma, C = self._forward(Q, K)
         s2 = self.spec.sigma2
         WS = W @ Sigma

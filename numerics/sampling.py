@@ -44,6 +44,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from copyhead.errors import InvalidParameterError
 from copyhead.spec import ModelSpec
 
 from .network import INITS, Network, initial_state, make_data, require_bilinear
@@ -85,10 +86,10 @@ class ChainRun:
 def _check_common(theta0, n_steps, precond):
     theta = np.array(theta0, dtype=float, copy=True)
     if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        raise InvalidParameterError("n_steps", f"must be >= 1, got {n_steps}")
     M = np.ones_like(theta) if precond is None else np.asarray(precond, dtype=float)
     if M.shape != theta.shape or np.any(M <= 0):
-        raise ValueError("precond must be a positive vector shaped like theta")
+        raise InvalidParameterError("precond", "must be a positive vector shaped like theta")
     return theta, M
 
 
@@ -235,7 +236,7 @@ def _as_chains(x) -> np.ndarray:
     if x.ndim == 1:
         x = x[None, :]
     if x.ndim != 2 or x.shape[1] < 4:
-        raise ValueError("expected a (chains, samples) array with at least 4 samples per chain")
+        raise InvalidParameterError("samples", "expected a (chains, samples) array with at least 4 samples per chain")
     return x
 
 
@@ -371,7 +372,7 @@ def run_chain(task: ChainTask) -> ChainOutcome:
     elif task.sampler == "mala":
         run = mala(target, theta, step=step, n_steps=task.steps, rng=rng, precond=net.preconditioner(full))
     else:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {task.sampler!r}")
+        raise InvalidParameterError("sampler", f"must be one of {SAMPLERS}, got {task.sampler!r}")
     return ChainOutcome(task, np.asarray(run.observable, dtype=float), run.acceptance, run.step,
                         float(run.observable[-1]), float(run.logp[-1]))
 
@@ -471,9 +472,9 @@ def make_tasks(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
                posterior: str = "marginal", step: float | None = None) -> list[ChainTask]:
     """All chain tasks of a sweep, with seeds spawned deterministically from ``seed``."""
     if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        raise InvalidParameterError("sampler", f"must be one of {SAMPLERS}, got {sampler!r}")
     if posterior not in POSTERIORS:
-        raise ValueError(f"posterior must be one of {POSTERIORS}, got {posterior!r}")
+        raise InvalidParameterError("posterior", f"must be one of {POSTERIORS}, got {posterior!r}")
     points = [(int(N), float(a)) for N in Ns for a in alphas]
     root = np.random.SeedSequence(seed)
     tasks = []
@@ -490,17 +491,28 @@ def make_tasks(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
 def m_of_alpha(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, sampler: str = "mala",
                chains: int = 2, steps: int | None = None, seed: int = 0, inits: Sequence[str] = INITS,
                posterior: str = "marginal", step: float | None = None, executor: Executor | None = None,
-               on_progress: Callable[[int, int, ChainOutcome], None] | None = None) -> tuple[Point, ...]:
+               on_progress: Callable[[int, int, ChainOutcome], None] | None = None,
+               progress: bool = False) -> tuple[Point, ...]:
     """Measure m(alpha) at every N, alpha and initial state.
 
     Tasks run through ``executor`` (any concurrent.futures.Executor; serial in
     this process if None).  ``on_progress(done, total, outcome)`` is called as
-    chains finish.  Points come back ordered by (N, alpha, init).
+    chains finish; ``progress=True`` shows a tqdm bar (a widget in a notebook)
+    when tqdm is installed.  Points come back ordered by (N, alpha, init).
     """
     require_bilinear(spec)
     steps = default_steps(sampler) if steps is None else int(steps)
     tasks = make_tasks(spec, Ns, alphas, sampler=sampler, chains=chains, steps=steps, seed=seed,
                        inits=inits, posterior=posterior, step=step)
+    if progress:
+        from copyhead._progress import progress_bar
+
+        bar, user_callback = progress_bar(len(tasks), "chains"), on_progress
+
+        def on_progress(done, total, outcome):
+            bar.update()
+            if user_callback is not None:
+                user_callback(done, total, outcome)
     # one job per (N, alpha): its chains (both starts) share the data set and run as one batch (run_chains)
     jobs: dict = {}
     for t in tasks:
@@ -520,6 +532,8 @@ def m_of_alpha(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
         futures = [executor.submit(run_chains, job) for job in jobs.values()]
         for fut in as_completed(futures):
             record(fut.result())
+    if progress:
+        bar.close()
     groups: dict = {}
     for o in outcomes:
         groups.setdefault((o.task.N, o.task.alpha, INITS.index(o.task.init)), []).append(o)

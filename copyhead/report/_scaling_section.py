@@ -1,32 +1,17 @@
 """Report piece: the local exponent of ln T of alpha*(T), exact (derivation step g.exponent)."""
 from __future__ import annotations
 
-import numpy as np
-
+from .. import plotting
 from ..spec import ModelSpec
-from . import _figures
 
 PRIORS = ("bilinear", "gaussian-logit")
 LAW_EXPONENT = {"bilinear": 1, "gaussian-logit": 2}
 
 
 def local_exponent_figure(out, table: dict) -> list[str]:
-    """p(T) = d ln alpha*/d ln ln T for both priors, with the laws' exponents and the accessible T shaded."""
-    plt = _figures._plt()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.axvspan(16, 4096, color="0.92", label="T = 16 ... 4096")
-    for prior, rows in table.items():
-        found = [r for r in rows if "local_exponent" in r]
-        line, = ax.plot([r["T"] for r in found], [r["local_exponent"] for r in found], "o-", ms=3,
-                        label=f"{prior}: exact")
-        ax.axhline(LAW_EXPONENT[prior], color=line.get_color(), ls="--", lw=1,
-                   label=f"{prior}: law, exponent {LAW_EXPONENT[prior]}")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("context length T")
-    ax.set_ylabel(r"local exponent $d\ln\alpha^*/d\ln\ln T$")
-    ax.set_title("Softmax: effective power of ln T in the coexistence point")
-    ax.legend(fontsize=7)
-    return _figures.save(fig, out, "alpha_star_local_exponent")
+    """plotting.alpha_star_local_exponent of the table, saved as PNG and PDF."""
+    fig = plotting.alpha_star_local_exponent(table, LAW_EXPONENT)
+    return plotting.save(fig, out, "alpha_star_local_exponent", close=True)
 
 
 def local_exponent_section(out, items: list, figures: list, quick: bool, base: ModelSpec | None = None) -> dict:
