@@ -101,10 +101,7 @@ def run(args) -> int:
         trajectories.append(trajectory(spec, a, dynamics=args.dynamics, init=args.init, t_max=t_max, N=N,
                                        n_points=points, spinodal_info=info))
     if args.plot is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from .plotting_dynamics import plot_trajectories
+        from .plotting_dynamics import plot_trajectories  # the backend is chosen by copyhead.cli.main
 
         fig = plot_trajectories(trajectories, title=f"{spec.attention}, T={spec.T}, {args.dynamics}, init {args.init}")
         fig.savefig(args.plot, dpi=130)
