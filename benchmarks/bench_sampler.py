@@ -14,13 +14,17 @@ second on the W-marginal posterior:
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
-import numpy as np
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")      # as the CLI does: small matrices, BLAS threads only contend
 
-from copyhead.numerics.network import DirectNetwork, Network, initial_state, make_data
-from copyhead.numerics.sampling import mala, mala_chains
-from copyhead.spec import ModelSpec
+import numpy as np  # noqa: E402
+
+from copyhead.numerics.network import DirectNetwork  # noqa: E402, Network, initial_state, make_data
+from copyhead.numerics.sampling import mala, mala_chains  # noqa: E402
+from copyhead.spec import ModelSpec  # noqa: E402
 
 
 def _timed(run, seconds: float) -> float:

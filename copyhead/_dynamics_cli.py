@@ -101,10 +101,15 @@ def run(args) -> int:
         trajectories.append(trajectory(spec, a, dynamics=args.dynamics, init=args.init, t_max=t_max, N=N,
                                        n_points=points, spinodal_info=info))
     if args.plot is not None:
+        import io
+
+        from ._io import atomic_write_bytes
         from .plotting_dynamics import plot_trajectories  # the backend is chosen by copyhead.cli.main
 
         fig = plot_trajectories(trajectories, title=f"{spec.attention}, T={spec.T}, {args.dynamics}, init {args.init}")
-        fig.savefig(args.plot, dpi=130)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=os.path.splitext(args.plot)[1].lstrip(".").lower(), dpi=130)
+        atomic_write_bytes(args.plot, buffer.getvalue(), force=args.force, parameter="--plot")   # whole or absent
         progress(f"dynamics: wrote {args.plot}")
     if args.json:
         print_json({"model": spec.to_dict(), "version": __version__, "dynamics": args.dynamics, "init": args.init,

@@ -70,6 +70,7 @@ def configure_phase_diagram(parser: argparse.ArgumentParser) -> None:
                         help="alpha range (model mode; default: found automatically at each coarse point)")
     parser.add_argument("--points", metavar="N", default="41", help="points per transition line (default 41)")
     parser.add_argument("--coarse", metavar="N", default="7", help="full analyses along the second axis (default 7)")
+    parser.add_argument("--digits", metavar="D", help="refine special points to D significant digits with mpmath")
     parser.add_argument("--plot", metavar="FILE", help="draw the diagram to FILE (refuses to overwrite)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--csv", metavar="FILE", help="also write the transition lines as CSV (kind, second, control)")
@@ -210,7 +211,10 @@ def run_transition(args) -> int:
         else:
             found = auto_range(problem)
             if found is None:
-                progress("no change of the minimum found for alpha in [1e-3, 1e5]; reporting no transitions")
+                from copyhead.numerics.transitions._analysis import WIDE_RANGE
+
+                progress(f"no change of the minimum found for alpha in [{WIDE_RANGE[0]:g}, {WIDE_RANGE[1]:g}]; "
+                         "reporting no transitions")
                 found = (1e-3, 1e5)
             lo, hi = found
             source = "auto"
@@ -268,6 +272,7 @@ def run_phase_diagram(args) -> int:
 
     n_points = _int("--points", args.points, 2, 10000)
     n_coarse = _int("--coarse", args.coarse, 2, 200)
+    digits = _int("--digits", args.digits, 1, 200) if getattr(args, "digits", None) is not None else None
     if args.plot and os.path.exists(args.plot):
         raise UsageError(f"--plot: {args.plot} exists; refusing to overwrite")
     if args.csv:
@@ -319,7 +324,7 @@ def run_phase_diagram(args) -> int:
         progress(f"note: {note}")
     try:
         diagram = phase_diagram(problem, second, second_range, control_range, n_coarse=n_coarse,
-                                n_points=n_points, log=lambda m: progress(m))
+                                n_points=n_points, log=lambda m: progress(m), digits=digits)
     except InvalidParameterError as exc:
         raise usage_error(exc, "--range") from None
     for w in diagram.warnings:
@@ -343,7 +348,8 @@ def run_phase_diagram(args) -> int:
                 lines.append(f"  {b.kind:13s} line: {len(b.points)} points, from ({b.points[0][0]:.6g}, "
                              f"{b.points[0][1]:.6g}) to ({b.points[-1][0]:.6g}, {b.points[-1][1]:.6g})")
         for sp in diagram.special_points:
-            vals = ", ".join(f"{k} = {v:.10g}" for k, v in sp.values.items())
+            shown = sp.values_digits or {k: f"{v:.10g}" for k, v in sp.values.items()}
+            vals = ", ".join(f"{k} = {v}" for k, v in shown.items())
             lines.append(f"  {sp.kind}: {vals}" + ("" if sp.converged else "  [not converged]"))
         sys.stdout.write("\n".join(lines) + "\n")
     return 0

@@ -83,6 +83,37 @@ def _gradient_structure(attention: str, tokens: str, dynamics: str) -> CheckResu
                        f"max rel err {mp.nstr(worst, 3)}", float(worst))
 
 
+def _check_block_minimum_is_rate() -> CheckResult:
+    """min over (a, b) of the block's Lyapunov term is mu phi(p/(sigma_q sigma_k)): the rate function of section b,
+    at the block minimiser of theory.ldp scaled by the prior variances (50 digits, random points)."""
+    import mpmath as mp
+
+    from ..theory.functions import WishartRate
+    from ..theory.ldp import block_minimiser
+    from ..theory.symbols import x
+    from ._core import DIGITS, random_rationals
+
+    p, mu = sp.Symbol("p", real=True), sp.Symbol("mu", positive=True)
+    a_, b_ = sp.Symbol("a", positive=True), sp.Symbol("b", positive=True)
+    block = dyn.block_free_energy(p, a_, b_, mu)
+    star = {a_: block_minimiser().subs(x, p / (sigma_q * sigma_k)) * sigma_q**2,
+            b_: block_minimiser().subs(x, p / (sigma_q * sigma_k)) * sigma_k**2}
+    exprs = [block.subs(star), mu * WishartRate(p / (sigma_q * sigma_k)).doit(),
+             sp.diff(block, a_).subs(star), sp.diff(block, b_).subs(star)]
+    args = [p, mu, sigma_q, sigma_k]
+    fn = sp.lambdify(args, exprs, "mpmath")
+    worst_value, worst_grad = mp.mpf(0), mp.mpf(0)
+    with mp.workdps(DIGITS):
+        for point in random_rationals(args, 12, seed=61):
+            value, rate, ga, gb = fn(*[mp.mpf(point[v].p) / point[v].q for v in args])
+            worst_value = max(worst_value, abs(value - rate) / max(abs(rate), mp.mpf(1)))
+            worst_grad = max(worst_grad, abs(ga) + abs(gb))
+    worst = max(worst_value, worst_grad)
+    return CheckResult(bool(worst < mp.mpf(10) ** -40), "mpmath-50",
+                       f"12 random (p, mu, sigma_q, sigma_k): block term at (a*, b*) vs mu phi, max rel err "
+                       f"{mp.nstr(worst_value, 3)}; |(a, b)-gradient| there {mp.nstr(worst_grad, 3)}", float(worst))
+
+
 # ----------------------------------------------------------------------------- fixed points
 def _cases():
     return [(ModelSpec(), (6.0, 7.0)), (ModelSpec(T=8, V=8), (5.8, 6.5)), (ModelSpec(attention="linear"), (1.5, 3.0)),
@@ -313,10 +344,12 @@ def steps() -> list[Step]:
         Step(SECTION, "j.gradient", "Langevin is a gradient flow of the free energy in overlap space", red,
              "Per Fourier block M = [[a, p], [p, b]]: rhs = -(2/mu)(XM + MX), X = dL/dM, L = E + mu * Wishart block "
              "rate (with log det: the entropy); for gradient flow L = E + weight decay. With M > 0 the Lyapunov "
-             "equation XM + MX = 0 forces X = 0: fixed points are stationary points of L, i.e. of f = I + E.",
+             "equation XM + MX = 0 forces X = 0: fixed points are stationary points of L; minimising L over (a, b) gives "
+             "mu phi(p/(sigma_q sigma_k)) + E, so they are the stationary points of f = I + E.",
              tuple(as_check("mpmath-50", lambda a=a, t=t, d=d: _gradient_structure(a, t, d))
                    for a, t, d in (("softmax", "centred", "langevin"), ("linear", "centred", "langevin"),
-                                   ("softmax", "centred", "gradient-flow"), ("linear", "onehot", "langevin")))),
+                                   ("softmax", "centred", "gradient-flow"), ("linear", "onehot", "langevin")))
+             + (as_check("mpmath-50", _check_block_minimum_is_rate),)),
         Step(SECTION, "j.reduction", r"Circulant reduction ($T$ modes to one block per order parameter)",
              sp.Eq(sp.Symbol("state"), sp.Tuple(*rd.state), evaluate=False),
              r"$E$ is invariant under cyclic relabelling, so circulant $A$, $B$, $S$ stay circulant; each "

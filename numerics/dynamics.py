@@ -168,23 +168,18 @@ def initial_state(spec: ModelSpec, cd: CompiledDynamics, init: str, N: int | Non
       parameters start at their typical finite-N size sigma_q sigma_k / sqrt(N mu) (a projection of
       S = QK^T/N, entries of variance sigma_q^2 sigma_k^2 / N, on a mode of multiplicity mu), positive.
     uniform: the finite network's uniform start: Q, K prior draws scaled by 0.05 (A, B shrink by 0.0025), S = 0.
-    copy: the network's copy start: balanced Q, K with S = delta0 (Pi - J/T), m = 0.95 (linear: S = (0.95/gamma) Pi),
-      so A = B = |S| mode by mode.
+    copy: the network's copy start (numerics/network.initial_state): S = delta0 (Pi - J/T) (linear: s0 Pi) with
+      m = 0.95, Q and K built from the SVD of S, so A = B = |S| mode by mode.
     """
     check_choice("init", init, INITS)
     if N is not None and (isinstance(N, bool) or int(N) != N or N < 1):
         raise InvalidParameterError("N", f"must be an integer >= 1, got {N!r}")
     bilinear = spec.prior == "bilinear"
-    n_blocks = len(cd.order_indices)
     y = np.zeros(len(cd.state_names))
+    p_copy = _copy_order_parameter(spec, cd) if init == "copy" else None
     for j, i in enumerate(cd.order_indices):
         if init == "copy":
-            if spec.attention == "softmax":
-                p = math.log(COPY_M * (spec.T - 1) / (1 - COPY_M)) / spec.gamma
-            else:
-                p = COPY_M / spec.gamma
-            if spec.tokens == "onehot" and spec.attention == "linear" and j == 1:
-                p = COPY_M / (spec.gamma * spec.T)   # row-sum mode u of S = (0.95/gamma) Pi
+            p = p_copy
         elif N is not None:
             p = spec.sigma_q * spec.sigma_k / math.sqrt(N * _multiplicity(cd, spec, j))
         else:
@@ -192,12 +187,29 @@ def initial_state(spec: ModelSpec, cd: CompiledDynamics, init: str, N: int | Non
         y[i] = p
         if bilinear:
             if init == "copy":
-                a, b = abs(p) * spec.sigma_q / spec.sigma_k, abs(p) * spec.sigma_k / spec.sigma_q
+                a, b = abs(p), abs(p)   # Q = sqrt(N) U sqrt(Sigma) R, K = sqrt(N) V sqrt(Sigma) R: A = B = |S| per mode
             else:
                 scale = UNIFORM_SCALE**2 if init == "uniform" else 1.0
                 a, b = scale * spec.sigma_q**2, scale * spec.sigma_k**2
             y[i - 2], y[i - 1] = a, b
-    assert n_blocks == len(cd.order_indices)
+    return y
+
+
+def _copy_order_parameter(spec: ModelSpec, cd: CompiledDynamics) -> float:
+    """The network's copy start S0 (softmax: delta0 (Pi - J/T); linear: s0 Pi, so every order parameter equals s0)
+    with m(S0) = 0.95: solved on the generated observable m, all order parameters equal."""
+    m_of = lambda c: float(cd.m(_with_order(cd, c), [*spec.numeric_params.values(), 1.0])) - COPY_M  # noqa: E731
+    hi = 1.0
+    while m_of(hi) < 0:
+        hi *= 2
+        if hi > 1e12:
+            raise ConvergenceError("no copy start with m = 0.95 found")
+    return float(optimize.brentq(m_of, 0.0, hi, xtol=1e-14, rtol=1e-14))
+
+
+def _with_order(cd, c):
+    y = np.zeros(len(cd.state_names))
+    y[list(cd.order_indices)] = c
     return y
 
 
@@ -242,9 +254,12 @@ def branches(spec: ModelSpec, alpha: float, dynamics: str, spinodal_info=None) -
     free energy f; gradient flow: minima of the MAP objective (the kink S = 0 is the uniform state).
     Two minima: the lower-m one is the uniform branch. One minimum: it is the uniform branch below
     the lower spinodal (first-order families) or if it sits at S = 0's m; otherwise the copy branch.
+    spinodal_info: from :func:`spinodal_info` (computed when None).
     """
     from .free_energy import local_minima
 
+    if spinodal_info is None:
+        spinodal_info = _spinodal_info(spec, dynamics)
     m0 = _m_at_zero(spec)
     kind = "branches"
     if dynamics == "gradient-flow" and spec.prior == "bilinear":
@@ -491,7 +506,7 @@ def plateau_law(spec: ModelSpec, dynamics: str, alpha_sp_guess: float, distances
         a = sn.alpha_sp + d
         horizon = t_max if t_max is not None else 20 * sn.prefactor / math.sqrt(d) + 200
         tr = trajectory(spec, a, dynamics=dynamics, init=init, t_max=horizon, n_points=4001,
-                        spinodal_info={"upper_fold_m": sn.m, "lower": None})
+                        spinodal_info={"upper_fold_m": sn.m, "lower": None, "upper": sn.alpha_sp})
         if tr.t_emerge is None:
             raise ConvergenceError(f"no emergence at alpha_sp + {d:g} within t = {horizon:.3g}")
         times.append(tr.t_emerge)
@@ -502,14 +517,24 @@ def plateau_law(spec: ModelSpec, dynamics: str, alpha_sp_guess: float, distances
                       tuple(map(float, -local)), tuple(float(t * math.sqrt(d)) for t, d in zip(times, distances)), sn)
 
 
+@lru_cache(maxsize=None)
+def _block_minimiser():
+    """numpy a*(x) of theory.ldp.block_minimiser: the unit-variance block [[a, x], [x, a]] minimising the rate."""
+    import sympy as sp
+
+    from ..theory.ldp import block_minimiser
+    from ..theory.symbols import x
+
+    return sp.lambdify(x, block_minimiser(), "numpy")
+
+
 def _state_at_minimum(spec, cd, order_values):
     """Bilinear: (a, b) of each block at the minimiser of the Wishart block rate; gaussian-logit: p only."""
     y = np.zeros(len(cd.state_names))
     for i, p in zip(cd.order_indices, order_values):
         y[i] = p
         if spec.prior == "bilinear":
-            x = p / (spec.sigma_q * spec.sigma_k)
-            a0 = (1 + math.sqrt(1 + 4 * x * x)) / 2   # theory.ldp.block_minimiser (checked in the derivation)
+            a0 = float(_block_minimiser()(p / (spec.sigma_q * spec.sigma_k)))
             y[i - 2], y[i - 1] = a0 * spec.sigma_q**2, a0 * spec.sigma_k**2
     return y
 
@@ -571,6 +596,12 @@ def map_uniform_threshold(spec: ModelSpec, lo: float = 1e-3, hi: float = 1e7) ->
 
 
 def spinodal_info(spec: ModelSpec, dynamics: str = "langevin") -> dict:
+    """A copy of :func:`_spinodal_info` (cached per model and dynamics)."""
+    return dict(_spinodal_info(spec, dynamics))
+
+
+@lru_cache(maxsize=64)
+def _spinodal_info(spec: ModelSpec, dynamics: str) -> dict:
     """Spinodals of the fixed points the dynamics can end in, with the m at the upper fold.
 
     Langevin (or gaussian-logit): the first-order transitions of f found by the transition engine over
@@ -718,7 +749,7 @@ def context_scan(Ts, priors=("bilinear", "gaussian-logit"), relative_distance: f
             if not first:
                 continue
             a_star, a_sp = float(first[0].critical_value), float(first[0].spinodals[1])
-            info = {"upper_fold_m": None, "lower": float(first[0].spinodals[0])}
+            info = {"upper_fold_m": None, "lower": float(first[0].spinodals[0]), "upper": a_sp}
             tr = trajectory(spec, a_sp * (1 + relative_distance), t_max=2000.0, n_points=2001, spinodal_info=info)
             thr = map_uniform_threshold(spec) if prior == "bilinear" and spec.tokens == "centred" else None
             out.append({"T": int(T_), "alpha_star": a_star, "alpha_sp": a_sp, "map_threshold": thr,

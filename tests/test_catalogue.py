@@ -22,43 +22,20 @@ from copyhead.cli import main as cli_main
 TIME_LIMIT = 30.0           # seconds per run: issue 9 allows none to take longer silently
 TIME_LIMIT_KNOWN_SLOW = 12.0  # for _SLOW_ANYWAY while they fail (keeps the slow run short); 30 s once fixed
 
-_SECOND_ORDER_ONLY_AT_ORIGIN = ("second order recognised only at a symmetric point at the origin with zero gradient "
-                                "for every control value (issue 9, cause 1)")
-_BOUNDED_DOMAIN = "no start inside a bounded domain / minima near a log boundary missed (issue 9, causes 2-3)"
+_NO_LOWER_SPINODAL = ("expects spinodals bracketing the transition, but the m = 0 minimum stays metastable down to T = 0 "
+                      "(lambda = 1 - p(T)/T > 0 for all T < T*, checked with mpmath): only the upper spinodal exists, "
+                      "and the engine reports spinodals None with the upper fold in evidence.spinodal_hi")
 KNOWN_FAILURES = {
-    "landau-shifted": _SECOND_ORDER_ONLY_AT_ORIGIN + ": reported as a crossover",
-    "landau-shifted-expanded": _SECOND_ORDER_ONLY_AT_ORIGIN + ": reported as a crossover",
-    "landau-moving": _SECOND_ORDER_ONLY_AT_ORIGIN + ": the symmetric value moves with t; reported as a crossover",
-    "landau-sixth-tricritical": "a zero quartic with positive sextic (beta = 1/4) is flagged "
-                                "landau-quartic-not-positive instead of classified",
-    "cusp-diagram": "the end of the first-order line is named critical-end-point, not critical-point (issue 9, item 9)",
-    "curie-weiss-wide": _BOUNDED_DOMAIN + ": m within 1e-9 of 1 at T = 0.1 gives a false 'unbounded below' warning",
-    "curie-weiss-h": _BOUNDED_DOMAIN + ": false 'unbounded below' warning at |h| ~ 0.5",
-    "curie-weiss-diagram": "critical point of the field-driven first-order line not found",
-    "ising-occupation": _SECOND_ORDER_ONLY_AT_ORIGIN + " (symmetric p = 1/2): reported as a crossover",
-    "regular-solution-chi": _SECOND_ORDER_ONLY_AT_ORIGIN + " (symmetric x = 1/2): crossover, false unbounded warning",
-    "regular-solution-T": _BOUNDED_DOMAIN + ": no transition found, false unbounded warning",
-    "regular-solution-diagram": "consolute critical point not found (symmetric point x = 1/2 off the origin)",
-    "sublattice-gas": _BOUNDED_DOMAIN + ": two bounded order parameters, no minimum found",
-    "blume-capel-first": "spinodals not reported for the first-order transition",
-    "blume-capel-wide-diagram": "the tricritical point is lost in the wide box T 0.05..1.2, D 0..0.6 (issue 9, item 10)",
-    "blume-capel-mq": _BOUNDED_DOMAIN + ": |m| < q < 1, no minimum found",
-    "blume-capel-mq-first": _BOUNDED_DOMAIN + ": |m| < q < 1, no minimum found",
-    "potts3-simplex": _BOUNDED_DOMAIN + ": simplex a, b > 0, a + b < 1, no minimum found",
-    "two-op-moving": _SECOND_ORDER_ONLY_AT_ORIGIN + ": symmetric q = t; reported as a crossover",
-    "coupled-successive": _SECOND_ORDER_ONLY_AT_ORIGIN + ": the ordering of x inside the y-ordered phase is a crossover",
-    "coupled-decoupled": _SECOND_ORDER_ONLY_AT_ORIGIN + ": the ordering of x with y ordered is a crossover",
-    "tetracritical-diagram": "tetracritical point not a special-point kind of the engine",
-    "bicritical-diagram": "bicritical point not a special-point kind of the engine",
-    "o2-second": "continuous symmetry (zero mode): transition missed after ~40 s (issue 9, cause 6)",
-    "o2-first": "continuous symmetry (zero mode): a dozen invented unconverged first-order transitions, ~60 s",
-    "abs-cubic": "non-smooth |x|^3 (abs now compiles, derivatives piecewise): the engine's Landau evidence "
-                 "assumes analytic terms and flags landau-quartic-not-positive instead of beta = 1",
-    "unbounded-sextic": "unbounded below not detected: a local minimum reported as a clean second-order transition",
+    "blume-capel-first": _NO_LOWER_SPINODAL,
+    "blume-capel-mq-first": _NO_LOWER_SPINODAL,
+    "tetracritical-diagram": "tetracritical point not a special-point kind of the engine yet",
+    "bicritical-diagram": "bicritical point not a special-point kind of the engine yet",
+    "o2-first": "continuous symmetry: the upper spinodal of the ordered circle (1/3) is cut short at 1/4 by the "
+                "zero mode in the continuation",
 }
 # default run: one- and two-order-parameter transitions through the API; diagrams, three order parameters and
 # every CLI run are slow tests
-_SLOW_ANYWAY = {"o2-second", "o2-first"}   # each needs its full time limit today
+_SLOW_ANYWAY = set()      # no case needs its full time limit any more
 
 
 def case_params(slow_all: bool = False):

@@ -196,3 +196,11 @@ def test_random_models_end_at_a_minimum_with_positive_overlap_matrix():
         assert min(abs(tr.m[-1] - t) for t in targets) < 1e-6, (spec, alpha, init, tr.m[-1], targets)
         a, b, p = (np.array(tr.states[k][1:]) for k in tr.states)   # t = 0 of the copy start has det M = 0
         assert np.all(a > 0) and np.all(b > 0) and np.all(a * b - p * p > 0)
+
+
+def test_branch_names_without_precomputed_spinodals():
+    """trajectory() finds the spinodals itself: the default softmax above alpha_sp is 'copy', T = 4 (below the
+    critical end point) is 'crossover'; the copy start has m = 0.95 as the finite network's."""
+    above = nd.trajectory(ModelSpec(), 10.0, init="copy", t_max=50, n_points=11)
+    assert above.final_branch == "copy" and abs(above.m[0] - 0.95) < 1e-12
+    assert nd.trajectory(ModelSpec(T=4), 10.0, t_max=50, n_points=11).final_branch == "crossover"

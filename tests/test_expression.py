@@ -16,8 +16,8 @@ from copyhead.cli import build_parser
 from copyhead.cli import main as cli_main
 from copyhead.errors import InvalidParameterError
 from copyhead.numerics.compiled import BLOCKS, compile_free_energy
-from copyhead.numerics.transitions.expression import (FUNCTIONS, MAX_LENGTH, domain_violation, parse_assignment,
-                                                      parse_free_energy)
+from copyhead.numerics.transitions.expression import (FUNCTIONS, MAX_LENGTH, domain_indicator, domain_violation,
+                                                      parse_assignment, parse_free_energy)
 
 LITERAL = "0.1234567890123456789012345"       # 25 significant digits: a double keeps 17
 TOWER = "^".join(["x"] * 25)                  # 49 characters
@@ -108,6 +108,18 @@ def test_absent_control_refused(capsys):
     code, _, err = cli(["transition", "--free-energy", "x^2 + x^4", "--order-params", "x", "--control", "t",
                         "--range", "-1", "1"], capsys)
     assert code == 2 and "--control: t does not appear in the free energy" in err
+
+
+def test_domain_indicator_masks_points_outside():
+    parsed = parse_free_energy("t*x + acosh(x)^2 + y*log(y)", ["x", "y"], "t")
+    inside = domain_indicator(parsed)
+    xs = np.array([0.5, 1.0, 2.0, 3.0])
+    assert inside(xs, np.array([0.5, 0.5, -1.0, 0.2]), 1.0).tolist() == [False, True, False, True]
+    assert inside(2.0, 0.5, 1.0).shape == ()
+    # the point is outside although the complex continuation is real there: acosh(1/2)^2 = -pi^2/9
+    with mpmath.workdps(30):
+        assert abs(mpmath.acosh(0.5) ** 2 + mpmath.pi ** 2 / 9) < 1e-25
+    assert domain_indicator(parse_free_energy("t*x^2 + x^4", ["x"], "t"))(xs, 0.0).all()
 
 
 def test_runtime_domain_names_the_term():

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from copyhead.cli import main
 from copyhead.numerics import executors
-from copyhead.numerics.executors import choose_workers
 
 CORES = os.cpu_count() or 1
 
@@ -45,6 +44,8 @@ def test_workers_never_exceed_tasks_or_cores_and_the_choice_is_printed(stub_exec
 
 
 def test_choose_workers_rules():
+    from copyhead.numerics.executors import choose_workers
+
     assert choose_workers(None, 1) == (1, choose_workers(None, 1)[1])
     assert choose_workers(3, 2)[0] == 2
     assert choose_workers(10**6, 10**6)[0] == CORES

@@ -159,6 +159,24 @@ class ParsedFreeEnergy:
     domain: tuple = ()
 
 
+def domain_indicator(parsed: ParsedFreeEnergy):
+    """A vectorised numpy function (*order_params, control, *params) -> bool array, True where every restricted term
+    is real. Needed because the complex continuation can be real outside the domain (acosh(x)^2 = -pi^2/9 at
+    x = 1/2), so the value itself does not always show that a point is outside."""
+    import numpy
+
+    args = [*parsed.order_params, parsed.control, *parsed.params]
+    conditions = [(c.expr > 0) if c.relation == ">" else (c.expr >= 0) for c in parsed.domain]
+    if not conditions:
+        return lambda *values: numpy.ones(numpy.broadcast(*values).shape, dtype=bool)
+    test = sp.lambdify(args, sp.And(*conditions), modules="numpy")
+
+    def indicator(*values):
+        with numpy.errstate(invalid="ignore"):
+            return numpy.broadcast_to(numpy.asarray(test(*values), dtype=bool), numpy.broadcast(*values).shape)
+    return indicator
+
+
 def domain_violation(parsed: ParsedFreeEnergy, values: dict) -> str | None:
     """None if every term is real at ``values`` ({name: number}), else a one-line reason naming the term."""
     for cond in parsed.domain:
