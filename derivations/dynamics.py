@@ -342,10 +342,13 @@ def steps() -> list[Step]:
              r"closed ODE in the limit.",
              (as_check("symbolic", _check_quadratic_variation),)),
         Step(SECTION, "j.gradient", "Langevin is a gradient flow of the free energy in overlap space", red,
-             "Per Fourier block M = [[a, p], [p, b]]: rhs = -(2/mu)(XM + MX), X = dL/dM, L = E + mu * Wishart block "
-             "rate (with log det: the entropy); for gradient flow L = E + weight decay. With M > 0 the Lyapunov "
-             "equation XM + MX = 0 forces X = 0: fixed points are stationary points of L; minimising L over (a, b) gives "
-             "mu phi(p/(sigma_q sigma_k)) + E, so they are the stationary points of f = I + E.",
+             r"Per Fourier block $M = \begin{pmatrix} a & p\\ p & b\end{pmatrix}$ the right-hand side is "
+             r"$-(2/\mu)(XM + MX)$ with $X = \partial L/\partial M$, $L = E + \mu\,\times$ the Wishart block "
+             r"rate \eqref{eq:b.block} (its $\log\det$ is the entropy); for gradient flow $L = E$ plus the "
+             r"weight decay. With $M > 0$ the Lyapunov equation $XM + MX = 0$ forces $X = 0$: fixed points are "
+             r"stationary points of $L$; minimising $L$ over $(a, b)$ gives $\mu\,\phi_{\mathrm "
+             r"W}(p/(\sigma_q\sigma_k)) + E$, so they are the stationary points of $f = I + E$ "
+             r"\eqref{eq:d.free_energy}.",
              tuple(as_check("mpmath-50", lambda a=a, t=t, d=d: _gradient_structure(a, t, d))
                    for a, t, d in (("softmax", "centred", "langevin"), ("linear", "centred", "langevin"),
                                    ("softmax", "centred", "gradient-flow"), ("linear", "onehot", "langevin")))
