@@ -104,7 +104,7 @@ def run(args) -> int:
         import io
 
         from ._io import atomic_write_bytes
-        from .plotting_dynamics import plot_trajectories
+        from .plotting_dynamics import plot_trajectories  # the backend is chosen by copyhead.cli.main
 
         fig = plot_trajectories(trajectories, title=f"{spec.attention}, T={spec.T}, {args.dynamics}, init {args.init}")
         buffer = io.BytesIO()

@@ -261,30 +261,12 @@ class CopyHeadModel:
     def problem(self, control: str = "alpha", alpha: float | None = None):
         """The transition engine's Problem with ``control`` free (alpha, or any numeric parameter; then alpha
         is fixed at ``alpha``, default 1). The observable is m."""
-        from .numerics.compiled import compile_cached, compiled_observables
-        from .numerics.transitions import Problem
+        from .numerics.transitions import model_problem
 
         allowed = ("alpha", *NUMERIC_FIELDS)
         if control not in allowed:
             raise InvalidParameterError("control", f"must be one of {', '.join(allowed)}; got {control!r}")
-        cf = self.compiled(control)
-        values = self.values(1.0 if alpha is None else alpha)
-        param_values = {n: values[n] for n in cf.params}
-        m_fn = compiled_observables(self.spec.attention, self.spec.tokens)["m"]
-        names = tuple(self.params)
-
-        def observable(xs, c, pv, _ctrl=control):
-            return m_fn(*xs, *[c if name == _ctrl else pv[name] for name in names])
-
-        symmetric, quartic = None, None
-        if self.reduced.symmetric_point is not None:
-            symmetric = tuple(float(v) for v in self.reduced.symmetric_point)
-            quartic = compile_cached(f"landau-quartic:{self.spec.attention}:{self.spec.tokens}:{self.spec.prior}:"
-                                     f"{control}", lambda: _quartic_build(self.spec, control))
-        spec = self.spec
-        return Problem(cf, control, param_values, tuple(cf.order_params), "m", observable, symmetric, quartic,
-                       label=f"copy head {spec.attention}/{spec.tokens}/{spec.prior}", positive_control=True,
-                       extra={"spec": spec.to_dict()})
+        return model_problem(self.spec, control, None if alpha is None else _positive_alpha(alpha))
 
     def transitions(self, lo: float, hi: float, *, control: str = "alpha", **options):
         """find_transitions on problem(control) over [lo, hi] (a TransitionReport)."""
@@ -391,18 +373,6 @@ def _as_points(x, k: int) -> list:
     if len(points) != k:
         raise InvalidParameterError("x", f"needs {k} order parameter value(s), got {len(points)}")
     return points
-
-
-def _quartic_build(spec: ModelSpec, control: str):
-    from .numerics.transitions import _landau
-    from .theory import symbols
-    from .theory.reduced import reduced_model
-
-    rm = reduced_model(spec.attention, spec.tokens, spec.prior)
-    q4, ys = _landau.quartic_form_expr(rm.free_energy, rm.order_params, rm.symmetric_point)
-    c_sym = symbols.BY_NAME[control]
-    params = [p for p in (*symbols.MODEL_PARAMS, symbols.alpha) if p != c_sym]
-    return q4, ys, c_sym, params
 
 
 @lru_cache(maxsize=None)

@@ -42,6 +42,10 @@ INTRODUCTIONS = {
                r"critical amount of data $\alpha^*$ as $T$ grows.",
     "map_estimate": r"Adam with weight decay finds the maximum of the joint posterior (MAP), not a posterior "
                     r"average. Its prior term at fixed $S$ is the nuclear norm, and this changes the transition.",
+    "modelling": r"Two scalings of THEORY.md are choices: the readout variance $\sigma_w^2/N$ and the logits "
+                 r"$QK^{\mathsf T}/N$. This section shows what changes under the common alternatives.",
+    "dynamics": r"Langevin dynamics on $(Q, K)$ closes, as $N \to \infty$, on the same overlaps. Its fixed points "
+                r"are the minima of the free energy, and gradient flow without the entropic term finds the MAP.",
 }
 
 

@@ -95,3 +95,10 @@ def test_one_section_document_names_omitted_steps(tmp_path, capsys):
     assert r"\eqref{eq:c.limit}" in text
     assert main(["derive", "--section", "nope"]) == 2
     assert "--section" in capsys.readouterr().err
+
+
+def test_every_section_has_an_introduction():
+    from copyhead.derivations import SECTIONS
+    from copyhead.derivations.latex import INTRODUCTIONS
+
+    assert set(SECTIONS) <= set(INTRODUCTIONS)
