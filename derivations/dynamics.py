@@ -331,43 +331,47 @@ def steps() -> list[Step]:
                 evaluate=False)
     return [
         Step(SECTION, "j.ito", "Ito's formula for the overlaps", ito_a,
-             "Langevin dZ = -grad U dt + sqrt(2) dB on Z = (Q; K), U = N E(QK^T/N) + weight decay. The Ito term of "
-             "Delta(QQ^T/N) gives +2I (the entropic term); gradient flow drops it. dS/dt = -(GB + AG) - "
-             "S(1/sigma_q^2 + 1/sigma_k^2), G = dE/dS.",
+             r"Langevin $dZ = -\nabla U\,dt + \sqrt{2}\,dB$ on $Z = (Q; K)$, $U = N E(QK^T/N)$ plus the weight "
+             r"decay. The Ito term of $\Delta(QQ^T/N)$ gives $+2I$ (the entropic term); gradient flow drops it. "
+             r"$\dot S = -(GB + AG) - S(\sigma_q^{-2} + \sigma_k^{-2})$ with $G = \partial E/\partial S$.",
              (as_check("symbolic", lambda: _check_ito("langevin")), as_check("symbolic", lambda: _check_ito("gradient-flow")))),
-        Step(SECTION, "j.deterministic", "The overlaps are deterministic as N -> oo", ito_stmt,
+        Step(SECTION, "j.deterministic", r"The overlaps are deterministic as $N \to \infty$", ito_stmt,
              "The martingale part of each overlap has quadratic-variation rate O(1/N); the drift depends on (Q, K) "
              "only through A, B, S. So the overlaps obey a closed ODE in the limit.",
              (as_check("symbolic", _check_quadratic_variation),)),
         Step(SECTION, "j.gradient", "Langevin is a gradient flow of the free energy in overlap space", red,
-             "Per Fourier block M = [[a, p], [p, b]]: rhs = -(2/mu)(XM + MX), X = dL/dM, L = E + mu * Wishart block "
-             "rate (with log det: the entropy); for gradient flow L = E + weight decay. With M > 0 the Lyapunov "
-             "equation XM + MX = 0 forces X = 0: fixed points are stationary points of L; minimising L over (a, b) gives "
-             "mu phi(p/(sigma_q sigma_k)) + E, so they are the stationary points of f = I + E.",
+             r"Per Fourier block $M = \begin{pmatrix} a & p \\ p & b \end{pmatrix}$ the drift is "
+             r"$-(2/\mu)(XM + MX)$ with $X = \partial L/\partial M$ and $L = E + \mu$ times the Wishart block rate "
+             r"(its $\log\det M$ is the entropy); for gradient flow $L = E$ plus the weight decay. With $M > 0$ the "
+             r"Lyapunov equation $XM + MX = 0$ forces $X = 0$: fixed points are stationary points of $L$; minimising "
+             r"$L$ over $(a, b)$ gives $\mu\,\phi(p/(\sigma_q\sigma_k)) + E$, so they are the stationary points "
+             r"of $f = I + E$.",
              tuple(as_check("mpmath-50", lambda a=a, t=t, d=d: _gradient_structure(a, t, d))
                    for a, t, d in (("softmax", "centred", "langevin"), ("linear", "centred", "langevin"),
                                    ("softmax", "centred", "gradient-flow"), ("linear", "onehot", "langevin")))
              + (as_check("mpmath-50", _check_block_minimum_is_rate),)),
-        Step(SECTION, "j.reduction", "Circulant reduction (T modes -> one block per order parameter)",
+        Step(SECTION, "j.reduction", r"Circulant reduction ($T$ modes to one block per order parameter)",
              sp.Eq(sp.Symbol("state"), sp.Tuple(*rd.state), evaluate=False),
-             "E is invariant under cyclic relabelling, so circulant A, B, S stay circulant; each Fourier block obeys the "
-             "matrix ODE with 1x1 matrices and g = E'(p)/mu; the constant mode of softmax S decouples.",
+             r"$E$ is invariant under cyclic relabelling, so circulant $A, B, S$ stay circulant; each Fourier block "
+             r"obeys the matrix ODE with $1 \times 1$ matrices and $g = E'(p)/\mu$; the constant mode of the "
+             r"softmax $S$ decouples.",
              (as_check("exact", lambda: _check_reduction("langevin")), as_check("exact", lambda: _check_reduction("gradient-flow")))),
-        Step(SECTION, "j.fixed", "Fixed points of the Langevin ODE are the minima of f; its fold is the spinodal",
+        Step(SECTION, "j.fixed", r"Fixed points of the Langevin ODE are the minima of $f$; its fold is the spinodal",
              sp.Eq(sp.Symbol(r"\dot y(y^*)"), 0, evaluate=False),
              "Checked at the engine's minima of the free energy (uniform and copy branches, both priors, both "
              "attentions) and at the upper spinodal.",
              (as_check("optimisation", _check_langevin_fixed_points), as_check("optimisation", _check_fold_is_spinodal))),
         Step(SECTION, "j.map", "Fixed points of gradient flow are the MAP minima",
              sp.Eq(sp.Symbol("a b"), sp.Symbol("p^2"), evaluate=False),
-             "Without the entropic term M becomes singular at the fixed points (balanced Q, K: ab = p^2), and "
-             "E'(p)/mu = -sign(p)/(sigma_q sigma_k): stationarity of the nuclear-norm objective (section h). M = 0 "
-             "is stable iff the subgradient condition holds (the MAP kink).",
+             r"Without the entropic term $M$ becomes singular at the fixed points (balanced $Q, K$: $ab = p^2$), "
+             r"and $E'(p)/\mu = -\mathrm{sign}(p)/(\sigma_q\sigma_k)$: stationarity of the nuclear-norm "
+             r"objective (section h). $M = 0$ is stable iff the subgradient condition holds (the MAP kink).",
              (as_check("optimisation", _check_map_fixed_points),)),
         Step(SECTION, "j.test_error", "Test error of the posterior-mean readout",
              sp.Eq(sp.Symbol("err"), te.test_error("centred"), evaluate=False),
-             "The ridge readout per channel w = c/(M + sigma2/(alpha sigma_w^2)); the error on a fresh position, "
-             "plus V tau2 for noisy test labels. The same formula holds for the MAP (the readout's mode is its mean).",
+             r"The ridge readout per channel is $w = c/(M + \sigma^2/(\alpha\sigma_w^2))$; the error on a fresh "
+             r"position, plus $V\tau^2$ for noisy test labels. The same formula holds for the MAP (the readout's "
+             r"mode is its mean).",
              (as_check("symbolic", _check_readout_energy), as_check("exact", _check_label_moment),
               as_check("monte-carlo", _check_test_error_mc))),
     ]
