@@ -1,0 +1,31 @@
+"""Linear attention is symmetric under S -> -S: its two ordered minima +-s are one phase, never two.
+
+Regression: with sigma_q != sigma_k the automatic range ran to alpha = 1e15 and the engine reported dozens of
+"first-order transitions" between the degenerate partners (equal free energy, no jump of df/dalpha).
+The reference is the closed form of derivation step e: a single second-order transition at
+alpha_c = sigma2 V / (gamma sigma_w sigma_q sigma_k sqrt(T (V - 1))), second order because gamma > gamma_tc.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from copyhead import ModelSpec
+from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
+
+
+@pytest.mark.parametrize("sigma_q, sigma_k, gamma", [(1.2, 0.9, 1.0), (1.2, 1.0, 1.0), (0.5, 3.0, 2.0),
+                                                     (1.0, 1.0, 10.0)])
+def test_linear_attention_has_one_second_order_transition(sigma_q, sigma_k, gamma):
+    spec = ModelSpec(attention="linear", sigma_q=sigma_q, sigma_k=sigma_k, gamma=gamma)
+    T, V = spec.T, spec.V
+    gamma_tc = math.sqrt(V - 1) / (2 * math.sqrt(T) * sigma_q * sigma_k * spec.sigma_w)
+    assert gamma > gamma_tc
+    alpha_c = spec.sigma2 * V / (gamma * spec.sigma_w * sigma_q * sigma_k * math.sqrt(T * (V - 1)))
+    problem = model_problem(spec)
+    lo, hi = auto_range(problem)
+    report = find_transitions(problem, lo, hi)
+    kinds = [(t.kind, t.critical_value, t.flag) for t in report.transitions]
+    assert [k for k, _, _ in kinds] == ["second-order"], kinds
+    assert abs(report.transitions[0].critical_value / alpha_c - 1) < 1e-10
