@@ -359,7 +359,7 @@ def steps() -> list[Step]:
              r"Fourier block obeys the matrix ODE with $1\times 1$ matrices and $g = E'(p)/\mu$; the constant "
              r"mode of softmax $S$ decouples.",
              (as_check("exact", lambda: _check_reduction("langevin")), as_check("exact", lambda: _check_reduction("gradient-flow")))),
-        Step(SECTION, "j.fixed", "Fixed points of the Langevin ODE are the minima of f; its fold is the spinodal",
+        Step(SECTION, "j.fixed", r"Fixed points of the Langevin ODE are the minima of $f$; its fold is the spinodal",
              sp.Eq(sp.Symbol(r"\dot y(y^*)"), 0, evaluate=False),
              "Checked at the engine's minima of the free energy (uniform and copy branches, both priors, both "
              "attentions) and at the upper spinodal.",

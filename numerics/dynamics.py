@@ -621,7 +621,10 @@ def _spinodal_info(spec: ModelSpec, dynamics: str) -> dict:
     if found is None:
         return {"spinodals": [], "lower": None, "upper": None, "upper_fold_m": None, "source": "auto_range: none"}
     report = find_transitions(problem, *found)
-    first = [t for t in report.transitions if t.kind == "first-order" and t.spinodals]
+    # only converged jumps count: an unconverged "first-order" flag (e.g. between the S -> -S copies of linear
+    # attention at huge alpha) has no spinodals to trust
+    first = [t for t in report.transitions if t.kind == "first-order" and t.spinodals and t.converged
+             and t.flag == "ok"]
     if not first:
         return {"spinodals": [], "lower": None, "upper": None, "upper_fold_m": None,
                 "source": "transition engine: no first-order transition"}
@@ -695,7 +698,8 @@ def learning_curves(spec: ModelSpec, alphas) -> LearningCurves:
     found = auto_range(problem)
     a_star = None
     if found is not None:
-        first = [t for t in find_transitions(problem, *found).transitions if t.kind == "first-order"]
+        first = [t for t in find_transitions(problem, *found).transitions
+                 if t.kind == "first-order" and t.converged and t.flag == "ok"]
         a_star = float(first[0].critical_value) if first else None
     m0 = _m_at_zero(spec)
     bayes, mp_ = [], []
@@ -744,8 +748,8 @@ def context_scan(Ts, priors=("bilinear", "gaussian-logit"), relative_distance: f
             spec = base.replace(T=int(T_), prior=prior)
             problem = model_problem(spec)
             found = auto_range(problem)
-            first = [t for t in find_transitions(problem, *found).transitions if t.kind == "first-order"] \
-                if found else []
+            first = [t for t in find_transitions(problem, *found).transitions
+                     if t.kind == "first-order" and t.converged and t.flag == "ok"] if found else []
             if not first:
                 continue
             a_star, a_sp = float(first[0].critical_value), float(first[0].spinodals[1])
