@@ -97,7 +97,13 @@ def _minima_1d(fe, params, alpha, scale):
     for i in np.nonzero((grad[:-1] < 0) & (grad[1:] >= 0))[0]:
         lo, hi = grid[i], grid[i + 1]
         g = lambda v: float(fe.gradient([v], alpha, params)[0])  # noqa: E731
-        root = lo if g(lo) == 0 else optimize.brentq(g, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
+        g_lo, g_hi = g(lo), g(hi)
+        if g_lo == 0 or g_lo * g_hi > 0:
+            # scalar and array evaluations round differently: a sign change within rounding (a minimum merging
+            # with a saddle at a spinodal) is kept at the end point nearer zero, and judged by its Hessian below
+            root = lo if abs(g_lo) <= abs(g_hi) else hi
+        else:
+            root = optimize.brentq(g, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
         found.append(np.array([root]))
     return found
 
