@@ -98,10 +98,12 @@ def _minima_1d(fe, params, alpha, scale):
         lo, hi = grid[i], grid[i + 1]
         g = lambda v: float(fe.gradient([v], alpha, params)[0])  # noqa: E731
         g_lo, g_hi = g(lo), g(hi)
-        if g_lo < 0 < g_hi:
-            root = optimize.brentq(g, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
-        else:   # the root sits on a grid point: scalar and array evaluation differ there by rounding only
+        if g_lo == 0 or g_lo * g_hi > 0:
+            # scalar and array evaluations round differently: a sign change within rounding (a minimum merging
+            # with a saddle at a spinodal) is kept at the end point nearer zero, and judged by its Hessian below
             root = lo if abs(g_lo) <= abs(g_hi) else hi
+        else:
+            root = optimize.brentq(g, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=200)
         found.append(np.array([root]))
     return found
 
