@@ -29,3 +29,15 @@ def test_linear_attention_has_one_second_order_transition(sigma_q, sigma_k, gamm
     kinds = [(t.kind, t.critical_value, t.flag) for t in report.transitions]
     assert [k for k, _, _ in kinds] == ["second-order"], kinds
     assert abs(report.transitions[0].critical_value / alpha_c - 1) < 1e-10
+
+
+@pytest.mark.parametrize("sigma2", [1e-30, 1e30])
+def test_report_is_ok_only_when_every_transition_is(sigma2):
+    """At extreme scales the coexistence Newton may not converge; the report must then not say "ok"."""
+    problem = model_problem(ModelSpec(sigma2=sigma2))
+    report = find_transitions(problem, *auto_range(problem))
+    assert report.transitions
+    if any(t.flag != "ok" for t in report.transitions):
+        assert report.flag != "ok"
+    else:
+        assert report.flag == "ok"

@@ -243,7 +243,15 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
     branch_info["seconds"] = time.perf_counter() - t0
     return TransitionReport(problem.control, problem.observable_name, (float(lo), float(hi)), range_source,
                             dict(problem.param_values), tuple(transitions), tuple(folds), branch_info,
-                            tuple(warnings), "free-energy-unbounded-below" if unbounded else "ok")
+                            tuple(warnings), _report_flag(unbounded, transitions))
+
+
+def _report_flag(unbounded: bool, transitions) -> str:
+    """The report is "ok" only when every transition in it is: one unconverged transition taints the whole."""
+    if unbounded:
+        return "free-energy-unbounded-below"
+    bad = sorted({t.flag for t in transitions if t.flag != "ok"})
+    return "ok" if not bad else "transition-not-ok: " + ", ".join(bad)
 
 
 def _distinct_minima(problem, minima, c):
