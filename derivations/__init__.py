@@ -1,4 +1,4 @@
-"""The derivation: sections a-h, each a list of checked SymPy statements.
+"""The derivation: sections a-i, each a list of checked SymPy statements.
 
     from copyhead.derivations import all_steps, run_checks
     reports = run_checks()          # runs every check
@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from ._core import CHECK_KINDS, CheckResult, Step, StepReport
 
-SECTIONS = ("posterior", "ldp", "population", "reduction", "landau", "softmax", "scaling", "map_estimate")
+SECTIONS = ("posterior", "ldp", "population", "reduction", "landau", "softmax", "scaling", "map_estimate",
+            "finite_n")
 
 
 def all_steps() -> list[Step]:
