@@ -27,6 +27,7 @@ _PLUGINS = (
     ("phase-diagram", "copyhead._transition_cli", "configure_phase_diagram", "run_phase_diagram",
      "transition lines and special points in two parameters"),
     ("verify", "copyhead._verify_cli", "configure", "run", "confront theory with the finite network (Langevin, MALA, Adam)"),
+    ("finite-n", "copyhead._finite_n_cli", "configure", "run", "one-loop finite-N corrections: means, jump shift, onset"),
 )
 
 

@@ -212,18 +212,19 @@ class _Point:
         lam_block = _mm(np.conj(X).reshape(len(X), -1), HX.reshape(len(X), -1).T)
         return np.linalg.inv(lam_block) / self.scale**2
 
+    def backprop(self, weights) -> np.ndarray:
+        """d/dS of sum_a weights[a] * overlap_a(A(S)), a in (m, q, r, R), as a T x T matrix."""
+        T = self.T
+        rows = self.A.sum(axis=1, keepdims=True)
+        dA = weights[0] * self.Gm + weights[1] * 2 * self.A / T + weights[2] / T + weights[3] * 2 * rows / T
+        if self.spec.attention == "linear":
+            return self.spec.gamma * dA
+        return self.spec.gamma * self.A * (dA - np.sum(dA * self.A, axis=1, keepdims=True))
+
     def gradient_f(self):
         """grad f as a T x T matrix (stationarity check)."""
         prior = self.theta / self.scale if self.spec.prior == "bilinear" else self.S / self.scale**2
-        T = self.T
-        rows = self.A.sum(axis=1, keepdims=True)
-        dA = (self.e_grad[0] * self.Gm + self.e_grad[1] * 2 * self.A / T + self.e_grad[2] / T
-              + self.e_grad[3] * 2 * rows / T)
-        if self.spec.attention == "linear":
-            dS = self.spec.gamma * dA
-        else:
-            dS = self.spec.gamma * self.A * (dA - np.sum(dA * self.A, axis=1, keepdims=True))
-        return prior + dS
+        return prior + self.backprop(self.e_grad)
 
 
 def _logdet(B) -> float:
@@ -530,3 +531,35 @@ def check_Ns(Ns) -> tuple:
             raise InvalidParameterError("N", f"must be integers >= 2, got {N!r}")
         out.append(int(N))
     return tuple(out)
+
+
+# ----------------------------------------------------------------------------- barriers
+def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:
+    """Barrier heights between coexisting minima (1-D reduced models) and the Arrhenius factors exp(N dF).
+
+    dF_from_*: f(saddle) - f(minimum) per N; escape times scale as tau_0 exp(N dF) (Kramers/Langer);
+    the prefactor tau_0 is not computed here, so only ratios between N or alpha are predicted.
+    """
+    from scipy.optimize import brentq
+
+    from .compiled import compiled_model
+    from .free_energy import local_minima
+
+    fe = compiled_model(spec.attention, spec.tokens, spec.prior)
+    params = list(spec.numeric_params.values())
+    out = []
+    if len(fe.order_params) != 1:
+        return out
+    for a in alphas:
+        mins = sorted(local_minima(spec, float(a)), key=lambda mn: mn.order_parameter)
+        for left, right in zip(mins[:-1], mins[1:]):
+            g = lambda v: float(fe.gradient([v], float(a), params)[0])  # noqa: E731
+            x_s = brentq(g, left.order_parameter + 1e-12, right.order_parameter - 1e-12, xtol=1e-14)
+            f_s = float(fe.value([x_s], float(a), params))
+            row = {"alpha": float(a), "saddle_order_parameter": x_s,
+                   "dF_from": {"low_m": f_s - left.f, "high_m": f_s - right.f},
+                   "log_escape_ratio": {str(N): {"low_m": N * (f_s - left.f), "high_m": N * (f_s - right.f)}
+                                        for N in Ns},
+                   "method": "Brent on f' between the minima; log(tau/tau_0) = N dF"}
+            out.append(row)
+    return out
