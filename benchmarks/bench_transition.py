@@ -35,7 +35,7 @@ ALPHA_RANGE = (2.0, 20.0)
 
 PROCESS_FALLBACK = """
 import argparse, sys
-from copyhead._cli_common import add_model_options
+from copyhead.cli import add_model_options
 from copyhead._transition_cli import configure_transition, run_transition
 p = argparse.ArgumentParser(); add_model_options(p); configure_transition(p)
 sys.exit(run_transition(p.parse_args(sys.argv[1:])))

@@ -1,21 +1,37 @@
-"""copyhead: Bayesian statistical-physics theory of copy-head emergence in attention.
+"""copyhead: the Bayesian statistical-physics theory of copy-head emergence in attention, derived, checked
+and computed.
 
-Public entry points::
+Python usage::
 
-    from copyhead import ModelSpec
-    from copyhead.derivations import run_checks
-    from copyhead.numerics import reduced_free_energy, local_minima
+    from copyhead import CopyHeadModel, ModelSpec, plotting
+    model = CopyHeadModel(ModelSpec(T=16))       # the reduced model: free energy, minima, transitions
+    report = model.transitions(2.0, 20.0)        # TransitionReport (typed, with evidence)
+    fig = plotting.branches(model, (2.0, 12.0))  # m(alpha): stable, metastable and unstable branches
+
+Subpackages: ``copyhead.theory`` (SymPy: the closed-form posterior, rate functions, reduced free energies),
+``copyhead.derivations`` (every derivation step as a checked SymPy statement), ``copyhead.numerics``
+(compiled free energies, the transition engine, the finite network and its samplers), ``copyhead.report``
+(the main job), ``copyhead.plotting`` (figures) and ``copyhead.curves`` (CSV tables).
 """
-import os as _os
-
-# In a source checkout the subpackages sit beside this directory (theory/,
-# numerics/, derivations/); installed, setuptools maps them underneath us.
-_checkout_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
-if _os.path.isfile(_os.path.join(_checkout_root, "theory", "__init__.py")):
-    __path__.append(_checkout_root)  # noqa: F821  (package __path__)
-
-from .errors import CopyheadError, InvalidParameterError  # noqa: E402
-from .spec import ModelSpec  # noqa: E402
+from .errors import (ConvergenceError, CopyheadError, DerivationCheckFailed, InvalidParameterError,
+                     NumericalRangeError)
+from .spec import ModelSpec
 
 __version__ = "0.1.0"
-__all__ = ["ModelSpec", "CopyheadError", "InvalidParameterError", "__version__"]
+
+
+def __getattr__(name):
+    # CopyHeadModel and plotting pull in SymPy and matplotlib: imported on first use
+    if name == "CopyHeadModel":
+        from .model import CopyHeadModel
+
+        return CopyHeadModel
+    if name in ("plotting", "curves", "model"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["ModelSpec", "CopyHeadModel", "plotting", "CopyheadError", "InvalidParameterError", "ConvergenceError",
+           "NumericalRangeError", "DerivationCheckFailed", "__version__"]

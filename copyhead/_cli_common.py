@@ -7,7 +7,7 @@ import math
 import sys
 
 from .errors import InvalidParameterError
-from .spec import ATTENTIONS, OPTION_NAMES, PRIORS, TOKENS, ModelSpec
+from .spec import ATTENTIONS, OPTION_NAMES, PRIORS, TOKENS, ModelSpec, option_name
 
 
 class UsageError(Exception):
@@ -50,6 +50,18 @@ def parse_int(option: str, text: str, *, minimum: int | None = None) -> int:
     return value
 
 
+def option_for(parameter: str) -> str:
+    """The command-line option of a library parameter name: the one place fields become options."""
+    if parameter.startswith("--"):
+        return parameter
+    return OPTION_NAMES.get(parameter, option_name(parameter))
+
+
+def usage_error(exc: InvalidParameterError, option: str | None = None) -> UsageError:
+    """A library InvalidParameterError as a one-line UsageError naming the option (``option`` overrides)."""
+    return UsageError(f"{option or option_for(exc.parameter)}: {exc.reason}")
+
+
 def spec_from_args(args: argparse.Namespace) -> ModelSpec:
     """Build the ModelSpec; a bad value becomes a UsageError naming the option."""
     values = {"attention": args.attention, "tokens": args.tokens, "prior": args.prior,
@@ -59,7 +71,7 @@ def spec_from_args(args: argparse.Namespace) -> ModelSpec:
     try:
         return ModelSpec(**values)
     except InvalidParameterError as exc:
-        raise UsageError(f"{OPTION_NAMES.get(exc.parameter, exc.parameter)}: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc) from None
 
 
 def print_json(obj) -> None:
@@ -80,7 +92,7 @@ def network_spec_from_args(args: argparse.Namespace) -> ModelSpec:
     try:
         require_bilinear(spec)
     except InvalidParameterError as exc:
-        raise UsageError(f"{OPTION_NAMES[exc.parameter]}: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc) from None
     return spec
 
 

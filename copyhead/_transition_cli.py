@@ -11,21 +11,28 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
-from ._cli_common import UsageError, parse_number, print_json, progress, spec_from_args
+from ._cli_common import UsageError, parse_number, print_json, progress, spec_from_args, usage_error
 from .errors import InvalidParameterError
+from .spec import FIELD_NAMES, NUMERIC_FIELDS, OPTION_NAMES
 
-_MODEL_DESTS = ("attention", "T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2", "tokens", "prior")
-_MODEL_OPTION = {"attention": "--attention", "T": "--T", "V": "--V", "gamma": "--gamma", "sigma_q": "--sigma-q",
-                 "sigma_k": "--sigma-k", "sigma_w": "--sigma-w", "sigma2": "--sigma2", "tokens": "--tokens",
-                 "prior": "--prior"}
-_VARY = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
+# the model options come from the one vocabulary in spec.py
+_MODEL_DESTS = FIELD_NAMES
+_MODEL_OPTION = OPTION_NAMES
+_VARY = NUMERIC_FIELDS
+
+
+# argparse takes only -1 and -1.5 for negative numbers; '--range -1e-3 1' would read -1e-3 as an option
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 def _mark_model_defaults(parser: argparse.ArgumentParser) -> None:
     present = {a.dest for a in parser._actions}
     parser.set_defaults(**{d: None for d in _MODEL_DESTS if d in present})
+    if hasattr(parser, "_negative_number_matcher"):
+        parser._negative_number_matcher = _NEGATIVE_NUMBER
 
 
 def _generic_options(parser, second: bool):
@@ -50,6 +57,7 @@ def configure_transition(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--digits", metavar="D", help="refine critical values to D significant digits with mpmath")
     parser.add_argument("--grid", metavar="N", default="49", help="control grid points of the global scan (default 49)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--csv", metavar="FILE", help="also write the transitions as CSV with named columns")
 
 
 def configure_phase_diagram(parser: argparse.ArgumentParser) -> None:
@@ -62,8 +70,10 @@ def configure_phase_diagram(parser: argparse.ArgumentParser) -> None:
                         help="alpha range (model mode; default: found automatically at each coarse point)")
     parser.add_argument("--points", metavar="N", default="41", help="points per transition line (default 41)")
     parser.add_argument("--coarse", metavar="N", default="7", help="full analyses along the second axis (default 7)")
+    parser.add_argument("--digits", metavar="D", help="refine special points to D significant digits with mpmath")
     parser.add_argument("--plot", metavar="FILE", help="draw the diagram to FILE (refuses to overwrite)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--csv", metavar="FILE", help="also write the transition lines as CSV (kind, second, control)")
 
 
 # ------------------------------------------------------------------ parsing helpers
@@ -107,7 +117,7 @@ def _params(args):
         try:
             name, value = parse_assignment(text)
         except InvalidParameterError as exc:
-            raise UsageError(f"--param: {str(exc).split(': ', 1)[1]}") from None
+            raise usage_error(exc, "--param") from None
         if name in out:
             raise UsageError(f"--param: {name} given twice")
         out[name] = value
@@ -116,6 +126,7 @@ def _params(args):
 
 def _generic_problem(args, need_range=True):
     from copyhead.numerics.transitions import expression_problem
+    from copyhead.numerics.transitions.expression import parse_free_energy
 
     explicit = _explicit_model_options(args)
     if explicit:
@@ -132,11 +143,13 @@ def _generic_problem(args, need_range=True):
         raise UsageError("--range: required with --free-energy")
     params = _params(args)
     try:
+        # parsed with the parameter values first, so that e.g. log(a) at a = -1 is refused naming the term
+        parse_free_energy(args.free_energy, args.order_params, args.control, list(params), param_values=params)
         problem = expression_problem(args.free_energy, args.order_params, args.control, params)
     except InvalidParameterError as exc:
         option = {"order-params": "--order-params", "control": "--control", "param": "--param"}.get(
             exc.parameter, "--free-energy")
-        raise UsageError(f"{option}: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc, option) from None
     return problem
 
 
@@ -149,20 +162,46 @@ def _model_only(args, generic_options):
 
 # ------------------------------------------------------------------ transition
 
-def run_transition(args) -> int:
-    from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
+def _refuse_csv(path):
+    if os.path.exists(path):
+        raise UsageError(f"--csv: {path} exists; refusing to overwrite")
 
+
+def _write_csv(table, path, meta):
+    from ._io import atomic_write_text
+
+    table = type(table)(table.name, table.columns, table.rows, table.descriptions, {**table.meta, **meta})
+    try:
+        atomic_write_text(path, table.to_csv_text(), parameter="--csv")
+    except InvalidParameterError as exc:
+        raise usage_error(exc) from None
+    progress(f"wrote {path}")
+
+
+def _csv_meta(args) -> dict:
+    from . import __version__
+
+    return {"command": "copyhead " + " ".join(sys.argv[1:]) if sys.argv[1:] else "copyhead", "version": __version__}
+
+
+def run_transition(args) -> int:
+    from copyhead.model import CopyHeadModel
+    from copyhead.numerics.transitions import auto_range, find_transitions
+
+    if args.csv:
+        _refuse_csv(args.csv)
     digits = _int("--digits", args.digits, 1, 200) if args.digits is not None else None
     n_grid = _int("--grid", args.grid, 9, 2001)
     if args.free_energy is not None:
+        if args.range:
+            lo, hi = _range("--range", args.range)
         problem = _generic_problem(args)
-        lo, hi = _range("--range", args.range)
         source = "user"
         extra = {"free_energy": args.free_energy, "order_params": list(args.order_params)}
     else:
         _model_only(args, ("order_params", "control", "param", "range"))
         spec = _spec(args)
-        problem = model_problem(spec)
+        problem = CopyHeadModel(spec).problem()
         extra = {"model": spec.to_dict()}
         if args.alpha_range:
             lo, hi = _range("--alpha-range", args.alpha_range)
@@ -172,7 +211,10 @@ def run_transition(args) -> int:
         else:
             found = auto_range(problem)
             if found is None:
-                progress("no change of the minimum found for alpha in [1e-3, 1e5]; reporting no transitions")
+                from copyhead.numerics.transitions._analysis import WIDE_RANGE
+
+                progress(f"no change of the minimum found for alpha in [{WIDE_RANGE[0]:g}, {WIDE_RANGE[1]:g}]; "
+                         "reporting no transitions")
                 found = (1e-3, 1e5)
             lo, hi = found
             source = "auto"
@@ -180,9 +222,13 @@ def run_transition(args) -> int:
     try:
         report = find_transitions(problem, lo, hi, digits=digits, n_grid=n_grid, range_source=source)
     except InvalidParameterError as exc:
-        raise UsageError(f"--range: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc, "--range") from None
     for w in report.warnings:
         progress(f"warning: {w}")
+    if args.csv:
+        from .curves import transitions_table
+
+        _write_csv(transitions_table(report), args.csv, {**extra, **_csv_meta(args)})
     out = report.to_dict()
     out.update(extra)
     if args.json:
@@ -221,14 +267,22 @@ def _print_transitions(report):
 # ------------------------------------------------------------------ phase diagram
 
 def run_phase_diagram(args) -> int:
-    from copyhead.numerics.transitions import model_problem, phase_diagram
+    from copyhead.model import CopyHeadModel
+    from copyhead.numerics.transitions import phase_diagram
 
     n_points = _int("--points", args.points, 2, 10000)
     n_coarse = _int("--coarse", args.coarse, 2, 200)
+    digits = _int("--digits", args.digits, 1, 200) if getattr(args, "digits", None) is not None else None
     if args.plot and os.path.exists(args.plot):
         raise UsageError(f"--plot: {args.plot} exists; refusing to overwrite")
+    if args.csv:
+        _refuse_csv(args.csv)
     notes = []
     if args.free_energy is not None:
+        if args.range:
+            control_range = _range("--range", args.range)
+        if args.second_range:
+            second_range = _range("--second-range", args.second_range)
         problem = _generic_problem(args)
         if not args.second_control:
             raise UsageError("--second-control: required with --free-energy")
@@ -237,9 +291,7 @@ def run_phase_diagram(args) -> int:
         if args.second_control not in problem.param_values:
             raise UsageError(f"--second-control: {args.second_control} must be one of the --param names "
                              f"({', '.join(problem.param_values) or 'none given'})")
-        control_range = _range("--range", args.range)
         second = args.second_control
-        second_range = _range("--second-range", args.second_range)
         extra = {"free_energy": args.free_energy}
     else:
         _model_only(args, ("order_params", "control", "param", "second_control", "second_range"))
@@ -258,7 +310,7 @@ def run_phase_diagram(args) -> int:
         if getattr(args, second) is not None:
             raise UsageError(f"{_MODEL_OPTION[second]}: is varied by --vary; do not fix it")
         spec = _spec(args)
-        problem = model_problem(spec)
+        problem = CopyHeadModel(spec).problem()
         control_range = None
         if args.alpha_range:
             control_range = _range("--alpha-range", args.alpha_range)
@@ -272,14 +324,18 @@ def run_phase_diagram(args) -> int:
         progress(f"note: {note}")
     try:
         diagram = phase_diagram(problem, second, second_range, control_range, n_coarse=n_coarse,
-                                n_points=n_points, log=lambda m: progress(m))
+                                n_points=n_points, log=lambda m: progress(m), digits=digits)
     except InvalidParameterError as exc:
-        raise UsageError(f"--range: {str(exc).split(': ', 1)[1]}") from None
+        raise usage_error(exc, "--range") from None
     for w in diagram.warnings:
         progress(f"warning: {w}")
     if args.plot:
         _plot(diagram, args.plot)
         progress(f"wrote {args.plot}")
+    if args.csv:
+        from .curves import phase_diagram_table
+
+        _write_csv(phase_diagram_table(diagram), args.csv, {**extra, **_csv_meta(args)})
     out = diagram.to_dict()
     out.update(extra)
     out["notes"] = notes
@@ -292,39 +348,14 @@ def run_phase_diagram(args) -> int:
                 lines.append(f"  {b.kind:13s} line: {len(b.points)} points, from ({b.points[0][0]:.6g}, "
                              f"{b.points[0][1]:.6g}) to ({b.points[-1][0]:.6g}, {b.points[-1][1]:.6g})")
         for sp in diagram.special_points:
-            vals = ", ".join(f"{k} = {v:.10g}" for k, v in sp.values.items())
+            shown = sp.values_digits or {k: f"{v:.10g}" for k, v in sp.values.items()}
+            vals = ", ".join(f"{k} = {v}" for k, v in shown.items())
             lines.append(f"  {sp.kind}: {vals}" + ("" if sp.converged else "  [not converged]"))
         sys.stdout.write("\n".join(lines) + "\n")
     return 0
 
 
 def _plot(diagram, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from . import plotting
 
-    styles = {"first-order": ("C3", "-"), "second-order": ("C0", "--"), "crossover": ("C7", ":")}
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    seen = set()
-    for b in diagram.boundaries:
-        if not b.points:
-            continue
-        color, ls = styles.get(b.kind, ("k", "-"))
-        xs = [p[1] for p in b.points]
-        ys = [p[0] for p in b.points]
-        ax.plot(xs, ys, ls=ls, color=color, marker="." if len(xs) < 3 else None,
-                label=None if b.kind in seen else b.kind)
-        seen.add(b.kind)
-    for sp in diagram.special_points:
-        ax.plot(sp.values[diagram.second_control], sp.values[diagram.control], "k*", ms=10)
-        ax.annotate(sp.kind, (sp.values[diagram.second_control], sp.values[diagram.control]),
-                    textcoords="offset points", xytext=(5, 5), fontsize=8)
-    ax.set_xlabel(diagram.second_control)
-    ax.set_ylabel(diagram.control)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    # exclusive create: never overwrite a file that appeared meanwhile
-    ext = os.path.splitext(path)[1].lstrip(".") or "png"
-    with open(path, "xb") as handle:
-        fig.savefig(handle, format=ext)
-    plt.close(fig)
+    plotting.save_as(plotting.phase_diagram(diagram), path)

@@ -9,7 +9,9 @@ import argparse
 import os
 import time
 
-from ._cli_common import UsageError, network_spec_from_args, parse_int, parse_number, print_json, progress
+from ._cli_common import (UsageError, network_spec_from_args, parse_int, parse_number, print_json, progress,
+                          usage_error)
+from .errors import InvalidParameterError
 
 #: Default sweep: below and above the softmax jump of the default model.
 DEFAULT_N = ("64",)
@@ -38,10 +40,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", default="0", help="root seed, integer >= 0 (default 0)")
     g.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     g.add_argument("--plot", default=None, metavar="FILE", help="write the m(alpha) figure (never overwrites)")
+    g.add_argument("--csv", default=None, metavar="FILE",
+                   help="write the sampled points with their errors and the theory's m as CSV (never overwrites)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask.distributed scheduler address (needs copyhead[dask]); default: local processes")
     g.add_argument("--workers", default=None,
-                   help="local worker processes, integer >= 1 (default: CPU count; 1 = in-process)")
+                   help="local worker processes, integer >= 1 (default: min(tasks, CPU count); 1 = in-process); "
+                        "capped at the number of tasks and, unless --oversubscribe, at the CPU count")
+    g.add_argument("--oversubscribe", action="store_true",
+                   help="allow --workers above the CPU count (never above the number of tasks)")
+    g.add_argument("--scheduler-timeout", default="10", metavar="SECONDS",
+                   help="seconds allowed to reach the --scheduler, handshake included (default 10)")
 
 
 def _validate(args):
@@ -75,9 +84,67 @@ def _validate(args):
     workers = None if args.workers is None else parse_int("--workers", args.workers, minimum=1)
     if args.plot is not None:
         _check_plot_path(args.plot)
+    if args.csv is not None and os.path.exists(args.csv):
+        raise UsageError(f"--csv: {args.csv!r} already exists; choose another file (it is never overwritten)")
     if args.scheduler is not None and not args.scheduler.strip():
         raise UsageError("--scheduler: empty address")
     return Ns, alphas, inits, chains, steps, step, seed, workers
+
+
+def available_memory_bytes() -> int:
+    """Memory this job may use: MemAvailable (Linux), else physical memory; capped by RLIMIT_AS."""
+    available = None
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            available = 8 << 30
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            available = min(available, soft)
+    except (ImportError, OSError, ValueError):
+        pass
+    return int(available)
+
+
+#: Bytes of one Python worker process before it holds any data (interpreter, numpy, scipy).
+WORKER_BASE_BYTES = 150 << 20
+
+
+def memory_estimate(spec, Ns, alphas, n_tasks: int, steps: int, workers: int, posterior: str) -> tuple[int, str]:
+    """(peak bytes, options of the dominant term) of a verify job, counted from the arrays it allocates: per
+    chain the one-hot data (n x T x V, three copies while built), the T^2 x V^2 sufficient statistics, parameter
+    vectors, and the m/log-p traces (about 48 bytes a step); in the parent every chain's m trace (8 bytes a
+    step, twice while summarised, and about 4 KiB for its task)."""
+    from copyhead.numerics.sampling import sample_size
+
+    T, V = spec.T, spec.V
+    data = max(3 * 8 * sample_size(N, a) * T * V for N in Ns for a in alphas)
+    stats = 2 * 8 * T * T * V * V
+    params = max(10 * 8 * (2 * T * N + (V * V if posterior == "full" else 0)) for N in Ns)
+    trace = 48 * steps
+    parent = n_tasks * (2 * 8 * steps + 4096)   # each chain's m trace (twice while summarised), its task and seeds
+    terms = {"--N/--alphas (n = alpha N sequences of T x V tokens)": workers * data,
+             "--T/--V (T^2 V^2 sufficient statistics)": workers * stats, "--N (parameters 2 T N)": workers * params,
+             "--steps (traces kept per chain)": workers * trace,
+             "--steps/--chains (every chain's m trace, kept until the end; chains = --chains x --N x --alphas x "
+             "--inits)": parent}
+    total = workers * WORKER_BASE_BYTES + sum(terms.values())
+    return total, max(terms, key=terms.get)
+
+
+def _gib(n: float) -> str:
+    return f"{n / (1 << 30):.3g} GiB"
 
 
 def _check_plot_path(path: str) -> None:
@@ -87,96 +154,56 @@ def _check_plot_path(path: str) -> None:
     if not os.path.isdir(parent):
         raise UsageError(f"--plot: directory {parent!r} does not exist")
     ext = os.path.splitext(path)[1].lstrip(".").lower()
-    import matplotlib
-    matplotlib.use("Agg")
     from matplotlib.backend_bases import FigureCanvasBase
     supported = FigureCanvasBase.get_supported_filetypes()
     if ext not in supported:
         raise UsageError(f"--plot: unknown figure format {ext!r}; use one of {', '.join(sorted(supported))}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--plot: directory {parent!r} is not writable")
+    # Some formats need external tools (pgf: xelatex); try one before the computation, not after it.
+    import io
+
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_xlabel(r"$\alpha$")
+    try:
+        fig.savefig(io.BytesIO(), format=ext)
+    except Exception as exc:  # noqa: BLE001  (any backend failure means this format cannot be written here)
+        raise UsageError(f"--plot: cannot write {ext!r} figures here: {str(exc).splitlines()[0]}") from None
+    finally:
+        plt.close(fig)
 
 
 def theory_minima(spec, alphas) -> dict:
-    """Local minima of the large-N free energy at each alpha, from the theory
-    module if it is available; ``{}`` if it is not (never computed here)."""
-    try:
-        from copyhead.numerics.free_energy import local_minima
-    except ImportError:
-        return {}
-    from copyhead.errors import CopyheadError
+    """Local minima of the large-N free energy at each alpha (CopyHeadModel.minima_record)."""
+    from copyhead.model import CopyHeadModel
 
-    out = []
-    for a in alphas:
-        try:
-            mins = local_minima(spec, a)
-        except CopyheadError as exc:
-            out.append({"alpha": a, "error": str(exc)})
-            continue
-        out.append({"alpha": a, "minima": [
-            {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q),
-             "f": float(x.f), "is_global": bool(x.is_global)} for x in mins]})
-    return {"source": "copyhead.numerics.free_energy.local_minima", "alphas": out}
+    return CopyHeadModel(spec).minima_record(alphas)
 
 
 def map_theory(spec, alphas) -> dict:
-    """Local minima of the reduced MAP objective (Adam with weight decay) at each alpha,
-    from copyhead.theory.map_estimate; for families it does not cover, ``{"unsupported": ...}``."""
-    from copyhead.theory.map_estimate import SUPPORTED, map_minima
+    """Local minima of the reduced MAP objective (Adam with weight decay) at each alpha."""
+    from copyhead.model import CopyHeadModel
 
-    if (spec.attention, spec.tokens) not in SUPPORTED or spec.prior != "bilinear":
-        return {"source": "copyhead.theory.map_estimate.map_minima",
-                "unsupported": f"MAP reduction covers {SUPPORTED} with the bilinear prior"}
-    out = []
-    for a in alphas:
-        out.append({"alpha": a, "minima": [
-            {"order_parameter": float(x.order_parameter), "m": float(x.m), "q": float(x.q), "f": float(x.f),
-             "kind": x.kind, "is_global": bool(x.is_global)} for x in map_minima(spec, a)]})
-    return {"source": "copyhead.theory.map_estimate.map_minima", "alphas": out}
+    return CopyHeadModel(spec).map_minima_record(alphas)
 
 
 def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks: dict | None = None) -> None:
-    """Measured m(alpha) (filled: uniform start, open: copy start; one colour per N)
-    over the theory's global (solid) and metastable (faint) minima; ``landmarks``
-    (alpha_star, spinodal_low, spinodal_high) are drawn as vertical lines."""
-    import matplotlib
-    matplotlib.use("Agg")
+    """Write plotting.sampled_m_of_alpha to path (never overwriting)."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    for entry in theory.get("alphas", []):
-        for mn in entry.get("minima", []):
-            ax.plot(entry["alpha"], mn["m"], "o" if mn["is_global"] else ".", ms=4 if mn["is_global"] else 3,
-                    color="k", alpha=1.0 if mn["is_global"] else 0.35, zorder=1)
-    if theory.get("alphas"):
-        ax.plot([], [], "ko", ms=4, label="theory: global minimum")
-        ax.plot([], [], "k.", alpha=0.35, label="theory: metastable")
-    Ns = sorted({p.N for p in points})
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    samplers = sorted({p.sampler for p in points}, key=lambda s: s == "adam")  # Adam drawn last
-    for k, N in enumerate(Ns):
-        c = colours[k % len(colours)]
-        for sampler in samplers:
-            adam = sampler == "adam"
-            for init, face in (("uniform", c), ("copy", "none")):
-                sel = sorted((p for p in points if p.N == N and p.init == init and p.sampler == sampler),
-                             key=lambda p: p.alpha)
-                if not sel:
-                    continue
-                fmt = ("^:" if init == "uniform" else "v:") if adam else ("s-" if init == "uniform" else "D--")
-                ax.errorbar([p.alpha for p in sel], [p.m_mean for p in sel], yerr=[p.m_err for p in sel],
-                            fmt=fmt, color=c, mfc=face, ms=5 if adam else 6, lw=0.8 if adam else 1,
-                            alpha=0.7 if adam else 1.0, label=f"N={N}, {init} start ({sampler})", zorder=3)
-    for key, style, label in (("alpha_star", "-", r"theory $\alpha^*$"), ("spinodal_low", ":", "spinodals"),
-                              ("spinodal_high", ":", None)):
-        if landmarks and key in landmarks:
-            ax.axvline(landmarks[key], color="grey", ls=style, lw=1, label=label, zorder=0)
-    ax.set_xlabel(r"$\alpha = n/N$")
-    ax.set_ylabel(r"$m$ (mean attention on previous token)")
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
+    from copyhead import plotting
+
+    fig = plotting.sampled_m_of_alpha(points, theory, title=title, landmarks=landmarks)
     fig.tight_layout()
-    fig.savefig(path)
+    import io
+
+    from copyhead._io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=os.path.splitext(path)[1].lstrip(".").lower() or None)
     plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue(), parameter="--plot")   # whole or absent; never overwrites
 
 
 def run(args) -> int:
@@ -186,27 +213,67 @@ def run(args) -> int:
 
     spec = network_spec_from_args(args)
     Ns, alphas, inits, chains, steps, step, seed, workers = _validate(args)
+    from copyhead.numerics.executors import choose_workers
+
     steps = default_steps(args.sampler) if steps is None else steps
+    connect_timeout = parse_number("--scheduler-timeout", args.scheduler_timeout, positive=True)
     n_tasks = len(Ns) * len(alphas) * len(inits) * chains
-    if workers is None and args.scheduler is None:
-        workers = max(1, min(os.cpu_count() or 1, n_tasks))
+    if args.scheduler is None:
+        try:
+            workers, choice = choose_workers(workers, n_tasks, oversubscribe=args.oversubscribe)
+        except InvalidParameterError as exc:
+            raise usage_error(exc) from None
+    else:
+        choice = f"scheduler {args.scheduler}"
+    needed, dominant = memory_estimate(spec, Ns, alphas, n_tasks, steps, 1 if args.scheduler else workers,
+                                       args.posterior)
+    available = available_memory_bytes()
+    if needed > 0.8 * available:
+        option = dominant.split(" ", 1)[0]
+        raise UsageError(f"{option}: this job needs about {_gib(needed)} of memory, more than 80% of the "
+                         f"{_gib(available)} available; reduce {dominant}")
     t0 = time.perf_counter()
     progress(f"verify: {n_tasks} chains ({args.sampler}, {args.posterior} posterior, {steps} steps) "
-             f"on {'scheduler ' + args.scheduler if args.scheduler else f'{workers} local worker(s)'}")
+             f"on {choice}; estimated peak memory {_gib(needed)}")
+
+    from ._progress import progress_bar, wanted
+
+    show_bar = wanted(json_mode=args.json)
+    bar = progress_bar(n_tasks, "verify: chains", enabled=show_bar)
 
     def on_progress(done, total, o):
         t = o.task
-        progress(f"[{done}/{total}] N={t.N} alpha={t.alpha:g} init={t.init} chain={t.chain} "
-                 f"final m={o.final_m:.4f} ({time.perf_counter() - t0:.1f}s)")
+        line = (f"[{done}/{total}] N={t.N} alpha={t.alpha:g} init={t.init} chain={t.chain} "
+                f"final m={o.final_m:.4f} ({time.perf_counter() - t0:.1f}s)")
+        if show_bar:  # a person is watching: one bar instead of a line per chain
+            bar.set_postfix_str(line.split("] ", 1)[1])
+            bar.update()
+        else:
+            progress(line)
 
-    with open_executor(args.scheduler, workers) as ex:
-        points = m_of_alpha(spec, Ns, alphas, sampler=args.sampler, chains=chains, steps=steps, seed=seed,
-                            inits=inits, posterior=args.posterior, step=step, executor=ex,
-                            on_progress=on_progress)
+    try:
+        with bar, open_executor(args.scheduler, workers, connect_timeout=connect_timeout) as ex:
+            points = m_of_alpha(spec, Ns, alphas, sampler=args.sampler, chains=chains, steps=steps, seed=seed,
+                                inits=inits, posterior=args.posterior, step=step, executor=ex,
+                                on_progress=on_progress)
+    except InvalidParameterError as exc:
+        raise usage_error(exc) from None
     wall = time.perf_counter() - t0
     theory = theory_minima(spec, sorted(set(alphas)))
     if args.sampler == "adam":
         theory["map"] = map_theory(spec, sorted(set(alphas)))
+    if args.csv is not None:
+        from copyhead._io import atomic_write_text
+        from copyhead.curves import sampling_table
+
+        theory_m = {e["alpha"]: next(mn["m"] for mn in e["minima"] if mn["is_global"])
+                    for e in theory.get("alphas", []) if e.get("minima")}
+        table = sampling_table(points, theory_m, {"model": spec.to_dict(), "seed": seed, "version": __version__})
+        try:
+            atomic_write_text(args.csv, table.to_csv_text(), parameter="--csv")
+        except InvalidParameterError as exc:
+            raise usage_error(exc) from None
+        progress(f"verify: wrote {args.csv}")
     if args.plot is not None:
         grid_theory = theory
         if theory:

@@ -1,4 +1,5 @@
-"""Typed errors. Each names what went wrong and how to fix it."""
+"""Typed errors. Each carries its data (which parameter or step, and why), so callers never parse messages;
+the command line turns ``parameter`` into an option name in one place (``copyhead._cli_common.usage_error``)."""
 
 
 class CopyheadError(Exception):
@@ -8,17 +9,31 @@ class CopyheadError(Exception):
 class InvalidParameterError(CopyheadError, ValueError):
     """A user-supplied parameter is out of its domain.
 
-    ``parameter`` is the user-facing name (as on the command line, e.g. ``T``
-    or ``sigma-q``); the message says what values are allowed.
+    ``parameter``: the field or argument name (``T``, ``sigma_q``, ``alpha``, ``scheduler``; a name that
+    already is an option, ``--out``, stays as it is); ``reason``: what values are allowed, one line.
+    ``str(error)`` is ``"parameter: reason"``.
     """
 
-    def __init__(self, parameter: str, message: str):
+    def __init__(self, parameter: str, reason: str):
         self.parameter = parameter
-        super().__init__(f"{parameter}: {message}")
+        self.reason = reason
+        super().__init__(f"{parameter}: {reason}")
+
+    def __reduce__(self):  # picklable across process pools with both fields
+        return (type(self), (self.parameter, self.reason))
 
 
-class DerivationCheckFailed(CopyheadError):
-    """A derivation step's check did not pass; the step's result is not trustworthy."""
+class DerivationCheckFailed(CopyheadError, ArithmeticError):
+    """A derivation did not produce the form it must (a symbolic identity, a unique root, a sign): the
+    result built on it is not trustworthy. ``step``: what was being derived; ``reason``: what was found."""
+
+    def __init__(self, step: str, reason: str):
+        self.step = step
+        self.reason = reason
+        super().__init__(f"{step}: {reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.step, self.reason))
 
 
 class ConvergenceError(CopyheadError, ArithmeticError):

@@ -11,12 +11,13 @@ ATTENTIONS = ("softmax", "linear")
 TOKENS = ("centred", "onehot")
 PRIORS = ("bilinear", "gaussian-logit")
 
-#: Python field name -> command-line option.
-OPTION_NAMES = {
-    "attention": "--attention", "T": "--T", "V": "--V", "gamma": "--gamma",
-    "sigma_q": "--sigma-q", "sigma_k": "--sigma-k", "sigma_w": "--sigma-w",
-    "sigma2": "--sigma2", "tokens": "--tokens", "prior": "--prior",
-}
+#: the numeric knobs, in the order of the theory's MODEL_PARAMS (checked in tests)
+NUMERIC_FIELDS = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
+
+
+def option_name(field_name: str) -> str:
+    """The command-line option of a field or parameter: sigma_q -> --sigma-q (the one naming rule)."""
+    return "--" + field_name.replace("_", "-")
 
 
 def check_int(name: str, value, minimum: int) -> int:
@@ -39,6 +40,28 @@ def check_positive(name: str, value) -> float:
     return value
 
 
+#: Knobs and the scales derived from them stay inside this range, so that their squares and cubes (curvatures,
+#: kappa / eps^2, ...) remain in double precision. Outside it results would be rounding noise: refused.
+DERIVED_RANGE = (1e-100, 1e100)
+
+
+def check_scales(spec) -> None:
+    """Refuse knobs whose derived quantities leave double precision, naming the knob (see DERIVED_RANGE)."""
+    lo, hi = DERIVED_RANGE
+    checks = [(name, name, getattr(spec, name), lo, hi) for name in ("gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")]
+    checks += [("T", "T", float(spec.T), lo, hi), ("V", "V", float(spec.V), lo, hi),
+               # the Hessian of the prior term scales as (sigma_q sigma_k)^-4, so its range is the fourth root's
+               ("sigma_q", "sigma_q sigma_k", spec.sigma_q * spec.sigma_k, lo ** 0.75, hi ** 0.75),
+               ("gamma", "the logit scale gamma sigma_q sigma_k", spec.gamma * spec.sigma_q * spec.sigma_k, lo, hi),
+               # kappa = alpha T (V-1) / (2 sigma2 V) is of order 1 at this alpha
+               ("sigma2", "the data scale 2 sigma2 V / (T (V-1))", 2 * spec.sigma2 * spec.V / (spec.T * (spec.V - 1)),
+                lo, hi)]
+    for parameter, what, value, low, high in checks:
+        if not (low <= value <= high):
+            raise InvalidParameterError(parameter, f"{what} is {value:.3g}; it must lie within [{low:.0e}, {high:.0e}] "
+                                        "for the derived quantities to be computed in double precision")
+
+
 def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         raise InvalidParameterError(name, f"must be one of {', '.join(choices)}; got {value!r}")
@@ -49,7 +72,8 @@ def check_choice(name: str, value, choices) -> str:
 class ModelSpec:
     """Single-layer positional attention trained to copy the previous token.
 
-    Fields (the knobs of THEORY.md, same meaning):
+    Fields (the knobs of THEORY.md, same meaning)::
+
       attention  'softmax' (A = softmax_rows(gamma S)) or 'linear' (A = gamma S)
       T          context length (>= 2), positions cyclic
       V          vocabulary size (>= 2)
@@ -82,6 +106,7 @@ class ModelSpec:
         set_("V", check_int("V", self.V, 2))
         for name in ("gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2"):
             set_(name, check_positive(name, getattr(self, name)))
+        check_scales(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,4 +121,9 @@ class ModelSpec:
     @property
     def numeric_params(self) -> dict:
         """The numeric knobs, keyed by field name."""
-        return {k: getattr(self, k) for k in ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")}
+        return {k: getattr(self, k) for k in NUMERIC_FIELDS}
+
+
+#: every field of ModelSpec, in order, and its command-line option (made by option_name, never typed)
+FIELD_NAMES = tuple(f.name for f in fields(ModelSpec))
+OPTION_NAMES = {name: option_name(name) for name in FIELD_NAMES}

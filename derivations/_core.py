@@ -1,6 +1,7 @@
 """A derivation is a chain of SymPy statements, each with a check that runs."""
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from dataclasses import dataclass, field
@@ -14,6 +15,31 @@ CHECK_KINDS = ("symbolic", "exact", "mpmath-50", "quadrature", "optimisation", "
                "finite-difference")
 
 DIGITS = 50
+
+#: The check tiers: "fast" (the default) runs every check with reduced sample sizes and start counts;
+#: "thorough" runs the full set (``copyhead derive --check --thorough``, the slow tests).
+TIERS = ("fast", "thorough")
+_tier = ["fast"]
+
+
+def current_tier() -> str:
+    return _tier[0]
+
+
+def effort(fast, thorough):
+    """The size of a check in the current tier (sample counts, starts, cases): ``fast`` unless thorough."""
+    return thorough if _tier[0] == "thorough" else fast
+
+
+@contextlib.contextmanager
+def tier(name: str):
+    if name not in TIERS:
+        raise ValueError(f"unknown tier {name!r}; choose one of {', '.join(TIERS)}")
+    previous, _tier[0] = _tier[0], name
+    try:
+        yield
+    finally:
+        _tier[0] = previous
 
 
 @dataclass(frozen=True)
@@ -121,3 +147,82 @@ def tolerance_check(kind: str, error: float, tol: float, detail: str) -> CheckRe
 def as_check(kind: str, fn: Callable[[], CheckResult]) -> Callable[[], CheckResult]:
     fn.kind = kind
     return fn
+
+
+# ------------------------------------------------------------------ running sections, in parallel processes
+
+@dataclass(frozen=True)
+class RenderedStatement:
+    """A statement as LaTeX strings, one per part: what a worker process sends back instead of SymPy objects
+    (some do not survive pickling, e.g. Order terms)."""
+
+    parts: tuple
+
+
+def _run_section(module: str, tier_name: str, with_latex: bool) -> list[tuple]:
+    """Build and check one section (in a worker process); plain data back, since checks are closures."""
+    from importlib import import_module
+
+    from .latex import statement_latex
+
+    with tier(tier_name):
+        out = []
+        for step in import_module(module).steps():
+            report = step.run()
+            statement = RenderedStatement(tuple(statement_latex(step.statement))) if with_latex else None
+            out.append((step.section, step.key, step.title, statement, step.explanation, report.results,
+                        report.seconds))
+        return out
+
+
+def _reports(rows) -> list[StepReport]:
+    return [StepReport(Step(section, key, title, statement, explanation, ()), results, seconds)
+            for section, key, title, statement, explanation, results, seconds in rows]
+
+
+def _pool(workers: int):
+    import multiprocessing
+    import sys
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork shares the already imported SymPy with the workers (spawn would re-import it in each)
+    method = "fork" if sys.platform.startswith("linux") else None
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+def run_sections(modules: Sequence[str], *, tier_name: str = "fast", workers: int = 1, on_report=None,
+                 with_latex: bool = True, heavy_first: Sequence[str] = ()) -> list[StepReport]:
+    """Every step of ``modules`` (section modules, in derivation order), sections in ``workers`` processes.
+
+    Sections are independent: each worker derives what its sections need. on_report sees the reports in
+    derivation order, as soon as all earlier sections are done. The reports' steps carry the statement as
+    a RenderedStatement (with_latex) or None, and no check callables. heavy_first: modules to start
+    first (longest first balances the processes); the rest follow in order.
+    """
+    if tier_name not in TIERS:
+        raise ValueError(f"unknown tier {tier_name!r}")
+    done: dict = {}
+    emitted: list[StepReport] = []
+
+    def flush():
+        while len(emitted) < len(modules) and len(emitted) in done:
+            emitted.append(done[len(emitted)])
+            for report in emitted[-1]:
+                if on_report is not None:
+                    on_report(report)
+
+    if workers <= 1 or len(modules) <= 1:
+        for i, module in enumerate(modules):
+            done[i] = _reports(_run_section(module, tier_name, with_latex))
+            flush()
+    else:
+        from concurrent.futures import as_completed
+
+        with _pool(min(workers, len(modules))) as pool:
+            rank = {module: r for r, module in enumerate(heavy_first)}
+            order = sorted(range(len(modules)), key=lambda i: (rank.get(modules[i], len(rank)), i))
+            futures = {pool.submit(_run_section, modules[i], tier_name, with_latex): i for i in order}
+            for future in as_completed(futures):
+                done[futures[future]] = _reports(future.result())
+                flush()
+    return [report for section in emitted for report in section]

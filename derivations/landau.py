@@ -6,6 +6,7 @@ import sympy as sp
 
 from copyhead.spec import ModelSpec
 
+from ..model import CopyHeadModel
 from ..numerics.free_energy import local_minima
 from ..theory.landau import landau_expansion
 from ..theory.reduced import reduced_model
@@ -63,7 +64,7 @@ def _check_onset_amplitude() -> CheckResult:
     worst = 0.0
     for gamma_ in (1.0, 2.0):
         spec = ModelSpec(attention="linear", T=8, V=10, gamma=gamma_, sigma_q=1.1, sigma_k=0.9)
-        subs = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+        subs = CopyHeadModel(spec).subs()
         alpha_c = float(L.alpha_c.subs(subs))
         alpha_ = alpha_c * (1 + 1e-4)
         predicted = float((-L.a2 / (2 * L.a4)).subs(subs).subs(alpha, alpha_))
@@ -78,7 +79,7 @@ def _check_first_order_below_tricritical() -> CheckResult:
     """Below gamma_tc a non-zero minimum already exists below alpha_c: the transition is first order."""
     L = landau_expansion("bilinear")
     spec = ModelSpec(attention="linear", T=8, V=10, gamma=1.0)
-    subs = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+    subs = CopyHeadModel(spec).subs()
     gamma_tc = float(L.gamma_tricritical.subs(subs))
     spec = spec.replace(gamma=0.5 * gamma_tc)
     subs[gamma] = spec.gamma
@@ -96,11 +97,14 @@ def steps() -> list[Step]:
     return [
         Step(SECTION, "e.coefficients", "Landau coefficients",
              sp.Tuple(sp.Eq(a2s, Lb.a2, evaluate=False), sp.Eq(a4s, Lb.a4, evaluate=False), sp.Eq(a6s, Lb.a6, evaluate=False)),
-             "f(s) - f(0) = a2 s^2 + a4 s^4 + a6 s^6 + O(s^8); odd terms vanish by S -> -S symmetry.",
+             r"Expanding the reduced free energy \eqref{eq:d.free_energy} of linear attention "
+             r"\eqref{eq:d.linear}: $f(s) - f(0) = a_2 s^2 + a_4 s^4 + a_6 s^6 + O(s^8)$; odd terms vanish by "
+             r"the $S \to -S$ symmetry.",
              (as_check("mpmath-50", lambda: _check_taylor("bilinear")),
               as_check("mpmath-50", lambda: _check_taylor("gaussian-logit")))),
         Step(SECTION, "e.alpha_c", "Critical amount of data", sp.Eq(sp.Symbol(r"\alpha_c"), Lb.alpha_c, evaluate=False),
-             "a2 changes sign at alpha_c, the same for both priors (they agree at second order).",
+             r"$a_2$ of \eqref{eq:e.coefficients} changes sign at $\alpha_c$, the same for both priors (they "
+             r"agree at second order, \eqref{eq:b.series}).",
              (as_check("mpmath-50", lambda: _check_roots(Lb.a2.subs(alpha, Lb.alpha_c), None, "a2(alpha_c)")),
               as_check("mpmath-50", lambda: _check_roots(Lg.alpha_c - Lb.alpha_c, None, "alpha_c(Gauss) - alpha_c(bilinear)")),
               as_check("mpmath-50", lambda: _check_roots(sp.S(0), Lb.a2.subs(alpha, Lb.alpha_c / 2),
@@ -108,15 +112,17 @@ def steps() -> list[Step]:
         Step(SECTION, "e.quartic", "Effective quartic on the critical line",
              sp.Tuple(sp.Eq(sp.Symbol(r"a_4(\alpha_c)"), Lb.a4_at_critical, evaluate=False),
                       sp.Eq(sp.Symbol(r"a_4^{\mathrm{G}}(\alpha_c)"), Lg.a4_at_critical, evaluate=False)),
-             "The transition is second order where a4(alpha_c) > 0, with s^2 = -a2/(2 a4): m ~ (alpha - alpha_c)^(1/2). "
-             "For the Gaussian-logit prior a4 > 0 always.",
+             r"The transition at \eqref{eq:e.alpha_c} is second order where $a_4(\alpha_c) > 0$, with $s^2 = "
+             r"-a_2/(2a_4)$: $m \sim (\alpha - \alpha_c)^{1/2}$. For the Gaussian-logit prior $a_4 > 0$ "
+             r"always.",
              (as_check("optimisation", _check_onset_amplitude),
               as_check("mpmath-50", lambda: _check_roots(sp.S(0), Lg.a4_at_critical, "Gaussian-logit a4(alpha_c) > 0")))),
         Step(SECTION, "e.tricritical", "Tricritical point",
              sp.Tuple(sp.Eq(sp.Symbol(r"\gamma_{tc}"), Lb.gamma_tricritical, evaluate=False),
                       sp.Eq(sp.Symbol(r"a_6(\alpha_c, \gamma_{tc})"), Lb.a6_at_tricritical, evaluate=False)),
-             "a4(alpha_c) = 0 at gamma_tc with a6 > 0: a tricritical point. For gamma < gamma_tc the transition of "
-             "linear attention with the bilinear prior is first order.",
+             r"$a_4(\alpha_c) = 0$ \eqref{eq:e.quartic} at $\gamma_{tc}$, with $a_6 > 0$: a tricritical point. "
+             r"For $\gamma < \gamma_{tc}$ the transition of linear attention with the bilinear prior is first "
+             r"order.",
              (as_check("mpmath-50", lambda: _check_roots(Lb.a4_at_critical.subs(gamma, Lb.gamma_tricritical),
                                                          Lb.a6_at_tricritical, "a4(alpha_c, gamma_tc); a6 > 0")),
               as_check("optimisation", _check_first_order_below_tricritical))),

@@ -8,13 +8,13 @@ from scipy import optimize, stats
 from ..theory import ldp
 from ..theory.functions import GaussianLogitRate, WishartRate
 from ..theory.symbols import a, x
-from ._core import CheckResult, Step, as_check, identity_check, symbolic_check, tolerance_check
+from ._core import CheckResult, Step, as_check, effort, identity_check, symbolic_check, tolerance_check
 
 SECTION = "Large deviations of the query-key overlap"
 
 
 def _phi_numpy():
-    return sp.lambdify(x, WishartRate(x).doit(), "numpy")
+    return sp.lambdify(x, WishartRate(x), "numpy")  # prints its own cancellation-free form
 
 
 def _check_wishart_density() -> CheckResult:
@@ -72,7 +72,7 @@ def _check_block_minimisation_numeric() -> CheckResult:
 def _check_monte_carlo_slope() -> CheckResult:
     """Empirical density of x = q.k/N at N and 2N: the log-density slope is -phi(x)."""
     rng = np.random.default_rng(3)
-    samples = 2_000_000
+    samples = effort(500_000, 2_000_000)
     worst = 0.0
     details = []
     Ns = (6, 12)
@@ -121,8 +121,9 @@ def steps() -> list[Step]:
     G = sp.MatrixSymbol("G", 2, 2)
     Sigma = sp.MatrixSymbol(r"\Sigma", 2, 2)
     I_W = sp.Function(r"I_{\mathrm{W}}")(G)
-    wishart_statement = sp.Eq(I_W, (sp.Trace(sp.Inverse(Sigma) * G) - sp.log(sp.Determinant(sp.Inverse(Sigma) * G))
-                                    - sp.Symbol("2T")) / 2, evaluate=False)
+    # G is 2T x 2T: the constant is half its dimension
+    wishart_statement = sp.Eq(I_W, (sp.Trace(sp.Inverse(Sigma) * G) - sp.log(sp.Determinant(sp.Inverse(Sigma) * G))) / 2
+                              - sp.Symbol("T", positive=True, finite=True), evaluate=False)
     phi_expr = WishartRate(x).doit()
     a_star = ldp.block_minimiser()
     series = sp.series(phi_expr, x, 0, 8).removeO()
@@ -131,13 +132,15 @@ def steps() -> list[Step]:
     root = sp.sqrt(1 + 4 * x**2)
     return [
         Step(SECTION, "b.wishart", "Wishart rate of the overlap matrix", wishart_statement,
-             "G = (Q;K)(Q;K)^T/N is Wishart with N degrees of freedom and scale Sigma/N, "
-             "Sigma = diag(sigma_q^2 I, sigma_k^2 I); its log-density is -N I_W(G) + O(log N).",
+             r"$G = (Q;K)(Q;K)^{\mathsf T}/N$ is Wishart with $N$ degrees of freedom and scale $\Sigma/N$, "
+             r"where $\Sigma = \mathrm{diag}(\sigma_q^2 I, \sigma_k^2 I)$; its log-density is $-N I_{\mathrm "
+             r"W}(G) + O(\log N)$.",
              (as_check("density", _check_wishart_density),)),
-        Step(SECTION, "b.block", "Minimising one 2x2 block at fixed overlap x",
+        Step(SECTION, "b.block", r"Minimising one $2\times 2$ block at fixed overlap $x$",
              sp.Eq(sp.Symbol("a^*"), a_star, evaluate=False),
-             "In the singular-value basis of S/(sigma_q sigma_k) the minimisation over the QQ and KK blocks splits "
-             "into blocks [[a, x], [x, b]]; by symmetry a = b, and SymPy solves the stationarity condition.",
+             r"In the singular-value basis of $S/(\sigma_q\sigma_k)$ the minimisation of \eqref{eq:b.wishart} "
+             r"over the $QQ$ and $KK$ blocks splits into $2\times 2$ blocks with diagonal $a, b$ and "
+             r"off-diagonal $x$; by symmetry $a = b$, and SymPy solves the stationarity condition.",
              (as_check("mpmath-50", lambda: identity_check(sp.diff(ldp.block_rate().subs(sp.Symbol("b", positive=True),
                                                                                        a), a).subs(a, a_star), sp.S(0),
                                                            [x], relative=False)),)),
@@ -145,23 +148,25 @@ def steps() -> list[Step]:
              sp.Eq(sp.Function(r"I")(sp.Symbol("S")), sp.Sum(WishartRate(sp.Symbol("s_i")), (sp.Symbol("i"), 1,
                                                                                             sp.Symbol("T"))),
                    evaluate=False),
-             "Substituting the minimiser gives phi(x) = (sqrt(1+4x^2)-1)/2 - log((1+sqrt(1+4x^2))/2)/2 per singular "
-             "value s_i of S/(sigma_q sigma_k).",
+             r"Substituting the minimiser \eqref{eq:b.block} into \eqref{eq:b.wishart} gives, per singular "
+             r"value $s_i$ of $S/(\sigma_q\sigma_k)$, $\phi_{\mathrm W}(x) = \frac{\sqrt{1+4x^2}-1}{2} - "
+             r"\frac12\log\frac{1+\sqrt{1+4x^2}}{2}$.",
              (as_check("symbolic", lambda: symbolic_check(ldp.derived_rate() - phi_expr, "block rate at a* minus phi")),
               as_check("optimisation", _check_block_minimisation_numeric),
               as_check("monte-carlo", _check_monte_carlo_slope))),
-        Step(SECTION, "b.legendre", "Independent route: Gaertner-Ellis",
+        Step(SECTION, "b.legendre", r"Independent route: Gärtner–Ellis",
              sp.Eq(WishartRate(x), sp.Symbol(r"\sup_\theta") * (x * sp.Symbol(r"\theta") + sp.log(1 - sp.Symbol(r"\theta")**2) / 2),
                    evaluate=False),
-             "E exp(theta q.k) = (1 - theta^2)^(-N/2), so the scaled cumulant generating function is "
-             "-log(1-theta^2)/2; its Legendre transform is the rate.",
+             r"$\mathbb E\, e^{\theta\, q\cdot k} = (1-\theta^2)^{-N/2}$, so the scaled cumulant generating "
+             r"function is $-\frac12\log(1-\theta^2)$; its Legendre transform is the rate \eqref{eq:b.phi}.",
              (as_check("mpmath-50", lambda: identity_check(ldp.legendre_rate(), phi_expr, [x])),)),
         Step(SECTION, "b.series", "Small and large overlap",
              sp.Tuple(sp.Eq(WishartRate(x), series + sp.O(x**8), evaluate=False),
                       sp.Eq(sp.Limit(WishartRate(x) - x + sp.log(x) / 2, x, sp.oo), asym, evaluate=False)),
-             "phi(x) = x^2/2 - x^4/4 + ...: the Gaussian-logit rate x^2/2 agrees to second order; "
-             "for large x phi grows linearly, phi = x - log(x)/2 - 1/2 + o(1). Numerics use the equal, "
-             "cancellation-free form y - log1p(y)/2 with y = 2x^2/(1 + sqrt(1+4x^2)).",
+             r"$\phi_{\mathrm W}(x) = x^2/2 - x^4/4 + \dots$: the Gaussian-logit rate $x^2/2$ agrees to second "
+             r"order; for large $x$ the rate grows linearly, $\phi_{\mathrm W} = x - \frac12\log x - \frac12 + "
+             r"o(1)$. Numerics use the equal, cancellation-free form $y - \frac12\log(1+y)$ with $y = "
+             r"2x^2/(1+\sqrt{1+4x^2})$.",
              (as_check("symbolic", lambda: symbolic_check(series.coeff(x, 2) - sp.Rational(1, 2),
                                                           "x^2 coefficient minus 1/2")),
               as_check("symbolic", lambda: symbolic_check(series.coeff(x, 4) + sp.Rational(1, 4),
@@ -172,12 +177,14 @@ def steps() -> list[Step]:
                                                            low=1e-3, high=50)))),
         Step(SECTION, "b.convex", "Convexity of the rate", sp.Eq(sp.Derivative(WishartRate(x), x, 2), phi_dd,
                                                                  evaluate=False),
-             "phi'' = 2/(r(1+r)) with r = sqrt(1+4x^2) > 0; convexity gives the Jensen step used in the reduction.",
+             r"$\phi_{\mathrm W}'' = 2/(r(1+r))$ with $r = \sqrt{1+4x^2} > 0$; convexity gives the Jensen step "
+             r"used in the reduction \eqref{eq:d.linear}.",
              (as_check("symbolic", lambda: symbolic_check(phi_dd - 2 / (root * (1 + root)), "phi'' - 2/(r(1+r))")),)),
         Step(SECTION, "b.gaussian", "Alternative: Gaussian prior directly on the logits",
              sp.Eq(GaussianLogitRate(x), GaussianLogitRate(x).doit(), evaluate=False),
-             "A Gaussian prior on S with the same variance sigma_q^2 sigma_k^2/N per entry has rate "
-             "sum_ij S_ij^2/(2 sigma_q^2 sigma_k^2) = sum_i s_i^2/2 (Frobenius norm = sum of squared singular values).",
+             r"A Gaussian prior on $S$ with the same variance $\sigma_q^2\sigma_k^2/N$ per entry has rate "
+             r"$\sum_{ij} S_{ij}^2/(2\sigma_q^2\sigma_k^2) = \sum_i s_i^2/2$ (the squared Frobenius norm is "
+             r"the sum of the squared singular values).",
              (as_check("monte-carlo", _check_gaussian_logit_variance),
               as_check("exact", _check_gaussian_dominates))),
     ]

@@ -8,11 +8,12 @@ import numpy as np
 import sympy as sp
 from scipy import optimize
 
+from ..model import CopyHeadModel
 from ..theory import map_estimate as me
 from ..theory import population
 from ..theory.functions import WishartRate
 from ..theory.symbols import MODEL_PARAMS, T, V, alpha, delta, gamma, m, q, s, sigma_k, sigma_q, x
-from ._core import DIGITS, CheckResult, Step, as_check, random_rationals, symbolic_check, tolerance_check
+from ._core import DIGITS, CheckResult, Step, as_check, effort, random_rationals, symbolic_check, tolerance_check
 
 SECTION = "MAP estimate (Adam with weight decay)"
 
@@ -46,7 +47,9 @@ def _check_nuclear_norm_numeric() -> CheckResult:
     """min over Q, K with Q K^T / N = S of (|Q|^2/sigma_q^2 + |K|^2/sigma_k^2)/(2N), by SLSQP, vs ||S||_*/(sq sk)."""
     rng = np.random.default_rng(12)
     worst = 0.0
-    for T_, N_ in ((2, 3), (3, 4), (3, 5)):
+    shapes = effort(((2, 3), (3, 4)), ((2, 3), (3, 4), (3, 5)))
+    n_starts = effort(2, 4)
+    for T_, N_ in shapes:
         sq, sk = rng.uniform(0.6, 1.6, size=2)
         S = rng.normal(scale=0.8, size=(T_, T_))
 
@@ -59,7 +62,7 @@ def _check_nuclear_norm_numeric() -> CheckResult:
             return (Q @ K.T / N_ - S).ravel()
 
         best = math.inf
-        for start in range(4):
+        for start in range(n_starts):
             v0 = np.random.default_rng(100 + start).normal(size=2 * T_ * N_) * 1.5
             res = optimize.minimize(cost, v0, constraints=[{"type": "eq", "fun": cons}], method="SLSQP",
                                     options={"ftol": 1e-14, "maxiter": 2000})
@@ -68,7 +71,8 @@ def _check_nuclear_norm_numeric() -> CheckResult:
         nuclear = float(np.sum(np.linalg.svd(S, compute_uv=False))) / (sq * sk)
         worst = max(worst, abs(best - nuclear))
     return tolerance_check("optimisation", worst, 1e-6,
-                           "SLSQP over (Q, K) at fixed random S, (T, N) = (2,3), (3,4), (3,5), 4 starts each, "
+                           f"SLSQP over (Q, K) at fixed random S, (T, N) = {', '.join(map(str, shapes))}, "
+                           f"{n_starts} starts each, "
                            "vs sum of singular values / (sigma_q sigma_k)")
 
 
@@ -168,7 +172,7 @@ def _check_map_minima_perturbation() -> CheckResult:
                 m_ = np.mean(A[np.arange(T_), np.arange(T_) - 1])
                 q_ = np.sum(A * A) / T_
                 return (np.sum(np.linalg.svd(S, compute_uv=False)) / (spec.sigma_q * spec.sigma_k)
-                        + lam_e(m_, q_, *spec.numeric_params.values(), a))
+                        + lam_e(m_, q_, *CopyHeadModel(spec).params.values(), a))
 
             f0 = F(S0)
             for _ in range(300):
@@ -201,9 +205,9 @@ def _check_kink_numeric() -> CheckResult:
     with mp.workdps(40):
         for T_ in (4, 16):
             spec = ModelSpec(T=T_, V=8)
-            for a in np.geomspace(0.5, 80, 12):
+            for a in np.geomspace(0.5, 80, effort(5, 12)):
                 has_kink = any(mn.kind == "kink" for mn in me.map_minima(spec, a))
-                p = [mp.mpf(v) for v in spec.numeric_params.values()] + [mp.mpf(a)]
+                p = [mp.mpf(v) for v in CopyHeadModel(spec).params.values()] + [mp.mpf(a)]
                 h = mp.mpf("1e-12")
                 f0 = f(0, *p)
                 local = f(h, *p) > f0 and f(-h, *p) > f0
@@ -225,51 +229,55 @@ def steps() -> list[Step]:
     threshold = me.softmax_kink_threshold()
     xs = sp.Symbol("x", positive=True)
     return [
-        Step(SECTION, "h.ridge", "Readout: the W-problem is ridge regression",
+        Step(SECTION, "h.ridge", r"Readout: the $W$-problem is ridge regression",
              sp.Eq(sp.Symbol(r"\min_W"), sp.Symbol(r"\frac{1}{2\sigma^2}(\mathrm{tr}\,Y^TY - \mathrm{tr}\,C^TR^{-1}C)"),
                    evaluate=False),
-             "Adam's weight decay is the Gaussian prior; at fixed (Q, K) the optimum over W is ridge regression "
-             "with lambda = sigma2 N / sigma_w^2. Its value is the marginal's quadratic term; the log-determinant "
-             "of the marginal is O(1/N) per N (population.logdet_per_n_limit), so the MAP data term has the same "
-             "large-N energy as the Bayes posterior.",
+             r"Adam's weight decay is the Gaussian prior; at fixed $(Q, K)$ the optimum over $W$ is ridge "
+             r"regression with $\lambda = \sigma^2 N/\sigma_w^2$ \eqref{eq:a.ridge}. Its value is the "
+             r"quadratic term of \eqref{eq:a.evidence}; the log-determinant is $O(1/N)$ per $N$ "
+             r"\eqref{eq:c.limit}, so the MAP data term has the same large-$N$ energy as the Bayes posterior.",
              (as_check("optimisation", _check_ridge_readout),
               as_check("symbolic", lambda: symbolic_check(population.logdet_per_n_limit(),
                                                           "(V/2N) log det(I + Sigma_h/lambda) as N -> oo")))),
-        Step(SECTION, "h.block", "One singular pair: min (a^2 + b^2)/2 with ab = x",
+        Step(SECTION, "h.block", r"One singular pair: $\min (a^2 + b^2)/2$ with $ab = x$",
              sp.Eq(sp.Symbol("a^*"), block_a, evaluate=False),
-             "Q and K contribute a and b along one singular pair of S/(sigma_q sigma_k); the minimum of the "
-             "weight-decay cost is |x| (AM-GM).",
+             r"$Q$ and $K$ contribute $a$ and $b$ along one singular pair of $S/(\sigma_q\sigma_k)$; the "
+             r"minimum of the weight-decay cost is $|x|$ (AM–GM).",
              (as_check("symbolic", lambda: symbolic_check(block_value - x, "minimum minus x (x > 0)")),)),
-        Step(SECTION, "h.nuclear", "Weight decay at fixed S is the nuclear norm",
+        Step(SECTION, "h.nuclear", r"Weight decay at fixed $S$ is the nuclear norm",
              sp.Eq(sp.Symbol(r"\min_{QK^T/N=S}\frac{1}{N}\left(\frac{|Q|^2}{2\sigma_q^2}+\frac{|K|^2}{2\sigma_k^2}\right)"),
                    sp.Symbol(r"\frac{\|S\|_*}{\sigma_q\sigma_k}"), evaluate=False),
-             "The variational characterisation of the nuclear norm (attained for N >= rank S). The MAP replaces "
-             "the Bayes rate phi(s_i) by |s_i|: phi keeps the same linear growth but adds the prior's entropy "
-             "(-log|x|/2 - 1/2 + o(1)), absent from the MAP.",
+             r"The variational characterisation of the nuclear norm (attained for $N \ge \mathrm{rank}\, S$), "
+             r"from \eqref{eq:h.block}. The MAP replaces the Bayes rate $\phi_{\mathrm W}(s_i)$ of "
+             r"\eqref{eq:b.phi} by $|s_i|$: $\phi_{\mathrm W}$ has the same linear growth but adds the prior's "
+             r"entropy, $-\frac12\log|x| - \frac12 + o(1)$ \eqref{eq:b.series}, which the MAP lacks.",
              (as_check("optimisation", _check_nuclear_norm_numeric),
               as_check("monte-carlo", _check_nuclear_bound_mc),
               as_check("symbolic", lambda: symbolic_check(sp.limit(WishartRate(xs).doit() / xs, xs, sp.oo) - 1,
                                                           "lim phi(x)/x - 1")))),
         Step(SECTION, "h.reduced", "Reduced MAP objective (softmax)",
              sp.Eq(sp.Symbol("f_MAP"), obj.prior_term + sp.Function("E")(m, q), evaluate=False),
-             "Same ansatz S = delta (Pi - J/T) and same energy as theory.reduced; the rate phi is replaced by "
-             "|x|: f_MAP = (T-1)|delta|/(sigma_q sigma_k) + energy(m(delta), q(delta)) + data constant. Linear "
-             "(centred): T|s|/(sigma_q sigma_k) + energy.",
+             r"Same ansatz $S = \delta(\Pi - J/T)$ \eqref{eq:d.softmax} and same energy \eqref{eq:c.energy} as "
+             r"the Bayes reduction, with the rate replaced by $|x|$ \eqref{eq:h.nuclear}: $f_{\mathrm{MAP}} = "
+             r"(T-1)|\delta|/(\sigma_q\sigma_k) + E(m(\delta), q(\delta)) + c_{\mathrm{data}}$. Linear "
+             r"attention (centred): $T|s|/(\sigma_q\sigma_k) + E$.",
              (as_check("mpmath-50", lambda: _check_reduced_vs_matrix("softmax")),
               as_check("mpmath-50", lambda: _check_reduced_vs_matrix("linear")),
               as_check("monte-carlo", _check_map_minima_perturbation))),
         Step(SECTION, "h.kink", "The uniform state is a MAP minimum below a threshold",
              sp.Eq(sp.Symbol(r"|E'(0)|/c"), threshold, evaluate=False),
-             "|x| has a kink at 0: S = 0 (m = 1/T) is a local MAP minimum iff |E'(0)| <= c = (T-1)/(sigma_q sigma_k), "
-             "i.e. iff this ratio is <= 1; equivalently 2 kappa gamma sigma_q sigma_k <= T^2 (1 + eps T). "
-             "Adam started from S ~ 0 stays there below the threshold.",
+             r"$|x|$ has a kink at 0: $S = 0$ ($m = 1/T$) is a local MAP minimum of \eqref{eq:h.reduced} iff "
+             r"$|E'(0)| \le c = (T-1)/(\sigma_q\sigma_k)$, that is iff this ratio is at most 1; equivalently "
+             r"$2\kappa\gamma\sigma_q\sigma_k \le T^2(1 + \epsilon T)$. Adam started from $S \approx 0$ stays "
+             r"there below the threshold.",
              (as_check("symbolic", _check_kink_closed_form),
               as_check("optimisation", _check_kink_numeric))),
         Step(SECTION, "h.linear", "Linear attention: the origin is always a MAP minimum",
              sp.Eq(sp.Subs(sp.Derivative(sp.Function("E")(s), s), s, 0), 0, evaluate=False),
-             "By S -> -S symmetry E'(0) = 0 < c = T/(sigma_q sigma_k): S = 0 is a local MAP minimum at every alpha, "
-             "so the MAP's copy minimum appears at finite |s| (a discontinuous MAP transition), while the Bayes "
-             "posterior has a second-order onset at alpha_c.",
+             r"By the $S \to -S$ symmetry $E'(0) = 0 < c = T/(\sigma_q\sigma_k)$: $S = 0$ is a local MAP "
+             r"minimum at every $\alpha$, so the MAP's copy minimum appears at finite $|s|$ (a discontinuous "
+             r"MAP transition), while the Bayes posterior has a second-order onset at $\alpha_c$ "
+             r"\eqref{eq:e.alpha_c}.",
              (as_check("symbolic", _check_linear_kink),
               as_check("symbolic", lambda: symbolic_check(lin.kink_slope - T / (sigma_q * sigma_k), "c - T/(sq sk)")))),
     ]

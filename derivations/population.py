@@ -115,32 +115,37 @@ def steps() -> list[Step]:
              sp.Tuple(sp.Eq(sp.Symbol(r"\mathbb{E}[x x^{T}]_{\mathrm{centred}}"), P_sym / V, evaluate=False),
                       sp.Eq(sp.Symbol(r"\mathbb{E}[x x^{T}]_{\mathrm{onehot}}"), P_sym / V + J_sym / V, evaluate=False),
                       sp.Eq(sp.Symbol(r"\mathbb{E}[x]\mathbb{E}[x]^{T}_{\mathrm{onehot}}"), J_sym / V, evaluate=False)),
-             "Uniform tokens: E[x_s x_s'^T] = delta_ss' E[x x^T] + (1 - delta_ss') E[x] E[x]^T, with J = 11^T/V "
-             "the projector on the constant direction and P = I - J; centred tokens have zero mean.",
+             r"Uniform tokens: $\mathbb E[x_s x_{s'}^{\mathsf T}] = \delta_{ss'}\mathbb E[xx^{\mathsf T}] + "
+             r"(1-\delta_{ss'})\,\mathbb E[x]\mathbb E[x]^{\mathsf T}$, with $J = \mathbf 1\mathbf 1^{\mathsf "
+             r"T}/V$ the projector on the constant direction and $P = I - J$; centred tokens have zero mean.",
              (as_check("exact", _check_moments),)),
-        Step(SECTION, "c.channels", "Channels of the V x V problem",
+        Step(SECTION, "c.channels", r"Channels of the $V\times V$ problem",
              sp.Tuple(*[sp.Eq(sp.Symbol(f"(c, M)_{i}"), sp.Tuple(ch[1], ch[2]), evaluate=False)
                         for i, ch in enumerate(pop.channels("onehot"))]),
-             "C/n and Sigma_h/n are combinations of P (multiplicity V-1) and J/V (multiplicity 1): the P channel "
-             "depends on A through m = (1/T) sum_t A_{t,t-1} and q = (1/T) sum A_ts^2; the mean channel, present "
-             "only for raw one-hot tokens, through the row sums r and R.",
+             r"With the moments \eqref{eq:c.moments}, $C/n$ and $\Sigma_h/n$ are combinations of $P$ "
+             r"(multiplicity $V-1$) and $J/V$ (multiplicity 1). The $P$ channel depends on $A$ through $m = "
+             r"\frac1T\sum_t A_{t,t-1}$ and $q = \frac1T\sum_{ts} A_{ts}^2$; the mean channel, present only "
+             r"for raw one-hot tokens, through the row sums $\bar r$ and $R$.",
              (as_check("exact", _check_channels),)),
-        Step(SECTION, "c.limit", "Per-channel limit N -> oo at n = alpha N",
+        Step(SECTION, "c.limit", r"Per-channel limit $N \to \infty$ at $n = \alpha N$",
              sp.Eq(sp.Limit(pop.channel_finite_n(), N, sp.oo), pop.channel_limit(), evaluate=False),
-             "With the ridge lam = sigma2 N / sigma_w^2 and n = alpha N both C^2 and lam + n M scale with N; the "
-             "log-determinant is O(1) and drops out per N.",
+             r"With the ridge $\lambda = \sigma^2 N/\sigma_w^2$ \eqref{eq:a.ridge} and $n = \alpha N$, both "
+             r"$c^2$ and $\lambda + nM$ scale with $N$; the log-determinant in \eqref{eq:a.evidence} is $O(1)$ "
+             r"and drops out per $N$.",
              (as_check("mpmath-50", _check_limit_numerically),
               as_check("symbolic", lambda: symbolic_check(pop.logdet_per_n_limit(), "limit of (V/2N) log det")))),
-        Step(SECTION, "c.energy", "Energy per N (centred tokens)",
+        Step(SECTION, "c.energy", r"Energy per $N$ (centred tokens)",
              sp.Tuple(sp.Eq(sp.Symbol("E"), -kappa * m**2 / (q + eps), evaluate=False),
                       sp.Eq(kappa, kappa_, evaluate=False), sp.Eq(eps, eps_, evaluate=False)),
-             "Summing the channels: kappa grows linearly with alpha, the effective ridge eps shrinks as 1/alpha.",
+             r"Summing the channels \eqref{eq:c.limit}: $\kappa$ grows linearly with $\alpha$, and the "
+             r"effective ridge $\epsilon$ shrinks as $1/\alpha$.",
              (as_check("symbolic", lambda: symbolic_check(pop.energy("centred") + kappa_ * m**2 / (q + eps_),
                                                           "energy + kappa m^2/(q + eps)")),
               as_check("monte-carlo", _check_monte_carlo))),
-        Step(SECTION, "c.onehot", "Energy per N (raw one-hot tokens)",
+        Step(SECTION, "c.onehot", r"Energy per $N$ (raw one-hot tokens)",
              sp.Eq(sp.Symbol("E_{onehot}"), -kappa * m**2 / (q + eps) - kappa / (V - 1) * r**2 / (R + eps), evaluate=False),
-             "The mean channel adds the same shape in the row-sum overlaps; for softmax r = R = 1 it is a constant.",
+             r"The mean channel adds the same shape as \eqref{eq:c.energy} in the row-sum overlaps; for "
+             r"softmax $\bar r = R = 1$ and it is a constant.",
              (as_check("mpmath-50", lambda: identity_check(pop.energy("onehot"),
                                                            -kappa_ * m**2 / (q + eps_) - kappa_ / (V - 1) * r**2 / (R + eps_),
                                                            [m, q, r, R, T, V, alpha, sigma2, sigma_w],

@@ -86,18 +86,21 @@ def steps() -> list[Step]:
     sigma_h, cross = post.sufficient_statistics_statement()
     lam_ = sp.Symbol("lam", positive=True)
     return [
-        Step(SECTION, "a.evidence", "Evidence with W integrated out (feature-space form)", evidence,
-             "Each output row of W is Gaussian with variance sigma_w^2/N, so every output column of Y is a "
-             "Gaussian process over the nT features h with kernel (sigma_w^2/N) h.h'. Woodbury's identity and the "
-             "matrix determinant lemma turn the nT x nT evidence into this V x V form.",
+        Step(SECTION, "a.evidence", r"Evidence with $W$ integrated out (feature-space form)", evidence,
+             r"Each output row of $W$ is Gaussian with variance $\sigma_w^2/N$, so every output column of $Y$ "
+             r"is a Gaussian process over the $nT$ features $h$ with kernel $(\sigma_w^2/N)\, h\cdot h'$. "
+             r"Woodbury's identity and the matrix determinant lemma turn the $nT\times nT$ evidence into this "
+             r"$V\times V$ form.",
              (as_check("mpmath-50", _check_two_forms), as_check("quadrature", _check_quadrature))),
         Step(SECTION, "a.ridge", "Readout ridge", sp.Eq(lam_, post.ridge(), evaluate=False),
-             "The ridge is the noise variance over the prior variance of one readout weight.",
+             r"The ridge $\lambda$ in \eqref{eq:a.evidence} is the noise variance over the prior variance of "
+             r"one readout weight.",
              (as_check("symbolic", lambda: symbolic_check(post.ridge() - sigma2 / (sigma_w**2 / N),
                                                           "lam = sigma2 / (sigma_w^2/N)")),)),
-        Step(SECTION, "a.sufficient", "Dependence on (Q, K) only through A, via G_{ss'}",
+        Step(SECTION, "a.sufficient", r"Dependence on $(Q, K)$ only through $A$, via $G_{ss'}$",
              sp.Tuple(sigma_h, cross),
-             "Sigma_h and C are quadratic and linear in A with coefficients G_{ss'} = sum_mu x_s x_s'^T, "
-             "computed once: the cost of evaluating the posterior does not grow with n.",
+             r"$\Sigma_h$ and $C$ in \eqref{eq:a.evidence} are quadratic and linear in $A$, with coefficients "
+             r"$G_{ss'} = \sum_\mu x_s x_{s'}^{\mathsf T}$ computed once: the cost of evaluating the posterior "
+             r"does not grow with $n$.",
              (as_check("exact", _check_sufficient_statistics),)),
     ]

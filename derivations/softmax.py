@@ -6,11 +6,12 @@ import sympy as sp
 
 from copyhead.spec import ModelSpec
 
+from ..model import CopyHeadModel
 from ..numerics.free_energy import local_minima
 from ..theory.reduced import reduced_model
 from ..theory.softmax import softmax_conditions
 from ..theory.symbols import MODEL_PARAMS, T, V, alpha, delta
-from ._core import DIGITS, CheckResult, Step, as_check, random_rationals
+from ._core import DIGITS, CheckResult, Step, as_check, effort, random_rationals
 
 SECTION = "Softmax attention: stationarity and curvature"
 
@@ -28,15 +29,16 @@ def _check_derivative(order: int) -> CheckResult:
     expr = (cond.stationarity if order == 1 else cond.curvature).doit()
     f = reduced_model("softmax", "centred", "bilinear").free_energy.doit()
     worst = mp.mpf(0)
+    count = effort(3, 6)
     with mp.workdps(2 * DIGITS):
-        for point in _points(6, 20 + order):
+        for point in _points(count, 20 + order):
             at = {k: v for k, v in point.items() if k != delta}
             fn = sp.lambdify(delta, f.subs(at), "mpmath")
             numeric = mp.diff(fn, mp.mpf(str(point[delta])), order)
             exact = mp.mpf(str(sp.N(expr.subs(point), 2 * DIGITS)))
             worst = max(worst, abs(numeric - exact) / max(abs(exact), mp.mpf(1)))
     return CheckResult(bool(worst < mp.mpf(10) ** -40), "mpmath-50",
-                       f"closed-form f^({order}) vs mpmath numerical differentiation of f at 6 random points: "
+                       f"closed-form f^({order}) vs mpmath numerical differentiation of f at {count} random points: "
                        f"max err {mp.nstr(worst, 3)}", float(worst))
 
 
@@ -44,17 +46,19 @@ def _check_polynomial() -> CheckResult:
     """Every positive real root alpha of the cubic makes f'(delta) vanish."""
     cond = softmax_conditions("bilinear")
     worst, roots_seen = mp.mpf(0), 0
+    count = effort(4, 8)
+    stationarity = cond.stationarity.doit()
     with mp.workdps(DIGITS):
-        for point in _points(8, 30):
+        for point in _points(count, 30):
             at = {k: v for k, v in point.items() if k != alpha}
             coeffs = [mp.mpf(str(sp.N(c.subs(at), DIGITS + 10))) for c in cond.stationarity_polynomial.all_coeffs()]
             for root in mp.polyroots(coeffs, maxsteps=200, extraprec=200):
                 if abs(mp.im(root)) < mp.mpf(10) ** -30 and mp.re(root) > 0:
                     roots_seen += 1
-                    value = sp.N(cond.stationarity.doit().subs({**at, alpha: sp.Float(str(mp.re(root)), DIGITS)}), DIGITS)
+                    value = sp.N(stationarity.subs({**at, alpha: sp.Float(str(mp.re(root)), DIGITS)}), DIGITS)
                     worst = max(worst, abs(mp.mpf(str(value))))
     return CheckResult(bool(roots_seen > 0 and worst < mp.mpf(10) ** -30), "mpmath-50",
-                       f"{roots_seen} positive roots of the cubic at 8 random (delta, params): max |f'| {mp.nstr(worst, 3)}",
+                       f"{roots_seen} positive roots of the cubic at {count} random (delta, params): max |f'| {mp.nstr(worst, 3)}",
                        float(worst))
 
 
@@ -71,7 +75,7 @@ def _check_spinodals() -> CheckResult:
     """Solve f' = f'' = 0 with mpmath; the number of minima changes across each root."""
     spec = ModelSpec()
     cond = softmax_conditions("bilinear")
-    at = {sym: getattr(spec, str(sym)) for sym in MODEL_PARAMS}
+    at = CopyHeadModel(spec).subs()
     g1 = sp.lambdify((delta, alpha), cond.stationarity.doit().subs(at), "mpmath")
     g2 = sp.lambdify((delta, alpha), cond.curvature.doit().subs(at), "mpmath")
     found = []
@@ -91,18 +95,22 @@ def steps() -> list[Step]:
     cond = softmax_conditions("bilinear")
     return [
         Step(SECTION, "f.stationarity", "Stationarity", sp.Eq(sp.Symbol("f'(\\delta)"), cond.stationarity, evaluate=False),
-             "The derivative uses phi' = 2x/(1 + sqrt(1+4x^2)) from the rate function's fdiff.",
+             r"Differentiating \eqref{eq:d.reduced}; the derivative uses $\phi_{\mathrm W}'(x) = "
+             r"2x/(1+\sqrt{1+4x^2})$ from the rate function's own derivative.",
              (as_check("mpmath-50", lambda: _check_derivative(1)),)),
-        Step(SECTION, "f.cubic", "Stationarity as a cubic in alpha",
+        Step(SECTION, "f.cubic", r"Stationarity as a cubic in $\alpha$",
              sp.Eq(sp.Symbol("P(\\alpha)"), cond.stationarity_polynomial.as_expr(), evaluate=False),
-             "Clearing denominators, f'(delta) = 0 is a cubic in alpha: each delta lies on at most three stationary branches.",
+             r"Clearing the denominators of \eqref{eq:f.stationarity}, $f'(\delta) = 0$ is a cubic in "
+             r"$\alpha$: each $\delta$ lies on at most three stationary branches.",
              (as_check("mpmath-50", _check_polynomial),)),
         Step(SECTION, "f.curvature", "Curvature", sp.Eq(sp.Symbol("f''(\\delta)"), cond.curvature, evaluate=False),
-             "Spinodals solve f' = f'' = 0; coexistence solves equal f at two minima.",
+             r"Spinodals solve $f' = f'' = 0$ (\eqref{eq:f.stationarity} and this); coexistence solves equal "
+             r"$f$ at two minima.",
              (as_check("mpmath-50", lambda: _check_derivative(2)), as_check("optimisation", _check_spinodals))),
-        Step(SECTION, "f.uniform", "Uniform attention is not a symmetric point",
+        Step(SECTION, "f.uniform", r"Uniform attention is not a symmetric point",
              sp.Eq(sp.Symbol("f'(0)"), cond.slope_at_uniform, evaluate=False),
-             "Unlike linear attention there is no symmetry fixing delta = 0: the transition cannot be a "
-             "symmetry-breaking second-order one; a jump between two minima is first order.",
+             r"Unlike linear attention there is no symmetry fixing $\delta = 0$: since $f'(0) \neq 0$ the "
+             r"transition cannot be a symmetry-breaking second-order one, and a jump between two minima is "
+             r"first order.",
              (as_check("symbolic", _check_uniform_slope),)),
     ]

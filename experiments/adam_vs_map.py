@@ -27,8 +27,8 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
-from copyhead._verify_cli import map_theory, theory_minima
+from copyhead.cli import UsageError, add_model_options, network_spec_from_args, refuse_existing
+from copyhead.model import CopyHeadModel
 from copyhead.numerics.executors import open_executor
 from copyhead.numerics.sampling import m_of_alpha
 
@@ -74,8 +74,8 @@ def main(argv=None) -> int:
                             seed=args.seed, posterior=args.posterior, step=args.lr, executor=ex,
                             on_progress=progress)
     wall = time.perf_counter() - t0
-    mp = map_theory(spec, alphas)
-    bayes = theory_minima(spec, alphas)
+    mp = CopyHeadModel(spec).map_minima_record(alphas)
+    bayes = CopyHeadModel(spec).minima_record(alphas)
     by_alpha = {e["alpha"]: e["minima"] for e in mp.get("alphas", [])}
     rows = []
     for pt in points:
@@ -112,8 +112,6 @@ def main(argv=None) -> int:
 
 
 def _plot(spec, rows, mp, bayes, path, args):
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.6, 4.4))
@@ -145,4 +143,7 @@ def _plot(spec, rows, mp, bayes, path, args):
 
 
 if __name__ == "__main__":
+    import matplotlib
+
+    matplotlib.use("Agg")  # the entry point, not the library, chooses the backend
     raise SystemExit(main())

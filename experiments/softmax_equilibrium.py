@@ -45,7 +45,7 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
+from copyhead.cli import UsageError, add_model_options, network_spec_from_args, refuse_existing
 from copyhead.numerics.executors import open_executor
 from copyhead.numerics.sampling import BURN_IN_POLICY, ChainTask, run_chain
 
@@ -251,8 +251,6 @@ def main(argv=None) -> int:
 
 
 def _plot(results, th, alphas, paths, spec):
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
@@ -298,4 +296,7 @@ def _plot(results, th, alphas, paths, spec):
 
 
 if __name__ == "__main__":
+    import matplotlib
+
+    matplotlib.use("Agg")  # the entry point, not the library, chooses the backend
     raise SystemExit(main())

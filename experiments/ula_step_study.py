@@ -127,8 +127,6 @@ def network_study(spec, N, alpha, hs, steps, ref_steps, ref_chains, seed):
 
 
 def _plot(gauss, netw, path):
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -205,4 +203,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    import matplotlib
+
+    matplotlib.use("Agg")  # the entry point, not the library, chooses the backend
     raise SystemExit(main())

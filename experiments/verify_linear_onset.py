@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
+from copyhead.cli import UsageError, add_model_options, network_spec_from_args, refuse_existing
 from copyhead.numerics.executors import open_executor
 from copyhead.numerics.sampling import BURN_IN_POLICY, m_of_alpha
 
@@ -204,8 +204,6 @@ def main(argv=None) -> int:
 
 
 def _plot(spec, per_N, th_curve, ac, path, scaling):
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.5, 4.2))
@@ -234,4 +232,7 @@ def _plot(spec, per_N, th_curve, ac, path, scaling):
 
 
 if __name__ == "__main__":
+    import matplotlib
+
+    matplotlib.use("Agg")  # the entry point, not the library, chooses the backend
     raise SystemExit(main())

@@ -31,8 +31,9 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead._cli_common import UsageError, add_model_options, network_spec_from_args, refuse_existing
-from copyhead._verify_cli import map_theory, plot_m_of_alpha, theory_minima
+from copyhead.cli import UsageError, add_model_options, network_spec_from_args, refuse_existing
+from copyhead import plotting
+from copyhead.model import CopyHeadModel
 from copyhead.numerics.executors import open_executor
 from copyhead.numerics.sampling import BURN_IN_POLICY, default_steps, m_of_alpha
 
@@ -87,8 +88,6 @@ def hysteresis(points, N) -> dict:
 
 
 def plot_histograms(points, alphas_by_N: dict, path: str) -> dict:
-    import matplotlib
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     Ns = sorted(alphas_by_N)
@@ -164,7 +163,7 @@ def main(argv=None) -> int:
 
     hi = max(args.alphas) * 1.1
     grid = sorted(set(args.alphas) | {hi * k / 60 for k in range(1, 61)})
-    theory = theory_minima(spec, grid)
+    theory = CopyHeadModel(spec).minima_record(grid)
     marks = theory_landmarks(theory)
     brackets = {}
     for N in args.N_list:
@@ -176,8 +175,8 @@ def main(argv=None) -> int:
         brackets[N] = h
 
     title = f"{spec.attention}, T={spec.T}, V={spec.V}, gamma={spec.gamma:g}; {args.sampler}, seed={args.seed}"
-    plot_m_of_alpha(list(points) + list(adam_points), theory, paths["m_of_alpha.png"], title=title,
-                    landmarks=marks)
+    plotting.save_as(plotting.sampled_m_of_alpha(list(points) + list(adam_points), theory, title=title,
+                                                 landmarks=marks), paths["m_of_alpha.png"], force=True)
     near = {}
     for N, h in brackets.items():
         centre = [x for x in (h.get("alpha_up_from_uniform"), h.get("alpha_down_from_copy")) if x is not None]
@@ -189,7 +188,7 @@ def main(argv=None) -> int:
         "points": [p.to_json() for p in points],
         "adam_points": [p.to_json() for p in adam_points],
         # Adam's target is the MAP: its reduced theory (theory/map_estimate.py), not the Bayes minima
-        "map_theory": map_theory(spec, sorted(set(args.alphas))) if adam_points else {},
+        "map_theory": CopyHeadModel(spec).map_minima_record(sorted(set(args.alphas))) if adam_points else {},
         "theory": theory, "theory_landmarks": marks,
         "hysteresis": {str(N): h for N, h in brackets.items()},
         "histograms": hist,
@@ -212,4 +211,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    import matplotlib
+
+    matplotlib.use("Agg")  # the entry point, not the library, chooses the backend
     raise SystemExit(main())

@@ -8,7 +8,7 @@ import numpy as np
 from scipy import optimize
 
 from copyhead.errors import ConvergenceError, InvalidParameterError, NumericalRangeError
-from copyhead.spec import ModelSpec
+from copyhead.spec import DERIVED_RANGE, ModelSpec
 
 from .compiled import compiled_model, compiled_observables
 
@@ -54,6 +54,26 @@ def model_params(spec: ModelSpec, alpha: float) -> list[float]:
     return [float(v) for v in spec.numeric_params.values()]
 
 
+def scaled_units(spec: ModelSpec, alpha: float) -> tuple[float, list[float]]:
+    """(alpha / sigma2, parameters with sigma2 = 1): the same minimisation in units where sigma2 = 1.
+
+    The free energy depends on alpha and sigma2 only through kappa = alpha T (V-1) / (2 sigma2 V) and
+    eps = V sigma2 / (alpha T sigma_w^2), i.e. through alpha / sigma2, up to a constant independent of the order
+    parameters (tested in tests/test_hardening_numerics.py). A parameter whose derived kappa or eps leaves
+    DERIVED_RANGE is refused, naming it."""
+    alpha_scaled = alpha / spec.sigma2
+    kappa = alpha_scaled * spec.T * (spec.V - 1) / (2 * spec.V)
+    eps = spec.V / (alpha_scaled * spec.T * spec.sigma_w ** 2)
+    lo, hi = DERIVED_RANGE
+    for name, value in (("kappa = alpha T (V-1) / (2 sigma2 V)", kappa), ("eps = V sigma2 / (alpha T sigma_w^2)", eps)):
+        if not (lo <= value <= hi):
+            raise InvalidParameterError("alpha", f"{alpha!r} with sigma2 = {spec.sigma2!r} gives {name} = {value:.3g}, "
+                                        f"outside [{lo:g}, {hi:g}] where double precision holds")
+    params = model_params(spec, alpha)
+    params[list(spec.numeric_params).index("sigma2")] = 1.0
+    return alpha_scaled, params
+
+
 def _outer_bracket(fe, params, alpha, scale):
     """Grow |x| until the gradient points outward on both sides: no minimum lies beyond."""
     x_max = 20.0 * scale
@@ -82,6 +102,27 @@ def _minima_1d(fe, params, alpha, scale):
     return found
 
 
+#: A point is stationary when the Newton step it would take is below this fraction of the problem's length scale.
+NEWTON_STEP_TOL = 1e-9
+
+
+def _polish(fe, params, alpha, x, scale, iterations: int = 30):
+    """Newton on the gradient from x; returns the point if the last Newton step is below NEWTON_STEP_TOL of
+    max(scale, |x|) with a positive-definite Hessian, else None. The test is relative to the problem's own
+    length scale: an absolute gradient tolerance rejects converged minima when f is large (f ~ 1e3 at alpha = 6)."""
+    x = np.asarray(x, dtype=float)
+    for _ in range(iterations):
+        g = np.asarray(fe.gradient(list(x), alpha, params), dtype=float)
+        H = np.atleast_2d(np.asarray(fe.hessian(list(x), alpha, params), dtype=float))
+        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))) or not np.all(np.linalg.eigvalsh(H) > 0):
+            return None
+        step = np.linalg.solve(H, -g)
+        x = x + step
+        if np.linalg.norm(step) <= NEWTON_STEP_TOL * max(scale, float(np.linalg.norm(x))):
+            return x
+    return None
+
+
 def _minima_nd(fe, params, alpha, scale, k):
     levels = np.array([0.0, 0.3, 1.0, 3.0, -0.3, -1.0, -3.0]) * scale
     starts = np.array(np.meshgrid(*[levels] * k)).reshape(k, -1).T
@@ -91,8 +132,10 @@ def _minima_nd(fe, params, alpha, scale, k):
                                 jac=lambda v: fe.gradient(v, alpha, params),
                                 hess=lambda v: fe.hessian(v, alpha, params), method="trust-exact",
                                 options={"gtol": 1e-11, "maxiter": 500})
-        if res.success and not any(np.allclose(res.x, other, atol=1e-7 * scale) for other in found):
-            found.append(res.x)
+        # res.success is not the test: trust-exact stops at the rounding floor of f with success False.
+        x = _polish(fe, params, alpha, res.x, scale)
+        if x is not None and not any(np.allclose(x, other, atol=1e-7 * scale) for other in found):
+            found.append(x)
     return found
 
 
@@ -109,9 +152,19 @@ def local_minima(spec: ModelSpec, alpha: float) -> tuple[Minimum, ...]:
     alpha = _check_alpha(alpha)
     fe = compiled_model(spec.attention, spec.tokens, spec.prior)
     obs = compiled_observables(spec.attention, spec.tokens)
-    params = model_params(spec, alpha)
-    scale = spec.sigma_q * spec.sigma_k
+    # Minimise in units where sigma2 = 1 (same minima, f shifted by an x-independent constant): at sigma2 = 1e12
+    # the constant (~ alpha T V log sigma2) would otherwise swamp the differences between minima.
+    alpha_raw, params_raw = alpha, model_params(spec, alpha)
+    alpha, params = scaled_units(spec, alpha)
     k = len(fe.order_params)
+    origin = [0.0] * k
+    shift = float(fe.value(origin, alpha_raw, params_raw)) - float(fe.value(origin, alpha, params))
+    if not math.isfinite(shift):
+        raise NumericalRangeError(f"alpha={alpha_raw}: the data term of f at sigma2={spec.sigma2!r} is outside double "
+                                  "precision; rescale sigma2 and alpha together")
+    scale = spec.sigma_q * spec.sigma_k
+    if k == 1 and spec.attention == "softmax":
+        scale = min(scale, 1.0 / spec.gamma)   # logits are gamma * delta: at large gamma the minima sit at small delta
     points = _minima_1d(fe, params, alpha, scale) if k == 1 else _minima_nd(fe, params, alpha, scale, k)
     minima = []
     for x in points:
@@ -129,8 +182,10 @@ def local_minima(spec: ModelSpec, alpha: float) -> tuple[Minimum, ...]:
         minima.append(Minimum(float(x[0]), dict(zip(fe.order_params, map(float, x))), m, q, f,
                               tuple(map(float, eig)), grad))
     if not minima:
-        raise ConvergenceError(f"alpha={alpha}: no local minimum with a positive-definite Hessian was found")
+        raise ConvergenceError(f"alpha={alpha_raw}: no local minimum with a positive-definite Hessian was found")
     minima.sort(key=lambda mn: mn.f)
     f_min = minima[0].f
-    return tuple(Minimum(**{**mn.__dict__, "is_global": mn.f - f_min <= 1e-12 * max(1.0, abs(f_min))})
+    # is_global is decided in scaled units; f is reported in the user's units (the constant shift added back)
+    return tuple(Minimum(**{**mn.__dict__, "f": mn.f + shift,
+                            "is_global": mn.f - f_min <= 1e-12 * max(1.0, abs(f_min))})
                  for mn in minima)

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from copyhead.errors import InvalidParameterError
 from copyhead.spec import ModelSpec
 
 
@@ -25,7 +26,7 @@ def _pieces(tokens: str, prior: str):
     rate = RATE_FUNCTIONS[prior](x)
     energy = pop.energy(tokens) + pop.data_constant(tokens)
     args = (m, q, r, R, T, V, alpha, sigma2, sigma_w)
-    return (sp.lambdify(x, rate.doit(), "numpy"), sp.lambdify(x, sp.diff(rate, x).doit(), "numpy"),
+    return (sp.lambdify(x, rate, "numpy"), sp.lambdify(x, sp.diff(rate, x).doit(), "numpy"),
             sp.lambdify(args, energy, "numpy"),
             [sp.lambdify(args, sp.diff(energy, v), "numpy") for v in (m, q, r, R)])
 
@@ -51,7 +52,7 @@ def free_energy_and_gradient(S: np.ndarray, spec: ModelSpec, alpha: float) -> tu
     rate, rate_d, energy, energy_d = _pieces(spec.tokens, spec.prior)
     T_ = S.shape[0]
     if T_ != spec.T:
-        raise ValueError(f"S has shape {S.shape}, expected T={spec.T}")
+        raise InvalidParameterError("S", f"has shape {S.shape}, expected ({spec.T}, {spec.T})")
     scale = spec.sigma_q * spec.sigma_k
     U, sv, Vt = np.linalg.svd(S)
     prior = float(np.sum(rate(sv / scale)))

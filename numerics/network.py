@@ -74,7 +74,7 @@ class CopyData:
 def make_data(spec: ModelSpec, n: int, rng: np.random.Generator) -> CopyData:
     """Draw ``n`` sequences of the copy task with the generator ``rng``."""
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise InvalidParameterError("n", f"must be >= 1, got {n}")
     tokens = rng.integers(0, spec.V, size=(n, spec.T))
     X = np.eye(spec.V)[tokens]
     if spec.tokens == "centred":
@@ -85,13 +85,13 @@ def make_data(spec: ModelSpec, n: int, rng: np.random.Generator) -> CopyData:
 
 # ----------------------------------------------------------------------------- attention
 def attention(spec: ModelSpec, S: np.ndarray) -> np.ndarray:
-    """Attention matrix from logits ``S`` (T x T)."""
+    """Attention matrix from logits ``S`` (T x T, or a stack (..., T, T) of them)."""
     if spec.attention == "linear":
         return spec.gamma * S
     Z = spec.gamma * S
-    Z = Z - Z.max(axis=1, keepdims=True)  # stable softmax
+    Z = Z - Z.max(axis=-1, keepdims=True)  # stable softmax
     E = np.exp(Z)
-    return E / E.sum(axis=1, keepdims=True)
+    return E / E.sum(axis=-1, keepdims=True)
 
 
 def attention_backward(spec: ModelSpec, A: np.ndarray, dA: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def attention_backward(spec: ModelSpec, A: np.ndarray, dA: np.ndarray) -> np.nda
     if spec.attention == "linear":
         return spec.gamma * dA
     # Softmax Jacobian applied row-wise: dZ = A * (dA - <dA, A>_row).
-    return spec.gamma * A * (dA - (dA * A).sum(axis=1, keepdims=True))
+    return spec.gamma * A * (dA - (dA * A).sum(axis=-1, keepdims=True))
 
 
 def copy_order_parameter(A: np.ndarray) -> float:
@@ -132,7 +132,7 @@ def initial_state(spec: ModelSpec, N: int, init: str, rng: np.random.Generator,
         K = small * spec.sigma_k * rng.standard_normal((T, N))
         return Q, K
     if init != "copy":
-        raise ValueError(f"init must be one of {INITS}, got {init!r}")
+        raise InvalidParameterError("init", f"must be one of {INITS}, got {init!r}")
     Pi = _shift_matrix(T)
     if spec.attention == "softmax":
         delta0 = math.log(m_target * (T - 1) / (1.0 - m_target)) / spec.gamma
@@ -281,11 +281,56 @@ class Network:
         grad = self.pack(dQ + gQ0, dK + gK0)
         return Evaluation(loglik + lp0, grad, float(A[self._rows, self._prev].mean()))
 
+    def marginal_batch(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`marginal` for a stack of C parameter vectors (C, dim) in one pass of batched numpy calls.
+
+        Returns (logp (C,), grad (C, dim), m (C,)): several chains per call amortise the per-call
+        overhead that dominates a single chain at these sizes (benchmarks/bench_sampler.py).
+        """
+        thetas = np.asarray(thetas, dtype=float)
+        C, T, N, V = thetas.shape[0], self.T, self.N, self.V
+        Q = thetas[:, : T * N].reshape(C, T, N)
+        K = thetas[:, T * N: 2 * T * N].reshape(C, T, N)
+        A = attention(self.spec, Q @ K.transpose(0, 2, 1) / N)
+        MB = np.empty((C, 2, T, T))
+        np.matmul(A.transpose(0, 2, 1), A, out=MB[:, 0])
+        MB[:, 1] = A[:, self._next].transpose(0, 2, 1)
+        SC = (MB.reshape(2 * C, T * T) @ self.Gsu).reshape(C, 2, V, V)
+        Sigma, Cm = SC[:, 0], SC[:, 1]
+        s2, lam = self.spec.sigma2, self.lam
+        L = np.linalg.cholesky(Sigma + lam * self._eye)
+        Linv = np.linalg.inv(L)
+        Rinv = Linv.transpose(0, 2, 1) @ Linv
+        RinvC = Rinv @ Cm
+        quad = np.sum(Cm * RinvC, axis=(1, 2))
+        logdet = 2.0 * np.sum(np.log(np.diagonal(L, axis1=1, axis2=2)), axis=1) - V * math.log(lam)
+        loglik = -0.5 / s2 * (self.yy - quad) - 0.5 * V * logdet + self._const
+        dSigma = -0.5 / s2 * (RinvC @ RinvC.transpose(0, 2, 1)) - 0.5 * V * Rinv
+        both = np.empty((C, 2, V, V))
+        both[:, 0] = 0.5 * (dSigma + dSigma.transpose(0, 2, 1))
+        both[:, 1] = RinvC / s2
+        dMB = (both.reshape(2 * C, V * V) @ self.Gsu.T).reshape(C, 2, T, T)
+        dA = 2.0 * A @ dMB[:, 0] + dMB[:, 1].transpose(0, 2, 1)[:, self._prev]
+        dS = attention_backward(self.spec, A, dA)
+        sq2, sk2 = self.spec.sigma_q ** 2, self.spec.sigma_k ** 2
+        grad = np.empty((C, 2 * T * N))
+        gQ, gK = grad[:, : T * N].reshape(C, T, N), grad[:, T * N:].reshape(C, T, N)
+        np.matmul(dS, K, out=gQ)
+        np.matmul(dS.transpose(0, 2, 1), Q, out=gK)
+        gQ /= N
+        gQ -= Q / sq2
+        gK /= N
+        gK -= K / sk2
+        flatQ, flatK = thetas[:, : T * N], thetas[:, T * N: 2 * T * N]
+        lp0 = (self._prior_qk_const - 0.5 * np.einsum("ci,ci->c", flatQ, flatQ) / sq2
+               - 0.5 * np.einsum("ci,ci->c", flatK, flatK) / sk2)
+        return loglik + lp0, grad, A[:, self._rows, self._prev].mean(axis=1)
+
     def full(self, theta: np.ndarray) -> Evaluation:
         """Log posterior over (Q, K, W) and its gradient."""
         Q, K, W = self.split(theta)
         if W is None:
-            raise ValueError("full posterior needs theta = [Q, K, W]")
+            raise InvalidParameterError("theta", "the full posterior needs theta = [Q, K, W]")
         S, A, Sigma, C = self._forward(Q, K)
         s2 = self.spec.sigma2
         WS = W @ Sigma

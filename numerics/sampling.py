@@ -44,13 +44,14 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from copyhead.errors import InvalidParameterError
 from copyhead.spec import ModelSpec
 
 from .network import INITS, Network, initial_state, make_data, require_bilinear
 
 __all__ = [
     "ChainRun", "ula", "mala", "adam", "integrated_autocorr_time", "split_rhat",
-    "effective_sample_size", "ChainTask", "ChainOutcome", "Point", "run_chain", "m_of_alpha",
+    "effective_sample_size", "ChainTask", "ChainOutcome", "Point", "run_chain", "run_chains", "mala_chains", "m_of_alpha",
     "SAMPLERS", "POSTERIORS", "BURN_IN_POLICY", "default_steps", "sample_size",
 ]
 
@@ -85,10 +86,10 @@ class ChainRun:
 def _check_common(theta0, n_steps, precond):
     theta = np.array(theta0, dtype=float, copy=True)
     if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+        raise InvalidParameterError("n_steps", f"must be >= 1, got {n_steps}")
     M = np.ones_like(theta) if precond is None else np.asarray(precond, dtype=float)
     if M.shape != theta.shape or np.any(M <= 0):
-        raise ValueError("precond must be a positive vector shaped like theta")
+        raise InvalidParameterError("precond", "must be a positive vector shaped like theta")
     return theta, M
 
 
@@ -150,6 +151,66 @@ def mala(target: Target, theta0, *, step: float, n_steps: int, rng: np.random.Ge
     return ChainRun(np.asarray(obs_trace), lp_trace, theta, accepted_kept / kept, math.exp(log_h))
 
 
+def mala_chains(target: Callable[[np.ndarray], tuple], thetas0, *, step: float, n_steps: int,
+                rngs: Sequence[np.random.Generator], precond=None, adapt: bool = True,
+                target_accept: float = TARGET_ACCEPT) -> list[ChainRun]:
+    """:func:`mala` for C chains at once: ``target(thetas (C, d)) -> (logp (C,), grad (C, d), obs (C,))``.
+
+    Chain c draws from ``rngs[c]`` in the same order as :func:`mala` (normal proposal, then the
+    acceptance uniform) and adapts its own step, so it is the same Markov chain as ``mala`` with that
+    generator (equal up to rounding: the proposal term of log q is summed from the noise directly);
+    only the numpy calls are shared.
+    """
+    thetas = np.array(thetas0, dtype=float, copy=True)
+    if thetas.ndim != 2 or thetas.shape[0] != len(rngs):
+        raise ValueError("thetas0 must be (chains, d) with one generator per chain")
+    _, M = _check_common(thetas[0], n_steps, precond)
+    C, d = thetas.shape
+    burn = n_steps // 2
+    log_h = np.full(C, math.log(step))
+    lp, g, obs = target(thetas)
+    g = np.array(g, dtype=float)      # updated in place row by row
+    obs = np.array(obs, dtype=float)  # (C,) or (C, ...) for vector observables
+    obs_trace, lp_trace = np.empty((n_steps,) + obs.shape), np.empty((n_steps, C))
+    accepted_kept = np.zeros(C)
+    xi, scratch, back = np.empty((C, d)), np.empty((C, d)), np.empty((C, d))
+    inv_M = 1.0 / M
+    hM = None
+    for i in range(n_steps):
+        if hM is None or (adapt and i <= burn):     # the step changes only while adapting
+            h = np.exp(log_h)[:, None]
+            hM, noise = h * M, np.sqrt(2.0 * h * M)
+        for c, r in enumerate(rngs):
+            r.standard_normal(out=xi[c])
+        # in place: these (C, d) passes are a third of a step at N = 256
+        prop = np.multiply(hM, g)
+        prop += thetas
+        prop += np.multiply(noise, xi, out=scratch)
+        lp_p, g_p, obs_p = target(prop)
+        finite = np.isfinite(lp_p)
+        with np.errstate(invalid="ignore", over="ignore"):
+            # log q(theta | prop) - log q(prop | theta); prop - mean_fwd = sqrt(2 h M) xi exactly
+            np.subtract(thetas, prop, out=back)
+            back -= np.multiply(hM, g_p, out=scratch)
+            log_q = (2.0 * h[:, 0] * np.einsum("cd,cd->c", xi, xi)
+                     - np.einsum("cd,cd->c", np.multiply(back, inv_M, out=scratch), back)) / (4.0 * h[:, 0])
+            log_a = np.where(finite, np.minimum(0.0, lp_p - lp + log_q), -np.inf)
+        accept = np.log([r.uniform() for r in rngs]) < log_a
+        thetas[accept] = prop[accept]
+        g[accept] = g_p[accept]
+        lp = np.where(accept, lp_p, lp)
+        obs[accept] = np.asarray(obs_p)[accept]
+        if i < burn:
+            if adapt:
+                log_h = log_h + (np.exp(log_a) - target_accept) / (i + 10) ** 0.6
+        else:
+            accepted_kept += accept
+        obs_trace[i], lp_trace[i] = obs, lp
+    kept = n_steps - burn
+    return [ChainRun(obs_trace[:, c].copy(), lp_trace[:, c].copy(), thetas[c].copy(), float(accepted_kept[c] / kept),
+                     float(math.exp(log_h[c]))) for c in range(C)]
+
+
 def adam(target: Target, theta0, *, lr: float, n_steps: int, beta1: float = 0.9,
          beta2: float = 0.999, eps: float = 1e-8) -> ChainRun:
     """Adam ascent of ``target`` (the log posterior: likelihood plus the prior's
@@ -175,7 +236,7 @@ def _as_chains(x) -> np.ndarray:
     if x.ndim == 1:
         x = x[None, :]
     if x.ndim != 2 or x.shape[1] < 4:
-        raise ValueError("expected a (chains, samples) array with at least 4 samples per chain")
+        raise InvalidParameterError("samples", "expected a (chains, samples) array with at least 4 samples per chain")
     return x
 
 
@@ -311,9 +372,34 @@ def run_chain(task: ChainTask) -> ChainOutcome:
     elif task.sampler == "mala":
         run = mala(target, theta, step=step, n_steps=task.steps, rng=rng, precond=net.preconditioner(full))
     else:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {task.sampler!r}")
+        raise InvalidParameterError("sampler", f"must be one of {SAMPLERS}, got {task.sampler!r}")
     return ChainOutcome(task, np.asarray(run.observable, dtype=float), run.acceptance, run.step,
                         float(run.observable[-1]), float(run.logp[-1]))
+
+
+def run_chains(tasks: Sequence[ChainTask]) -> list[ChainOutcome]:
+    """Run tasks of one point (same model, N, alpha and data seed), sharing the data set.
+
+    MALA on the marginal posterior runs all chains together (:func:`mala_chains`, one batched
+    evaluation per step); other samplers run the chains one after the other. Top-level, so it pickles.
+    """
+    first = tasks[0]
+    if any((t.spec, t.N, t.alpha, t.data_seed.entropy, t.data_seed.spawn_key) !=
+           (first.spec, first.N, first.alpha, first.data_seed.entropy, first.data_seed.spawn_key) for t in tasks):
+        raise ValueError("run_chains needs tasks of one point (same spec, N, alpha and data seed)")
+    batchable = [t for t in tasks if t.sampler == "mala" and t.posterior == "marginal"]
+    if len(batchable) < 2 or len({(t.steps, t.step) for t in batchable}) != 1:
+        return [run_chain(t) for t in tasks]
+    require_bilinear(first.spec)
+    net = build_network(first.spec, first.N, first.alpha, first.data_seed)
+    rngs = [np.random.default_rng(t.chain_seed) for t in batchable]
+    thetas = np.stack([net.pack(*initial_state(t.spec, t.N, t.init, rng)) for t, rng in zip(batchable, rngs)])
+    step = DEFAULT_STEP["mala"] if first.step is None else first.step
+    runs = mala_chains(net.marginal_batch, thetas, step=step, n_steps=batchable[0].steps, rngs=rngs,
+                       precond=net.preconditioner())
+    outcomes = {id(t): ChainOutcome(t, np.asarray(r.observable, dtype=float), r.acceptance, r.step,
+                                    float(r.observable[-1]), float(r.logp[-1])) for t, r in zip(batchable, runs)}
+    return [outcomes[id(t)] if id(t) in outcomes else run_chain(t) for t in tasks]
 
 
 @dataclass(frozen=True)
@@ -393,9 +479,9 @@ def make_tasks(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
                posterior: str = "marginal", step: float | None = None) -> list[ChainTask]:
     """All chain tasks of a sweep, with seeds spawned deterministically from ``seed``."""
     if sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        raise InvalidParameterError("sampler", f"must be one of {SAMPLERS}, got {sampler!r}")
     if posterior not in POSTERIORS:
-        raise ValueError(f"posterior must be one of {POSTERIORS}, got {posterior!r}")
+        raise InvalidParameterError("posterior", f"must be one of {POSTERIORS}, got {posterior!r}")
     points = [(int(N), float(a)) for N in Ns for a in alphas]
     root = np.random.SeedSequence(seed)
     tasks = []
@@ -412,29 +498,49 @@ def make_tasks(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, s
 def m_of_alpha(spec: ModelSpec, Ns: Sequence[int], alphas: Sequence[float], *, sampler: str = "mala",
                chains: int = 2, steps: int | None = None, seed: int = 0, inits: Sequence[str] = INITS,
                posterior: str = "marginal", step: float | None = None, executor: Executor | None = None,
-               on_progress: Callable[[int, int, ChainOutcome], None] | None = None) -> tuple[Point, ...]:
+               on_progress: Callable[[int, int, ChainOutcome], None] | None = None,
+               progress: bool = False) -> tuple[Point, ...]:
     """Measure m(alpha) at every N, alpha and initial state.
 
     Tasks run through ``executor`` (any concurrent.futures.Executor; serial in
     this process if None).  ``on_progress(done, total, outcome)`` is called as
-    chains finish.  Points come back ordered by (N, alpha, init).
+    chains finish; ``progress=True`` shows a tqdm bar (a widget in a notebook)
+    when tqdm is installed.  Points come back ordered by (N, alpha, init).
     """
     require_bilinear(spec)
     steps = default_steps(sampler) if steps is None else int(steps)
     tasks = make_tasks(spec, Ns, alphas, sampler=sampler, chains=chains, steps=steps, seed=seed,
                        inits=inits, posterior=posterior, step=step)
+    if progress:
+        from copyhead._progress import progress_bar
+
+        bar, user_callback = progress_bar(len(tasks), "chains"), on_progress
+
+        def on_progress(done, total, outcome):
+            bar.update()
+            if user_callback is not None:
+                user_callback(done, total, outcome)
+    # one job per (N, alpha): its chains (both starts) share the data set and run as one batch (run_chains)
+    jobs: dict = {}
+    for t in tasks:
+        jobs.setdefault((t.N, t.alpha), []).append(t)
     outcomes: list[ChainOutcome] = []
+
+    def record(batch):
+        for outcome in batch:
+            outcomes.append(outcome)
+            if on_progress:
+                on_progress(len(outcomes), len(tasks), outcome)
+
     if executor is None:
-        for t in tasks:
-            outcomes.append(run_chain(t))
-            if on_progress:
-                on_progress(len(outcomes), len(tasks), outcomes[-1])
+        for job in jobs.values():
+            record(run_chains(job))
     else:
-        futures = [executor.submit(run_chain, t) for t in tasks]
+        futures = [executor.submit(run_chains, job) for job in jobs.values()]
         for fut in as_completed(futures):
-            outcomes.append(fut.result())
-            if on_progress:
-                on_progress(len(outcomes), len(tasks), outcomes[-1])
+            record(fut.result())
+    if progress:
+        bar.close()
     groups: dict = {}
     for o in outcomes:
         groups.setdefault((o.task.N, o.task.alpha, INITS.index(o.task.init)), []).append(o)

@@ -10,6 +10,6 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def derivation_reports():
     """Run every derivation check once per session."""
-    from copyhead.derivations import run_checks
+    from copyhead.derivations import default_workers, run_checks
 
-    return {report.step.key: report for report in run_checks()}
+    return {report.step.key: report for report in run_checks(workers=default_workers())}

@@ -5,7 +5,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from copyhead._cli_common import UsageError
+from copyhead.errors import InvalidParameterError
 from copyhead.numerics.executors import DASK_MISSING, SerialExecutor, open_executor
 from copyhead.numerics.sampling import m_of_alpha
 from copyhead.spec import ModelSpec
@@ -38,13 +38,13 @@ def test_local_processes_by_default():
             pass
 
 
-def test_missing_dask_is_one_clean_usage_error(monkeypatch):
+def test_missing_dask_is_an_error_naming_the_scheduler(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # makes `import distributed` fail
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(InvalidParameterError) as info:
         with open_executor(scheduler="tcp://127.0.0.1:8786"):
             pass
-    assert str(info.value) == DASK_MISSING
-    assert str(info.value) == "--scheduler: dask.distributed is not installed; pip install copyhead[dask]"
+    assert (info.value.parameter, info.value.reason) == ("scheduler", DASK_MISSING)
+    assert DASK_MISSING == "dask.distributed is not installed; pip install copyhead[dask]"
 
 
 def test_dask_cluster_gives_the_same_points_as_serial():

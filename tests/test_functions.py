@@ -1,4 +1,6 @@
 """Named formulas: symbolic form, derivative, LaTeX and lambdified values (50-digit reference)."""
+import math
+
 import mpmath as mp
 import pytest
 import sympy as sp
@@ -57,3 +59,57 @@ def test_compiled_rate_has_no_cancellation(value):
     with mp.workdps(50):
         ref = float(phi_reference(mp.mpf(value)))
     assert abs(f(value) - ref) <= 4e-16 * ref
+
+
+# --- printers and evalf: no manual rewrite needed ---------------------------------------------------------------
+
+WIDE_RANGE = ["1e-30", "1e-8", "-0.003", "0.7", "-5", "1e3", "-1e8", "1e15", "1e150", "1e300"]
+
+
+def phi_reference_stable(v):
+    """Independent 50-digit reference that stays exact where the textbook form cancels: at |x| << 1 the
+    difference of (sqrt(1+4x^2)-1)/2 and its log is taken at 150 digits."""
+    with mp.workdps(150):
+        return +phi_reference(mp.mpf(v))
+
+
+@pytest.mark.parametrize("value", WIDE_RANGE)
+def test_lambdify_mpmath_without_rewrite_50_digits(value):
+    f = sp.lambdify(x, WishartRate(x), "mpmath")
+    with mp.workdps(50):
+        ref = phi_reference_stable(value)
+        assert abs(f(mp.mpf(value)) - ref) <= mp.mpf(10) ** -48 * abs(ref)
+
+
+@pytest.mark.parametrize("module", ["numpy", "math"])
+@pytest.mark.parametrize("value", WIDE_RANGE)
+def test_lambdify_float_without_rewrite(module, value):
+    """Double precision to a few ulp over 330 decades: no cancellation at small |x|, no overflow at large |x|."""
+    f = sp.lambdify(x, WishartRate(x), module)
+    ref = float(phi_reference_stable(value))
+    got = f(float(value))
+    assert math.isfinite(got) and abs(got - ref) <= 8e-16 * ref
+
+
+def test_lambdify_numpy_arrays_and_composite_arguments():
+    import numpy as np
+
+    grid = np.array([-3.0, -1e-9, 0.0, 2e-5, 40.0])
+    f = sp.lambdify(x, 3 * WishartRate(x / 2) + GaussianLogitRate(x), "numpy", cse=True)
+    ref = [3 * float(phi_reference_stable(v / 2)) + v * v / 2 for v in grid]
+    assert np.allclose(f(grid), ref, rtol=4e-16, atol=0)
+
+
+@pytest.mark.parametrize("value", ["1e-25", "0.25", "-7", "1e40"])
+def test_evalf_gives_numbers_at_requested_precision(value):
+    got = WishartRate(sp.Float(value, 60)).evalf(50)
+    assert got.is_Float
+    with mp.workdps(50):
+        ref = phi_reference_stable(value)
+        assert abs(mp.mpf(got) - ref) <= mp.mpf(10) ** -48 * abs(ref)
+    assert (WishartRate(sp.Rational(1, 3)) + 1).evalf(30).is_Float
+    assert GaussianLogitRate(sp.Rational(3, 2)).evalf() == sp.Float(1.125)
+
+
+def test_evalf_of_symbolic_argument_stays_symbolic():
+    assert WishartRate(x).evalf() == WishartRate(x)

@@ -56,6 +56,6 @@ def test_quick_report_end_to_end(tmp_path):
     assert lo < first["critical_value"] < hi
     second = [t for t in result["linear_transition"]["transitions"] if t["kind"] == "second-order"][0]
     assert math.isclose(second["critical_value"], result["linear_alpha_c_closed_form"], rel_tol=1e-9)
-    assert any(p["kind"] == "critical-end-point" for p in result["phase_diagram_T"]["special_points"])
+    assert any(p["kind"] == "critical-point" for p in result["phase_diagram_T"]["special_points"])
     # refuses a second run into the same directory, accepts it with --force
     assert main(["report", "--quick", "--out", str(out)]) == 2

@@ -113,26 +113,21 @@ class FakeMinimum:
     is_global: bool
 
 
-def test_theory_block_comes_from_free_energy_module(monkeypatch, capsys):
-    fake = types.ModuleType("copyhead.numerics.free_energy")
+def test_theory_block_comes_from_the_model(monkeypatch, capsys):
+    from copyhead import CopyHeadModel
+
     calls = []
 
-    def local_minima(spec, alpha):
-        calls.append((spec.T, alpha))
+    def minima(self, alpha):
+        calls.append((self.spec.T, alpha))
         return (FakeMinimum(0.1, 0.3, 0.2, -1.0, True), FakeMinimum(2.0, 0.9, 0.8, -0.5, False))
 
-    fake.local_minima = local_minima
-    monkeypatch.setitem(sys.modules, "copyhead.numerics.free_energy", fake)
+    monkeypatch.setattr(CopyHeadModel, "minima", minima)
     doc = run_json(TINY, capsys)
     assert sorted(calls) == [(4, 0.5), (4, 2.0)]
     entries = doc["theory"]["alphas"]
     assert [e["alpha"] for e in entries] == [0.5, 2.0]
     assert entries[0]["minima"][0] == {"order_parameter": 0.1, "m": 0.3, "q": 0.2, "f": -1.0, "is_global": True}
-
-
-def test_theory_block_empty_without_free_energy_module(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "copyhead.numerics.free_energy", None)  # import fails
-    assert run_json(TINY, capsys)["theory"] == {}
 
 
 def test_missing_dask_through_the_cli(monkeypatch):

@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from copyhead.errors import DerivationCheckFailed
+
 from .reduced import reduced_model
 from .symbols import MODEL_PARAMS, T, V, alpha, gamma, s
 
@@ -45,21 +47,27 @@ class LandauExpansion:
     a6_at_tricritical: sp.Expr | None
 
 
+def _with_positive_V_minus_1(expr):
+    """Simplify using V - 1 > 0 (V >= 2): sqrt(1/(V-1)) becomes 1/sqrt(V-1), (V-1)(1/(V-1))^(3/2) cancels."""
+    w = sp.Symbol("w", positive=True)
+    return sp.simplify(sp.factor(expr.subs(V, w + 1))).subs(w, V - 1)
+
+
 @lru_cache(maxsize=None)
 def landau_expansion(prior: str) -> LandauExpansion:
     f = reduced_model("linear", "centred", prior).free_energy.doit()
     series = sp.expand(sp.series(f, s, 0, 8).removeO())
     a2, a4, a6 = (sp.simplify(series.coeff(s, k)) for k in (2, 4, 6))
     if any(sp.simplify(series.coeff(s, k)) != 0 for k in (1, 3, 5, 7)):
-        raise ArithmeticError("odd Landau coefficients do not vanish: the S -> -S symmetry is broken")
+        raise DerivationCheckFailed("Landau expansion", "odd coefficients do not vanish: the S -> -S symmetry is broken")
     roots = sp.solve(sp.Eq(a2, 0), alpha)
     positive = _positive_root(roots)
     if len(positive) != 1:
-        raise ArithmeticError(f"expected one positive root of a2 in alpha, found {roots}")
-    alpha_c = sp.simplify(positive[0])
-    a4_c = sp.simplify(a4.subs(alpha, alpha_c))
+        raise DerivationCheckFailed("Landau expansion", f"expected one positive root of a2 in alpha, found {roots}")
+    alpha_c = _with_positive_V_minus_1(positive[0])
+    a4_c = _with_positive_V_minus_1(a4.subs(alpha, alpha_c))
     gamma_roots = _positive_root(sp.solve(sp.Eq(a4_c, 0), gamma))
-    gamma_tc = sp.simplify(gamma_roots[0]) if len(gamma_roots) == 1 else None
+    gamma_tc = _with_positive_V_minus_1(gamma_roots[0]) if len(gamma_roots) == 1 else None
     a6_tc = None
     if gamma_tc is not None:
         a6_tc = sp.simplify(a6.subs(alpha, alpha_c).subs(gamma, gamma_tc))

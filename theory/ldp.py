@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from copyhead.errors import DerivationCheckFailed
+
 from .functions import GaussianLogitRate, WishartRate
 from .symbols import a, b, theta, x
 
@@ -34,7 +36,7 @@ def block_minimiser() -> sp.Expr:
     roots = sp.solve(sp.Eq(sp.diff(symmetric, a), 0), a)
     positive = [root for root in roots if root.subs(x, sp.Rational(1, 3)).is_positive]
     if len(positive) != 1:
-        raise ArithmeticError(f"expected one positive stationary point, found {roots}")
+        raise DerivationCheckFailed("block minimisation", f"expected one positive stationary point, found {roots}")
     return sp.simplify(positive[0])
 
 
@@ -57,7 +59,7 @@ def legendre_rate() -> sp.Expr:
     roots = sp.solve(sp.Eq(x, sp.diff(scgf(), theta)), theta)
     inside = [t for t in roots if abs(float(t.subs(x, sp.Rational(1, 2)))) < 1]
     if len(inside) != 1:
-        raise ArithmeticError(f"expected one maximiser in (-1, 1), found {roots}")
+        raise DerivationCheckFailed("Legendre transform", f"expected one maximiser in (-1, 1), found {roots}")
     return sp.simplify(theta * x - scgf()).subs(theta, inside[0])
 
 

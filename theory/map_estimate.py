@@ -40,6 +40,8 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
+from copyhead.errors import ConvergenceError, DerivationCheckFailed
+
 from . import population
 from .reduced import kinematics, reduced_model
 from .symbols import MODEL_PARAMS, alpha, sigma_q, sigma_k, x
@@ -61,7 +63,7 @@ def scalar_block() -> tuple[sp.Expr, sp.Expr]:
     cost = (a_**2 + (xp / a_) ** 2) / 2
     roots = [r for r in sp.solve(sp.diff(cost, a_), a_) if r.is_positive]
     if len(roots) != 1:
-        raise ArithmeticError(f"expected one positive stationary point, found {roots}")
+        raise DerivationCheckFailed("MAP scalar block", f"expected one positive stationary point, found {roots}")
     value = sp.simplify(cost.subs(a_, roots[0]))
     return roots[0].subs(xp, x), value.subs(xp, x)
 
@@ -102,7 +104,7 @@ def map_objective(attention: str, tokens: str) -> MapObjective:
     objective = prior_term + energy_ + population.data_constant(tokens)
     slope = sp.simplify(prior_term.subs(sp.Abs(op), 1).subs(op, 1))  # prior_term = slope |op|
     if sp.simplify(prior_term - slope * sp.Abs(op)) != 0:
-        raise ArithmeticError("MAP prior term is not proportional to |order parameter|")
+        raise DerivationCheckFailed("MAP objective", "the prior term is not proportional to |order parameter|")
     branches = {sign: objective.replace(sp.Abs, lambda arg: sign * arg) for sign in (1, -1)}
     return MapObjective(attention, tokens, op, objective, prior_term, energy_, slope, branches, kin.m, kin.q)
 
@@ -202,7 +204,7 @@ def map_minima(spec, alpha_value: float) -> tuple[MapMinimum, ...]:
                     break
                 x_max *= 2
             else:
-                raise ArithmeticError(f"alpha={a}: MAP objective does not grow at |op| = {x_max:.3g}")
+                raise ConvergenceError(f"alpha={a}: MAP objective does not grow at |op| = {x_max:.3g}")
             grid = np.geomspace(1e-6 * scale, x_max, 4000)
             vals = np.array([gs(t) for t in grid])
             for i in np.nonzero((vals[:-1] < 0) & (vals[1:] >= 0))[0]:
@@ -211,7 +213,7 @@ def map_minima(spec, alpha_value: float) -> tuple[MapMinimum, ...]:
                 if curv > 0:
                     found.append((sign * t, float(f(sign * t, *params, a)), "smooth", curv))
     if not found:
-        raise ArithmeticError(f"alpha={a}: no MAP minimum found")
+        raise ConvergenceError(f"alpha={a}: no MAP minimum found")
     f_min = min(z[1] for z in found)
     out = []
     for op, fv, kind, margin in sorted(found, key=lambda z: z[1]):

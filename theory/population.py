@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from copyhead.errors import DerivationCheckFailed
+
 from .symbols import M, N, R, T, V, alpha, c, lam, m, n, q, r, sigma2, sigma_w
 
 
@@ -69,10 +71,10 @@ def kappa_eps() -> tuple[sp.Expr, sp.Expr]:
     den = sp.expand(den)
     d1, d0 = den.coeff(q, 1), den.coeff(q, 0)
     if sp.simplify(den - d1 * q - d0) != 0:
-        raise ArithmeticError("centred energy denominator is not linear in q")
+        raise DerivationCheckFailed("population energy", "the centred denominator is not linear in q")
     kappa_ = sp.simplify(-num / (m**2 * d1))
     if kappa_.has(m) or kappa_.has(q):
-        raise ArithmeticError("centred energy numerator is not proportional to m^2")
+        raise DerivationCheckFailed("population energy", "the centred numerator is not proportional to m^2")
     return kappa_, sp.simplify(d0 / d1)
 
 

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from copyhead.errors import DerivationCheckFailed, InvalidParameterError
+
 from . import population
 from .functions import RATE_FUNCTIONS
 from .symbols import MODEL_PARAMS, R, T, delta, gamma, m, q, r, s, sigma_k, sigma_q, u
@@ -64,10 +66,10 @@ def kinematics(attention: str, tokens: str) -> Kinematics:
         # exp(-gamma delta) form: overflow-safe for delta -> +oo, the copy side.
         m_ = 1 / (1 + (T - 1) * sp.exp(-gamma * delta))
         if sp.simplify(w_t - m_) != 0:
-            raise ArithmeticError("softmax target weight did not simplify to the logistic form")
+            raise DerivationCheckFailed("softmax kinematics", "the target weight did not simplify to the logistic form")
         w_o_ = (1 - m_) / (T - 1)
         if sp.simplify(w_o - w_o_) != 0:
-            raise ArithmeticError("softmax off-target weight did not simplify")
+            raise DerivationCheckFailed("softmax kinematics", "the off-target weight did not simplify")
         return Kinematics((delta,), target_logit, other_logit, ((sp.Abs(delta), T - 1), (sp.Integer(0), 1)),
                           m_, m_**2 + (T - 1) * w_o_**2, sp.Integer(1), sp.Integer(1))
     if tokens == "centred":
@@ -120,9 +122,23 @@ def reduced_model(attention: str, tokens: str, prior: str) -> ReducedModel:
                         symmetric)
 
 
+@lru_cache(maxsize=None)
+def stationarity_polynomial(attention: str, tokens: str, prior: str) -> sp.Poly:
+    """The numerator of df/dx (one order parameter x) as a polynomial in alpha: at fixed x its positive roots
+    are the alphas where x is stationary (the denominators are positive)."""
+    from .symbols import alpha
+
+    rm = reduced_model(attention, tokens, prior)
+    if len(rm.order_params) != 1:
+        raise InvalidParameterError("tokens", f"{attention}/{tokens} has {len(rm.order_params)} order parameters; "
+                                              "one is needed")
+    numerator, _ = sp.fraction(sp.together(sp.diff(rm.free_energy, rm.order_params[0]).doit()))
+    return sp.Poly(sp.expand(numerator), alpha)
+
+
 def all_families():
     return [(att, tok, pri) for att in ("softmax", "linear") for tok in ("centred", "onehot")
             for pri in ("bilinear", "gaussian-logit")]
 
 
-__all__ = ["Kinematics", "ReducedModel", "kinematics", "reduced_model", "softmax_row", "all_families"]
+__all__ = ["Kinematics", "ReducedModel", "kinematics", "reduced_model", "softmax_row", "all_families", "stationarity_polynomial"]

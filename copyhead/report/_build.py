@@ -10,23 +10,15 @@ import time
 import numpy as np
 
 from .. import __version__
-from .._io import atomic_write_text, load_json, metadata, write_json
+from .. import _signals, plotting
+from .._io import StagedDirectory, atomic_write_text, load_json, metadata, write_json
+from ..curves import phase_diagram_table, sampling_table, transitions_table
 from ..errors import InvalidParameterError
+from ..model import CopyHeadModel
 from ..spec import ModelSpec
-from . import _figures
 
 SUMMARY = "summary.md"
 RESULTS = "results.json"
-
-
-def _prepare(out_dir, force: bool) -> pathlib.Path:
-    out = pathlib.Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InvalidParameterError("--out", f"{out} exists and is not a directory")
-    if out.exists() and any(out.iterdir()) and not force:
-        raise InvalidParameterError("--out", f"{out} is not empty; pass --force to write into it")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 class _Timer:
@@ -38,6 +30,7 @@ class _Timer:
 
         class _Section:
             def __enter__(self):
+                _signals.check()   # an interrupt dropped inside a finaliser still ends the report here
                 timer.progress(f"[report] {name} ...")
                 self.start = time.perf_counter()
 
@@ -67,74 +60,34 @@ def _derivation(out, items, progress):
         items.append(("Derivation document", "LaTeX only (pdflatex not installed)", "derivation.tex",
                       "copyhead derive --latex derivation.tex"))
     else:
-        for _ in range(2):
-            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "derivation.tex"], cwd=out,
-                                 capture_output=True, text=True, timeout=600)
-        for junk in ("derivation.aux", "derivation.log"):
-            if (out / junk).exists():
-                (out / junk).unlink()
-        ok = run.returncode == 0 and (out / "derivation.pdf").exists()
+        ok = _pdflatex(pdflatex, out, "derivation")
         items.append(("Derivation document", "PDF" if ok else "pdflatex failed (see derivation.tex)",
                       "derivation.pdf" if ok else "derivation.tex", "copyhead derive --latex derivation.tex"))
     return {"verified": passed, "steps": len(reports)}
 
 
-def _transition(spec, lo, hi):
-    from ..numerics.transitions import find_transitions, model_problem
-
-    report = find_transitions(model_problem(spec), lo, hi)
-    return report.to_dict()
+def _figure(out, fig, name):
+    return plotting.save(fig, out, name, close=True)
 
 
-def _branches(spec: ModelSpec, lo: float, hi: float, n_delta: int):
-    """Stationary points (alpha, m, label) of the softmax model, from the exact cubic in alpha at each delta."""
-    import sympy as sp
-
-    from ..numerics.compiled import compiled_model, compiled_observables
-    from ..numerics.free_energy import local_minima
-    from ..theory.softmax import softmax_conditions
-    from ..theory.symbols import MODEL_PARAMS, delta
-
-    poly = softmax_conditions(spec.prior, spec.tokens).stationarity_polynomial
-    coeffs = [sp.lambdify((delta, *MODEL_PARAMS), c.doit(), "numpy") for c in poly.all_coeffs()]
-    params = [float(v) for v in spec.numeric_params.values()]
-    fe = compiled_model(spec.attention, spec.tokens, spec.prior)
-    m_of = compiled_observables(spec.attention, spec.tokens)["m"]
-    points = []
-    global_f = {}
-    for d in np.linspace(-0.5, 8.0 / spec.gamma, n_delta):
-        for root in np.roots([float(c(d, *params)) for c in coeffs]):
-            if abs(root.imag) > 1e-9 * max(1.0, abs(root.real)) or not lo <= root.real <= hi:
-                continue
-            a = float(root.real)
-            curvature = float(fe.hessian([d], a, params)[0][0])
-            if curvature < 0:
-                points.append((a, float(m_of(d, *params)), "unstable"))
-                continue
-            key = round(a, 3)
-            if key not in global_f:
-                global_f[key] = local_minima(spec, a)[0].f
-            is_global = float(fe.value([d], a, params)) <= global_f[key] + 1e-9 * abs(global_f[key])
-            points.append((a, float(m_of(d, *params)), "stable" if is_global else "metastable"))
-    return points
+def _pdflatex(pdflatex: str, out: pathlib.Path, stem: str) -> bool:
+    """Two pdflatex runs on out/STEM.tex; True if STEM.pdf was made. Its .aux and .log never stay behind (and an
+    interrupt kills pdflatex: subprocess.run kills its child on any exception)."""
+    try:
+        for _ in range(2):
+            run = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", f"{stem}.tex"], cwd=out,
+                                 capture_output=True, text=True, timeout=600)
+    finally:
+        for junk in (f"{stem}.aux", f"{stem}.log", f"{stem}.out"):
+            if (out / junk).exists():
+                (out / junk).unlink()
+    return run.returncode == 0 and (out / f"{stem}.pdf").exists()
 
 
-def _landscapes(out, spec: ModelSpec, transition):
-    from ..numerics.compiled import compiled_model
-    from ..numerics.free_energy import local_minima
-
-    fe = compiled_model(spec.attention, spec.tokens, spec.prior)
-    params = [float(v) for v in spec.numeric_params.values()]
-    lo, hi = transition["spinodals"]
-    alphas = [0.8 * lo, lo + 0.02 * (hi - lo), transition["critical_value"], hi - 0.02 * (hi - lo), 1.15 * hi]
-    deltas = np.linspace(-0.5, 6.0 / spec.gamma, 600)
-    curves, minima = {}, {}
-    for a in alphas:
-        values = fe.value([deltas], a, params)
-        floor = min(float(values.min()), min(mn.f for mn in local_minima(spec, a)))
-        curves[a] = values - floor
-        minima[a] = [(mn.order_parameter, mn.f - floor, mn.is_global) for mn in local_minima(spec, a)]
-    return _figures.landscapes(out, deltas, curves, minima), alphas
+def _csv(out, table, csvs):
+    """Write a curve table next to the JSON as out/<name>.csv."""
+    table.to_csv(out / f"{table.name}.csv", force=True)
+    csvs.append(f"{table.name}.csv")
 
 
 def _sampled(spec: ModelSpec, alphas, N: int, steps: int, seed: int, chains: int):
@@ -144,7 +97,7 @@ def _sampled(spec: ModelSpec, alphas, N: int, steps: int, seed: int, chains: int
     with open_executor(None, workers=min(2, os.cpu_count() or 1)) as executor:
         points = m_of_alpha(spec, [N], alphas, sampler="mala", chains=chains, steps=steps, seed=seed,
                             executor=executor)
-    return [p.to_json() for p in points]
+    return points
 
 
 def _attention_samples(spec: ModelSpec, alphas, N: int, steps: int, seed: int):
@@ -173,11 +126,10 @@ def _attention_samples(spec: ModelSpec, alphas, N: int, steps: int, seed: int):
 
 
 def _scaling(Ts, priors, base: ModelSpec):
-    from ..numerics.transitions.scaling import alpha_star_vs_T
-
-    table = {}
+    table, scans = {}, {}
     for prior in priors:
-        found = [row for row in alpha_star_vs_T(base.replace(prior=prior), Ts) if "alpha_star" in row]
+        scans[prior] = CopyHeadModel(base.replace(prior=prior)).alpha_star_vs_T(Ts)
+        found = scans[prior].found()
         rows = {"T": [row["T"] for row in found], "alpha_star": [row["alpha_star"] for row in found],
                 "spinodals": [row["spinodals"] for row in found]}
         lnT = np.log(rows["T"])
@@ -194,23 +146,68 @@ def _scaling(Ts, priors, base: ModelSpec):
             slopes = np.diff(rows["alpha_star"]) / np.diff(lnT)
             rows["local_slope_dalpha_dlnT"] = slopes.tolist()
         table[prior] = rows
-    return table
+    return table, scans
+
+
+#: Internal test hook: with COPYHEAD_REPORT_TINY=1 `copyhead report` writes a small report in about a second
+#: (same staging, locking, writers, figure and pdflatex paths; no science), for the interrupt and concurrency tests.
+TINY_ENV = "COPYHEAD_REPORT_TINY"
 
 
 def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int = 0, progress=None) -> dict:
-    """Run the main job and write everything into out_dir. Returns the results dictionary."""
-    from ..numerics.transitions import model_problem, phase_diagram
-    from ..theory.landau import landau_expansion
-    from ..theory.symbols import MODEL_PARAMS
+    """Run the main job and write everything into out_dir. Returns the results dictionary.
 
+    The report is written whole or not at all: into a staging directory beside out_dir, swapped in at the end
+    (see copyhead._io.StagedDirectory). A failure or an interrupt leaves a previous report untouched."""
     progress = progress or (lambda message: None)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise InvalidParameterError("--seed", f"must be an integer >= 0, got {seed!r}")
-    out = _prepare(out_dir, force)
+    if not isinstance(quick, bool) or not isinstance(force, bool):
+        raise InvalidParameterError("quick" if not isinstance(quick, bool) else "force", "must be True or False")
+    if not isinstance(out_dir, (str, os.PathLike)) or not str(out_dir).strip():
+        raise InvalidParameterError("--out", f"must be a directory path, got {out_dir!r}")
+    write = _tiny_report if os.environ.get(TINY_ENV) == "1" else _write_report
+    with StagedDirectory(out_dir, force=force, markers=(RESULTS, SUMMARY)) as staged:
+        report = write(staged.path, out_dir, quick=quick, seed=seed, progress=progress)
+        staged.commit()
+    progress(f"[report] wrote {pathlib.Path(out_dir) / SUMMARY}")
+    return report
+
+
+def _tiny_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
+    """The TINY_ENV test hook: a few files through the report's own writers, with pauses between them."""
     timer = _Timer(progress)
     items, figures, results = [], [], {}
+    for k in range(3):
+        with timer(f"tiny section {k}"):
+            write_json(out / f"part{k}.json", {"k": k}, meta=metadata(command="tiny"), force=True)
+            time.sleep(0.15)
+    with timer("tiny figure"):
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(2, 2))
+        ax.plot([0, 1], [0, seed])
+        figures.append(("tiny figure", _figure(out, fig, "tiny")))
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is not None:
+        with timer("tiny pdflatex"):
+            atomic_write_text(out / "tiny.tex", "\\documentclass{article}\\begin{document}tiny\\end{document}\n", force=True)
+            results["pdf"] = _pdflatex(pdflatex, out, "tiny")
+    meta = metadata(params={"tiny": True}, seeds={"report": seed}, timings=timer.timings, command="tiny report")
+    write_json(out / RESULTS, results, meta=meta, force=True)
+    atomic_write_text(out / SUMMARY, _summary(items, figures, meta), force=True)
+    return {"meta": meta, "result": results}
+
+
+def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
+    """Every section of the report, written into out (the staging directory)."""
+    from ..theory.landau import landau_expansion
+
+    timer = _Timer(progress)
+    items, figures, results, csvs = [], [], {}, []
     spec = ModelSpec()
     linear = ModelSpec(attention="linear")
+    model, linear_model = CopyHeadModel(spec), CopyHeadModel(linear)
     settings = {"quick": quick, "seed": seed, "model": spec.to_dict(),
                 "phase_T_range": [3.0, 16.0] if quick else [3.0, 48.0],
                 "scaling_T": [8, 16, 32, 64, 128, 256] if quick else [8, 16, 32, 64, 128, 256, 512, 1024, 4096],
@@ -222,23 +219,25 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
         results["derivation"] = _derivation(out, items, progress)
 
     with timer("softmax transition"):
-        soft = _transition(spec, 2.0, 20.0)
+        soft_report = model.transitions(2.0, 20.0)
+        soft = soft_report.to_dict()
         results["softmax_transition"] = soft
-        first = [t for t in soft["transitions"] if t["kind"] == "first-order"]
+        _csv(out, transitions_table(soft_report, {"model": spec.to_dict()}), csvs)
+        first = [t for t in soft_report.transitions if t.kind == "first-order"]
         if first:
             t = first[0]
-            items.append(("Softmax coexistence point alpha*", f"{t['critical_value']:.10g}", RESULTS,
+            items.append(("Softmax coexistence point alpha*", f"{t.critical_value:.10g}", RESULTS,
                           "copyhead transition --json"))
-            items.append(("Softmax spinodals", ", ".join(f"{s:.10g}" for s in t["spinodals"]), RESULTS,
+            items.append(("Softmax spinodals", ", ".join(f"{s:.10g}" for s in t.spinodals), RESULTS,
                           "copyhead transition --json"))
-            items.append(("Softmax jump of m at alpha*", f"{t['order_parameter']['before']:.4f} -> "
-                          f"{t['order_parameter']['after']:.4f}", RESULTS, "copyhead transition --json"))
+            items.append(("Softmax jump of m at alpha*", f"{t.order_parameter['before']:.4f} -> "
+                          f"{t.order_parameter['after']:.4f}", RESULTS, "copyhead transition --json"))
 
     with timer("linear transition"):
-        lin = _transition(linear, 0.2, 5.0)
+        lin = linear_model.transitions(0.2, 5.0).to_dict()
         results["linear_transition"] = lin
         L = landau_expansion("bilinear")
-        subs = {sym: getattr(linear, str(sym)) for sym in MODEL_PARAMS}
+        subs = linear_model.subs()
         alpha_c_closed = float(L.alpha_c.subs(subs))
         results["linear_alpha_c_closed_form"] = alpha_c_closed
         second = [t for t in lin["transitions"] if t["kind"] == "second-order"]
@@ -250,8 +249,9 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                           "copyhead transition --attention linear --json"))
 
     with timer("phase diagram (T, alpha)"):
-        diagram = phase_diagram(model_problem(spec), "T", tuple(settings["phase_T_range"])).to_dict()
-        results["phase_diagram_T"] = diagram
+        diagram_T = model.phase_diagram("T", settings["phase_T_range"])
+        results["phase_diagram_T"] = diagram = diagram_T.to_dict()
+        _csv(out, phase_diagram_table(diagram_T, {"model": spec.to_dict()}), csvs)
         for point in diagram["special_points"]:
             items.append((f"Softmax {point['kind']} in (T, alpha)",
                           ", ".join(f"{k}={v:.6g}" for k, v in point["values"].items()), RESULTS,
@@ -259,77 +259,101 @@ def build_report(out_dir, *, quick: bool = False, force: bool = False, seed: int
                           f"{settings['phase_T_range'][1]:g} --json"))
         figures.append(("Phase diagram of softmax attention in (T, alpha); T treated as continuous in the reduced "
                         "free energy (only integer T are networks).",
-                        _figures.phase_diagram(out, diagram, "alpha", "T", "phase_diagram_T_alpha",
-                                               "Softmax: first-order line, crossover and critical end point")))
+                        _figure(out, plotting.phase_diagram(
+                            diagram_T, title="Softmax: first-order line, crossover and critical end point"),
+                            "phase_diagram_T_alpha")))
 
     with timer("linear tricritical line"):
         Ts = np.geomspace(2, 512, 200)
-        gamma_tc = [float(L.gamma_tricritical.subs({**subs, MODEL_PARAMS[0]: T_})) for T_ in Ts]
-        engine_points = []
+        engine_points, tricritical_diagrams = [], []
         for T_ in settings["tricritical_T"]:
-            d = phase_diagram(model_problem(linear.replace(T=T_)), "gamma", (0.05, 2.0)).to_dict()
-            engine_points += [(T_, p["values"]["gamma"]) for p in d["special_points"] if p["kind"] == "tricritical"]
+            d = linear_model.replace(T=T_).phase_diagram("gamma", (0.05, 2.0))
+            tricritical_diagrams.append(d)
+            engine_points += [(T_, p.values["gamma"]) for p in d.special_points if p.kind == "tricritical"]
         results["linear_tricritical"] = {"closed_form": "gamma_tc = sqrt(V-1)/(2 sqrt(T) sigma_q sigma_k sigma_w)",
                                          "engine": [{"T": T_, "gamma_tc": g,
-                                                     "closed_form": float(L.gamma_tricritical.subs({**subs, MODEL_PARAMS[0]: T_}))}
+                                                     "closed_form": float(L.gamma_tricritical.subs(linear_model.replace(T=T_).subs()))}
                                                     for T_, g in engine_points]}
         for row in results["linear_tricritical"]["engine"]:
             items.append((f"Linear tricritical gamma at T={row['T']} (engine; closed form)",
                           f"{row['gamma_tc']:.8g}; {row['closed_form']:.8g}", RESULTS,
                           f"copyhead phase-diagram --attention linear --T {row['T']} --vary gamma --range 0.05 2 --json"))
         figures.append(("Tricritical line of linear attention (bilinear prior): second order above, first order below.",
-                        _figures.tricritical_line(out, Ts, gamma_tc, engine_points)))
+                        _figure(out, plotting.tricritical_line(linear_model, Ts, tricritical_diagrams),
+                                "linear_tricritical")))
 
     with timer("alpha*(T) scaling"):
-        table = _scaling(settings["scaling_T"], ("bilinear", "gaussian-logit"), spec)
+        table, scans = _scaling(settings["scaling_T"], ("bilinear", "gaussian-logit"), spec)
         results["scaling"] = table
+        for prior, scan in scans.items():
+            scan_table = scan.to_table()
+            _csv(out, type(scan_table)(f"alpha_star_vs_T_{prior}", scan_table.columns, scan_table.rows,
+                                       scan_table.descriptions, scan_table.meta), csvs)
         for prior, rows in table.items():
             if rows.get("fit"):
                 a = rows["fit"]["coefficients"][0]
                 items.append((f"alpha*(T) fit, {prior} prior", f"{rows['fit']['law']} with a = {a:.4g} "
                               f"(max residual {rows['fit']['max_residual']:.2g})", RESULTS, "copyhead report"))
         figures.append(("Coexistence point alpha* against ln T for both priors, with fits.",
-                        _figures.scaling(out, table)))
+                        _figure(out, plotting.alpha_star_scaling(
+                            scans, {prior: (rows["fit"]["law"], rows["fit"]["coefficients"])
+                                    for prior, rows in table.items() if rows.get("fit")}), "alpha_star_scaling")))
+        from ._scaling_section import local_exponent_section
+
+        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec)
 
     with timer("branches and landscapes"):
         if first:
-            land, alphas = _landscapes(out, spec, first[0])
+            lo, hi = first[0].spinodals
+            alphas = [0.8 * lo, lo + 0.02 * (hi - lo), first[0].critical_value, hi - 0.02 * (hi - lo), 1.15 * hi]
             figures.append((f"Softmax free energy f(delta) - min f at alpha = {', '.join(f'{a:.3f}' for a in alphas)}: "
-                            "one minimum, two, equal depth at alpha*, two, one.", land))
-        points = _branches(spec, 2.0, 12.0, 300 if quick else 800)
-        results["branches_count"] = len(points)
+                            "one minimum, two, equal depth at alpha*, two, one.",
+                            _figure(out, plotting.landscapes(model, alphas), "landscapes")))
+        branches = model.stationary_branches(2.0, 12.0, n=300 if quick else 800)
+        results["branches_count"] = len(branches)
+        _csv(out, branches.to_table(), csvs)
         figures.append(("m(alpha) for softmax: stable (global), metastable and unstable stationary branches; spinodals "
                         "dotted, coexistence dashed. Branches from the exact cubic in alpha at each delta.",
-                        _figures.branches(out, points, first[0] if first else None)))
+                        _figure(out, plotting.branches(branches, transition=soft_report), "m_of_alpha")))
 
     with timer("Langevin check"):
         lv = settings["langevin"]
-        samples = _sampled(spec, lv["alphas"], lv["N"], lv["steps"], seed, lv["chains"])
-        from ..numerics.free_energy import local_minima
-
+        sample_points = _sampled(spec, lv["alphas"], lv["N"], lv["steps"], seed, lv["chains"])
+        theory_m = {p.alpha: model.minima(p.alpha)[0].m for p in sample_points}
+        _csv(out, sampling_table(sample_points, theory_m, {"model": spec.to_dict()}), csvs)
+        samples = [p.to_json() for p in sample_points]
         for p in samples:
-            p["theory_global_m"] = local_minima(spec, p["alpha"])[0].m
+            p["theory_global_m"] = theory_m[p["alpha"]]
             items.append((f"MALA m at alpha={p['alpha']:g}, N={p['N']}, {p['init']} start (theory N -> oo; "
                           "finite-N corrections are O(1/N))",
                           f"{p['m_mean']:.4f} ± {p['m_err']:.4f} ({p['theory_global_m']:.4f})", RESULTS,
                           f"copyhead verify --N {p['N']} --alphas {p['alpha']:g} --json"))
         results["langevin"] = samples
         figures.append(("Theory (branches) against MALA sampling of the finite network (W integrated out).",
-                        _figures.branches(out, points, first[0] if first else None, samples, name="theory_vs_sampling",
-                                          title="Softmax: theory vs MALA at finite N")))
+                        _figure(out, plotting.branches(branches, transition=soft_report, samples=sample_points,
+                                                       title="Softmax: theory vs MALA at finite N"),
+                                "theory_vs_sampling")))
         panels = _attention_samples(spec, lv["alphas"], lv["N"], lv["steps"], seed + 1)
         figures.append(("Attention matrices A sampled by MALA at the final step, below and above the transition.",
-                        _figures.heatmaps(out, panels, f"Attention sampled by MALA (N = {lv['N']}, final step)")))
+                        _figure(out, plotting.attention_heatmaps(
+                            panels, suptitle=f"Attention sampled by MALA (N = {lv['N']}, final step)"),
+                            "attention_heatmaps")))
+
+    with timer("training dynamics"):
+        from ..plotting_dynamics import report_figures
+
+        dyn_items, dyn_figures, results["dynamics"] = report_figures(out, _figures.save, quick=quick)
+        items.extend((label, value, RESULTS, command) for label, value, command in dyn_items)
+        figures.extend(dyn_figures)
 
     meta = metadata(params=settings, seeds={"report": seed}, timings=timer.timings,
                     command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
     write_json(out / RESULTS, results, meta=meta, force=True)
-    atomic_write_text(out / SUMMARY, _summary(items, figures, meta), force=True)
-    progress(f"[report] wrote {out / SUMMARY}")
+    atomic_write_text(out / SUMMARY, _summary(items, figures, meta, csvs), force=True)
     return {"meta": meta, "result": results}
 
 
-def _summary(items, figures, meta) -> str:
+def _summary(items, figures, meta, csvs=()) -> str:
     lines = ["# copyhead report", "",
              f"copyhead {meta['copyhead_version']}, commit {meta['git_commit'] or 'unknown'}, "
              f"{meta['created_utc']}; command: `{meta['command']}`.", "",
@@ -342,6 +366,9 @@ def _summary(items, figures, meta) -> str:
     for caption, paths in figures:
         links = " ".join(f"[{p}]({p})" for p in paths)
         lines.append(f"| {links} | {caption} |")
+    if csvs:
+        lines += ["", "## Curves (CSV, named columns; `#` lines say what produced them)", ""]
+        lines += [f"- [{name}]({name})" for name in csvs]
     lines += ["", "## Timings (s)", "", "| section | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in meta["timings"].items()]
     return "\n".join(lines) + "\n"

@@ -7,9 +7,10 @@ Public API::
 
 See results.py for the returned objects (all frozen, JSON-serialisable, with evidence).
 """
-from ._analysis import auto_range, expression_problem, find_transitions, model_problem, susceptibility
+from . import _analysis, _phase
+from ._analysis import susceptibility
 from ._engine import Problem
-from ._phase import phase_diagram, transition_line
+from ._phase import transition_line
 from .results import Boundary, Fold, PhaseDiagram, SpecialPoint, Transition, TransitionReport
 
 __all__ = ["Problem", "model_problem", "expression_problem", "find_transitions", "auto_range", "phase_diagram",
@@ -29,3 +30,51 @@ def parse_assignment(*args, **kwargs):
     from .expression import parse_assignment as _parse
 
     return _parse(*args, **kwargs)
+
+
+# The public entry points check their arguments as the command line does (typed errors naming the parameter);
+# the engine behind them assumes valid input.
+
+def model_problem(spec, control: str = "alpha", alpha=None, **kw):
+    from copyhead import _api_checks as check
+
+    check.spec(spec), check.name("control", control)
+    return _analysis.model_problem(spec, control, None if alpha is None else check.real("alpha", alpha, positive=True),
+                                   **kw)
+
+
+def expression_problem(text, order_params, control, params=None, **kw):
+    from copyhead import _api_checks as check
+
+    check.name("text", text), check.name("control", control)
+    if isinstance(order_params, str) or not all(isinstance(n, str) for n in order_params or ()):
+        raise check.InvalidParameterError("order_params", f"must be a list of names, got {order_params!r}")
+    return _analysis.expression_problem(text, list(order_params), control, check.params(params), **kw)
+
+
+def find_transitions(problem, lo, hi, *, digits=None, n_grid: int = 49, **kw):
+    from copyhead import _api_checks as check
+
+    check.problem(problem)
+    lo, hi = check.interval("range", (lo, hi), positive=problem.positive_control)
+    digits = None if digits is None else check.bounded_int("digits", digits, 1, 200)
+    return _analysis.find_transitions(problem, lo, hi, digits=digits, n_grid=check.bounded_int("n_grid", n_grid, 9, 2001),
+                                      **kw)
+
+
+def auto_range(problem, *args, **kw):
+    from copyhead import _api_checks as check
+
+    return _analysis.auto_range(check.problem(problem), *args, **kw)
+
+
+def phase_diagram(problem, second, second_range, control_range=None, *, n_coarse: int = 7, n_points: int = 41, **kw):
+    from copyhead import _api_checks as check
+
+    check.problem(problem)
+    second_range = check.second_parameter(problem, second, second_range)
+    if control_range is not None:
+        control_range = check.interval("control_range", control_range, positive=problem.positive_control)
+    return _phase.phase_diagram(problem, second, second_range, control_range,
+                                n_coarse=check.bounded_int("n_coarse", n_coarse, 2, 200),
+                                n_points=check.bounded_int("n_points", n_points, 2, 10000), **kw)

@@ -1,6 +1,7 @@
 """Drivers: build problems, locate and classify transitions, map phase diagrams."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -10,12 +11,17 @@ from copyhead.errors import ConvergenceError, InvalidParameterError
 
 from . import _landau
 from ._continuation import continue_branch, refine_fold
-from ._engine import Problem, all_minima, newton_stationary, scalar_blocks, track_minimum, with_symmetry
-from ._special_points import (coexistence_bisection, coexistence_newton, critical_newton, golden_max,
+from ._domain import infer_domain
+from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum,
+                      with_symmetry)
+from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
+from ._systems import fourth_directional
 from .results import Fold, Transition, TransitionReport
 
 MODEL_NUMERIC = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
+WIDE_RANGE = (1e-60, 1e60)          # decades scanned for the model's own control scale
+MODEL_PARAM_RANGE = (1e-30, 1e30)   # positive model parameters outside this are refused (see model_problem)
 
 
 # ------------------------------------------------------------------ builders
@@ -27,12 +33,17 @@ def model_problem(spec, control: str = "alpha", alpha: float | None = None) -> P
     For linear attention the symmetric point is S = 0 and Landau coefficients
     come from the symbolic layer (compiled and disk-cached).
     """
-    from copyhead.numerics.compiled import compile_cached, compiled_model, compiled_observables
+    from copyhead.numerics.compiled import compiled_landau_quartic, compiled_model, compiled_observables
 
     if control not in ("alpha",) + MODEL_NUMERIC:
         raise InvalidParameterError(control, f"is not a model parameter; choose alpha or one of {', '.join(MODEL_NUMERIC)}")
     cf = compiled_model(spec.attention, spec.tokens, spec.prior, control)
     values = dict(spec.numeric_params)
+    for name, v in values.items():
+        if name not in ("T", "V") and not (MODEL_PARAM_RANGE[0] <= abs(v) <= MODEL_PARAM_RANGE[1]):
+            raise InvalidParameterError(name, f"= {v:g} is outside [{MODEL_PARAM_RANGE[0]:g}, {MODEL_PARAM_RANGE[1]:g}]"
+                                              ": the double-precision engine cannot resolve the model at this "
+                                              "scale (alpha* scales with it); rescale the model")
     values["alpha"] = 1.0 if alpha is None else float(alpha)
     param_values = {n: float(values[n]) for n in cf.params}
     obs_fns = compiled_observables(spec.attention, spec.tokens)
@@ -47,17 +58,7 @@ def model_problem(spec, control: str = "alpha", alpha: float | None = None) -> P
     if spec.attention == "linear":
         symmetric = tuple(0.0 for _ in cf.order_params)
 
-        def build(att=spec.attention, tok=spec.tokens, pri=spec.prior, ctrl=control):
-            from copyhead.theory import symbols
-            from copyhead.theory.reduced import reduced_model
-
-            rm = reduced_model(att, tok, pri)
-            q4, ys = _landau.quartic_form_expr(rm.free_energy, rm.order_params, rm.symmetric_point)
-            c_sym = symbols.BY_NAME[ctrl]
-            params = [p for p in (*symbols.MODEL_PARAMS, symbols.alpha) if p != c_sym]
-            return q4, ys, c_sym, params
-
-        quartic = compile_cached(f"landau-quartic:{spec.attention}:{spec.tokens}:{spec.prior}:{control}", build)
+        quartic = compiled_landau_quartic(spec.attention, spec.tokens, spec.prior, control)
     return Problem(cf, control, param_values, tuple(cf.order_params), "m", observable, symmetric, quartic,
                    label=f"copy head {spec.attention}/{spec.tokens}/{spec.prior}",
                    positive_control=(control != "alpha" or True),
@@ -85,9 +86,11 @@ def expression_problem(text: str, order_params, control: str, params: dict | Non
             quartic = compile_free_energy(q4, ys, parsed.control, parsed.params)
     except (ValueError, TypeError, ZeroDivisionError):
         quartic = None
+    domain = infer_domain(parsed.expr, parsed.order_params, parsed.control, parsed.params)
     problem = Problem(cf, str(parsed.control), {k: float(v) for k, v in params.items()},
                       tuple(str(s) for s in parsed.order_params), str(parsed.order_params[0]), None, None,
-                      quartic, label=text, extra={"expression": text}, symmetric_candidate=candidate)
+                      quartic, label=text, extra={"expression": text, "domain": domain.describe()},
+                      symmetric_candidate=candidate, domain=domain)
     return with_symmetry(problem)
 
 
@@ -111,13 +114,16 @@ def _global_minima(problem, cs, mins):
         if not pts:
             out.append(None)
             continue
-        fbest = min(p.f for p in pts)
-        tol = 1e-11 * (1 + abs(fbest))
-        cands = [p for p in pts if p.f <= fbest + tol]
+        ref = min(pts, key=lambda p: p.f)
+        diffs, errs = zip(*[f_difference(problem, p.x, ref.x, c, with_error=True) if p is not ref else (0.0, 0.0)
+                            for p in pts])
+        low = min(diffs)
+        tol = max(1e-11 * (1 + min(abs(ref.f), OFFSET_LIMIT)), 10 * max(errs))
+        cands = [(p, d) for p, d in zip(pts, diffs) if d <= low + tol]
         if prev is not None and len(cands) > 1:
-            best = min(cands, key=lambda p: float(np.max(np.abs(p.x - prev.x))))
+            best = min(cands, key=lambda pd: float(np.max(np.abs(pd[0].x - prev.x))))[0]
         else:
-            best = min(cands, key=lambda p: (p.f, float(np.max(p.x))))
+            best = min(cands, key=lambda pd: (pd[1], float(np.max(pd[0].x))))[0]
         out.append(best)
         prev = best
     return out
@@ -134,8 +140,7 @@ def _named(problem, x):
 
 
 def _is_stable(problem, x, c):
-    _, _, H = scalar_blocks(problem, x, c)
-    return bool(np.all(np.isfinite(H)) and np.all(np.linalg.eigvalsh(H) > 0))
+    return minimum_test(problem, x, c)[0]
 
 
 def _at_symmetric(problem, x):
@@ -151,7 +156,7 @@ def susceptibility(problem, x, c):
     """d obs / d control along the minimum through (x, c): exact dx/dc = -H^-1 d grad/dc."""
     _, _, H = scalar_blocks(problem, x, c)
     gc = np.asarray(problem.blk("gradient_d_control", list(x), c), float).reshape(problem.k)
-    dx = np.linalg.solve(H, -gc)
+    dx = np.linalg.lstsq(H, -gc, rcond=1e-12)[0]     # minimum norm: flat directions do not count
     return float(problem.obs_gradient(x, c) @ dx + problem.obs_d_control(x, c))
 
 
@@ -173,12 +178,34 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
     missing = [float(cs[j]) for j, g in enumerate(gm) if g is None and not (
         0 < j < len(cs) - 1 and gm[j - 1] is not None and gm[j + 1] is not None)]
     if missing:
-        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {missing[0]:.6g}: "
-                        "the free energy may be unbounded below or its minimum outside |x| < 1e4")
+        if problem.domain.unbounded:
+            why = "the free energy may be unbounded below or its minimum outside |x| < 1e4"
+        else:
+            why = ("the minimum may lie on the edge of the domain (" + ", ".join(problem.domain.describe())
+                   + ") or closer to it than double precision resolves")
+        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {missing[0]:.6g}: {why}")
+    for j, end in ((0, "LO"), (len(cs) - 1, "HI")):
+        if gm[j] is not None and len(_distinct_minima(problem, mins[j], cs[j])) > 1:
+            warnings.append(f"a second local minimum exists at the range end {end} = {cs[j]:.6g}: its branch (and a "
+                            "transition between the two) may continue past the searched range")
+    unbounded = _unbounded_below(problem, cs, gm)
+    if unbounded:
+        c_u, x_u, f_u, f_m = unbounded[0]
+        warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX:g}): at "
+                        f"{problem.control} = {c_u:.6g}, f = {f_u:.6g} at x = {[float(v) for v in x_u]}, below the "
+                        f"lowest minimum found (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
+                        "transitions of local minima are flagged")
     scale = hi - lo
     transitions, folds, branch_info = [], [], {"continued": 0, "steps": 0, "det_sign_changes": []}
     events = []
-    present = [j for j, g in enumerate(gm) if g is not None]
+    # a grid point where the global minimum is soft (quartic, exactly at a critical point) is bridged over
+    # (a zero mode found at one grid point only, not at its neighbours, is such a quartic point, not a symmetry)
+    def extra_zero_modes(j):
+        near = [gm[i].zero_modes for i in (j - 1, j + 1) if gm[i] is not None]
+        return bool(near) and gm[j].zero_modes > min(near)
+
+    present = [j for j, g in enumerate(gm) if g is not None and (j in (0, len(cs) - 1) or not (
+        _soft(g) or extra_zero_modes(j)))]
     for i, i2 in zip(present[:-1], present[1:]):
         # a grid point without a strict minimum (e.g. a quartic minimum exactly at a critical point) is bridged
         ev = _classify_interval(problem, cs, i, gm[i], gm[i2], scale, warnings, i2=i2)
@@ -190,6 +217,8 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         if ev["type"] == "jump":
             tr, fl = _first_order(problem, ev, lo, hi, scale, digits, branch_info, spinodals, warnings)
             folds.extend(fl)
+        elif ev["type"] == "continuous-anywhere":
+            tr = _second_order_anywhere(problem, ev, scale, digits)
         else:
             tr = _second_order(problem, ev, scale, digits)
         if tr is not None:
@@ -208,11 +237,64 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         if tr is not None:
             transitions.append(tr)
     transitions.sort(key=lambda t: t.critical_value)
+    if unbounded:
+        transitions = [dataclasses.replace(t, flag="free-energy-unbounded-below") for t in transitions]
     branch_info["grid_points"] = int(len(cs))
     branch_info["seconds"] = time.perf_counter() - t0
     return TransitionReport(problem.control, problem.observable_name, (float(lo), float(hi)), range_source,
                             dict(problem.param_values), tuple(transitions), tuple(folds), branch_info,
-                            tuple(warnings))
+                            tuple(warnings), "free-energy-unbounded-below" if unbounded else "ok")
+
+
+def _distinct_minima(problem, minima, c):
+    """Minima with distinct free energies (mirror images, equal in f, count once)."""
+    if len(minima) < 2:
+        return list(minima)
+    ref = minima[0]
+    out, seen = [ref], [0.0]
+    tol = 1e-9 * (1 + min(abs(ref.f), OFFSET_LIMIT))
+    for m in minima[1:]:
+        d = f_difference(problem, m.x, ref.x, c)
+        if all(abs(d - s_) > tol for s_ in seen):
+            out.append(m)
+            seen.append(d)
+    return out
+
+
+def _soft(m) -> bool:
+    """The global minimum has a (non-symmetry) Hessian eigenvalue at zero: a quartic minimum."""
+    w = np.sort(m.eig)
+    n0 = min(m.zero_modes, w.size - 1)
+    return bool(m.zero_modes and w.size == m.zero_modes) or (
+        m.zero_modes < w.size and abs(w[m.zero_modes if m.zero_modes else 0]) <= 1e-8 * max(1.0, float(np.max(np.abs(w))))
+        and n0 >= 0)
+
+
+def _unbounded_below(problem, cs, gm):
+    """(c, x, f, f_min) wherever f far out along the unbounded directions of the domain lies below the lowest
+    minimum found: the free energy is unbounded below, or its minimum is beyond the search region."""
+    k = problem.k
+    lo, hi = problem.domain.box(k, cs, problem.p)
+    found = []
+    signs = [np.array(v) for v in np.array(np.meshgrid(*([[-1.0, 0.0, 1.0]] * k), indexing="ij")).reshape(k, -1).T
+             if np.any(v)]
+    radii = np.geomspace(10.0, XMAX, 13)
+    for j, (c, m) in enumerate(zip(cs, gm)):
+        if m is None:
+            continue
+        free = [d for d in signs if all((d[i] >= 0 or lo[i, j] == -np.inf) and (d[i] <= 0 or hi[i, j] == np.inf)
+                                        for i in range(k))]
+        if not free:
+            continue
+        D = np.array([d / np.linalg.norm(d) for d in free])
+        P = (m.x[None, None, :] + radii[None, :, None] * (1 + np.max(np.abs(m.x))) * D[:, None, :]).reshape(-1, k)
+        with np.errstate(all="ignore"):
+            fv = np.asarray(problem.f(list(P.T), c), float).reshape(-1)
+        fv = np.where(np.isfinite(fv), fv, np.inf)
+        i = int(np.argmin(fv))
+        if fv[i] < m.f - 1e-9 * (1 + abs(m.f)):
+            found.append((float(c), P[i], float(fv[i]), float(m.f)))
+    return found
 
 
 def _classify_interval(problem, cs, i, a, b, scale, warnings, i2=None):
@@ -224,12 +306,63 @@ def _classify_interval(problem, cs, i, a, b, scale, warnings, i2=None):
         if ev is not None:
             ev["i"] = i
             return ev
-    y, _, status = track_minimum(problem, a.x, c0, c1)
+    y, c_reached, status = track_minimum(problem, a.x, c0, c1)
     if status == "ok":
-        fy = float(problem.f(list(y), c1))
-        if _close(y, b.x) or fy <= b.f + 1e-11 * (1 + abs(b.f)):
+        if _close(y, b.x) or f_difference(problem, y, b.x, c1) <= 1e-11 * (1 + min(abs(b.f), OFFSET_LIMIT)):
             return None
+    else:
+        ev = _branch_point_event(problem, c0, c1, a, b, y, c_reached, scale)
+        if ev is not None:
+            ev["i"] = i
+            return ev
     return {"type": "jump", "i": i, "c0": c0, "c1": c1, "a": a, "b": b}
+
+
+def _approach(problem, m, c_from, c_star, x_star):
+    """Follow the minimum m from c_from towards c_star; distances to x_star at 1e-2 and 1e-4 of the way left
+    (None if the minimum is lost on the way)."""
+    x, c = m.x, c_from
+    dists = []
+    for frac in (0.1, 1e-2, 1e-3, 1e-4):
+        cq = c_star + (c_from - c_star) * frac
+        x, c_got, status = track_minimum(problem, x, c, cq)
+        if status != "ok":
+            return None, x
+        c = cq
+        if frac in (1e-2, 1e-4):
+            dists.append(float(np.linalg.norm(x - x_star)))
+    return dists, x
+
+
+def _branch_point_event(problem, c0, c1, a, b, y, c_reached, scale):
+    """Second order anywhere: the minimum followed from c0 loses stability at a branch point (x*, c*) of the
+    stationary set, and the global minimum on the far side grows continuously out of x* (its distance to x*
+    shrinks as a power of |c - c*|). Symmetric point, shifted coordinates or an ordered phase alike."""
+    bp = branch_point_newton(problem, y, c_reached, c_scale=scale)
+    lo_, hi_ = min(c0, c1), max(c0, c1)
+    if not (bp["converged"] and lo_ - 1e-9 * scale <= bp["c"] <= hi_ + 1e-9 * scale):
+        return None
+    c_star, x_star = bp["c"], np.asarray(bp["x"], float)
+    if not (lo_ < c_star < hi_):
+        return None
+    tiny = 1e-9 * (1 + float(np.max(np.abs(x_star))))
+    sides = {}
+    for name, m, c_from in (("before", a, c0), ("after", b, c1)):
+        dists, x_near = _approach(problem, m, c_from, c_star, x_star)
+        if dists is None:
+            return None
+        d2, d4 = dists
+        if not (d4 <= tiny or d4 < 0.5 * d2):      # a finite jump does not shrink
+            return None
+        sides[name] = {"x": m.x, "c": c_from, "distance_at_1e-2": d2, "distance_at_1e-4": d4, "x_near": x_near}
+    # the ordered side is the one whose minimum departs from x* faster than linearly (power < 1)
+    ratio = {n: (s_["distance_at_1e-2"] / max(s_["distance_at_1e-4"], 1e-300)) for n, s_ in sides.items()
+             if s_["distance_at_1e-2"] > tiny}
+    if not ratio:
+        return None
+    broken = min(ratio, key=ratio.get)
+    return {"type": "continuous-anywhere", "c0": c0, "c1": c1, "branch_point": bp, "sides": sides,
+            "broken": broken}
 
 
 def _pitchfork_event(problem, c0, c1, a, b, scale):
@@ -269,12 +402,12 @@ def _pitchfork_event(problem, c0, c1, a, b, scale):
 def _distinct_pair(problem, sol):
     """Two different minima whose free energies differ as functions of the control (a nonzero latent heat):
     excludes symmetry-related pairs (e.g. +x and -x), whose free energies are identically equal."""
-    xa, xb, c = sol["xa"], sol["xb"], sol["c"]
+    xa, xb, c = sol["xa"], sol["xb"], float(sol["c"])
     if _close(xa, xb, 1e-7):
         return False
-    fca = float(np.asarray(problem.blk("d_control", list(xa), c)))
-    fcb = float(np.asarray(problem.blk("d_control", list(xb), c)))
-    return abs(fca - fcb) > 1e-10 * (1 + abs(fca) + abs(fcb))
+    dfc = f_difference(problem, xa, xb, c, "d_control")
+    f_typ = min(abs(float(problem.f(list(xa), c))), OFFSET_LIMIT)
+    return abs(dfc) * max(abs(c), 1.0) > 1e-10 * (1 + f_typ)
 
 
 def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max):
@@ -298,8 +431,14 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
             xf, cf, res, conv = np.asarray(problem.symmetric_point, float), cc["c"], cc["residual"], cc["converged"]
             method = "newton(det H(x0)=0): branch point of the symmetric branch"
         else:
-            xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j])
-            method = "newton(grad=0, detH=0)" + ("" if is_fold else ": branch point")
+            conv = False
+            if not is_fold:
+                bp = branch_point_newton(problem, br.x[j], br.c[j], c_scale=scale)
+                xf, cf, res, conv = np.asarray(bp["x"], float), bp["c"], bp["residual"], bp["converged"]
+                method = bp["method"] + ": branch point (the minimum ends where another branch crosses)"
+            if not conv:
+                xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j])
+                method = "newton(grad=0, H phi=0, l.phi=1)" + ("" if is_fold else ": branch point")
             step = float(np.max(np.abs(br.x[i1] - br.x[i0]))) + abs(br.c[i1] - br.c[i0])
             near = (abs(cf - br.c[j]) + float(np.max(np.abs(xf - br.x[j])))) <= 5 * step + 1e-9 * scale
             if not (conv and near):
@@ -313,9 +452,13 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
 
 def _single_valued(problem, c0, c1, n: int = 17) -> bool:
     """At most one local minimum (mirror images of equal f count once) at each of n controls in [c0, c1]."""
-    for minima in all_minima(problem, np.linspace(c0, c1, n)):
-        fs = sorted(float(m.f) for m in minima)
-        distinct = [f for j, f in enumerate(fs) if j == 0 or abs(f - fs[j - 1]) > 1e-9 * (1 + abs(f))]
+    for c, minima in zip(np.linspace(c0, c1, n), all_minima(problem, np.linspace(c0, c1, n))):
+        if len(minima) < 2:
+            continue
+        ref = minima[0]
+        diffs = sorted([0.0] + [f_difference(problem, m.x, ref.x, c) for m in minima[1:]])
+        tol = 1e-9 * (1 + min(abs(ref.f), OFFSET_LIMIT))
+        distinct = [d for j, d in enumerate(diffs) if j == 0 or abs(d - diffs[j - 1]) > tol]
         if len(distinct) > 1:
             return False
     return True
@@ -364,10 +507,9 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
         c = 0.5 * (c0 + c1)
         xa, xb = a.x, b.x
     oa, ob = float(problem.obs(list(xa), c)), float(problem.obs(list(xb), c))
-    fca = float(np.asarray(problem.blk("d_control", list(xa), c)))
-    fcb = float(np.asarray(problem.blk("d_control", list(xb), c)))
+    latent = -f_difference(problem, xa, xb, c, "d_control")       # fcb - fca without the offset's cancellation
     evidence = {"minima": [_point_dict(problem, xa, c), _point_dict(problem, xb, c)],
-                "free_energy_difference": float(problem.f(list(xa), c) - problem.f(list(xb), c)),
+                "free_energy_difference": f_difference(problem, xa, xb, c),
                 "bracket": [c0, c1], "newton_iterations": sol["iterations"], "newton_method": sol["method"]}
     folds = []
     spin = None
@@ -405,7 +547,7 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
             digits_str = mp["c_str"]
             c = float(mp["c"])
     return Transition("first-order", c, spin, {"before": oa, "after": ob},
-                      {"before": _named(problem, xa), "after": _named(problem, xb)}, abs(ob - oa), fcb - fca,
+                      {"before": _named(problem, xa), "after": _named(problem, xb)}, abs(ob - oa), latent,
                       bool(good), flag, sol["method"], float(sol["residual"]), digits, digits_str, evidence), folds
 
 
@@ -439,7 +581,10 @@ def _landau_evidence(problem, c):
     v = V[:, 0]
     Hc = np.asarray(problem.blk("hessian_d_control", list(x0), c), float).reshape(problem.k, problem.k)
     D3 = np.asarray(problem.blk("third", list(x0), c), float).reshape(problem.k, problem.k, problem.k)
-    out = {"a2": float(w[0]) / 2, "da2_dcontrol": float(v @ Hc @ v) / 2, "soft_direction": [float(t) for t in v]}
+    # several soft directions at once (a continuous symmetry, e.g. O(2)): the degeneracy of the soft mode
+    degeneracy = int(np.sum(np.abs(w - w[0]) <= 1e-8 * max(1.0, float(np.max(np.abs(w))))))
+    out = {"a2": float(w[0]) / 2, "da2_dcontrol": float(v @ Hc @ v) / 2, "soft_direction": [float(t) for t in v],
+           "degeneracy": degeneracy}
     if problem.quartic is not None:
         q4 = float(problem.quartic.value(list(v), c, problem.p))
         a4, a3, corr = _landau.effective_quartic(q4, v, H, D3)
@@ -448,18 +593,83 @@ def _landau_evidence(problem, c):
     return out
 
 
+def landau_at(problem, x, c, phi):
+    """Landau coefficients of f along the soft direction phi at a branch point (x, c): a2 = lambda/2 with its
+    control derivative, a3 = D3[phi^3]/6, a4 = D4[phi^4]/24 (difference of the exact third derivatives) and
+    a4_eff = a4 - (1/8) b . H_perp^+ b with b = D3[phi, phi, .] (stiff modes eliminated)."""
+    phi = np.asarray(phi, float)
+    phi = phi / np.linalg.norm(phi)
+    pt = problem.at(x, c)
+    H, D3 = pt.hessian, pt.third
+    w, V = np.linalg.eigh(H)
+    d4 = fourth_directional(problem, x, c, phi)
+    a4, a3, corr = _landau.effective_quartic(d4 / 24, phi, H, D3)
+    zero = int(np.sum(np.abs(w) <= 1e-6 * max(1.0, float(np.max(np.abs(w))))))
+    return {"a2": float(phi @ H @ phi) / 2, "da2_dcontrol": float(phi @ pt.hessian_d_control @ phi) / 2,
+            "a3": a3, "a4": d4 / 24, "a4_effective": a4, "a4_stiff_mode_correction": corr,
+            "soft_direction": [float(t) for t in phi], "degeneracy": zero,
+            "source": "exact derivative blocks at the branch point; a4 by Richardson difference of the exact D3"}
+
+
+def _quartic_flag(lan, expo, evidence) -> str:
+    """A second-order point whose broken minimum was followed continuously onto it needs a4_eff > 0, or, where
+    a4_eff vanishes or the free energy is not analytic there, a measured exponent to stand on: then the
+    Landau expansion is reported but does not decide (beta = 1/4 at a tricritical point, beta = 1 for |x|^3)."""
+    a4 = lan.get("a4_effective")
+    if a4 is None or a4 > 1e-8 * (1 + abs(lan.get("a4", 0.0) or 0.0)):
+        return "ok"
+    if expo is not None and expo.get("stderr", 1.0) < 1e-3 and 0.0 < expo["beta"] <= 1.5:
+        evidence["landau_note"] = ("effective quartic not positive (vanishing, or a non-analytic term): "
+                                   "classified by the measured exponent")
+        return "ok"
+    return "landau-quartic-not-positive"
+
+
+def _second_order_anywhere(problem, ev, scale, digits):
+    bp = ev["branch_point"]
+    c, x_star = float(bp["c"]), np.asarray(bp["x"], float)
+    lan = landau_at(problem, x_star, c, bp["phi"])
+    side = ev["sides"][ev["broken"]]
+    expo = measure_exponent(problem, x_star, c, side["x_near"], c + (side["c"] - c) * 1e-4, scale)
+    evidence = {"branch_point": {"x": _named(problem, x_star), "phi": [float(v) for v in bp["phi"]],
+                                 "newton_iterations": bp["iterations"], "residual": bp["residual"]},
+                "landau": lan, "exponent": expo, "bracket": [ev["c0"], ev["c1"]],
+                "approach": {n: {"distance_at_1e-2": s_["distance_at_1e-2"], "distance_at_1e-4": s_["distance_at_1e-4"]}
+                             for n, s_ in ev["sides"].items()},
+                "ordered_side": ev["broken"],
+                "criterion": "the minimum loses stability at a branch point of grad f = 0 and the global minimum "
+                             "on the other side grows continuously out of it"}
+    flag = "ok"
+    if abs(lan["a3"]) > 1e-6 * (1 + abs(lan["a4"])):
+        flag = "cubic-landau-term"        # a transcritical exchange: continuous but not a symmetric Landau point
+    else:
+        flag = _quartic_flag(lan, expo, evidence)
+    digits_str = None
+    if digits:
+        mp = branch_point_newton(problem, x_star, c, c_scale=scale, digits=digits)
+        evidence["mpmath"] = {"converged": mp["converged"], "iterations": mp["iterations"], "dps": mp.get("dps")}
+        if mp["converged"]:
+            digits_str = mp["c_str"]
+    o0 = float(problem.obs(list(x_star), c))
+    named = _named(problem, x_star)
+    return Transition("second-order", c, None, {"before": o0, "after": o0}, {"before": named, "after": named}, 0.0,
+                      None, True, flag, bp["method"], float(bp["residual"]), digits, digits_str, evidence)
+
+
 def _second_order(problem, ev, scale, digits):
     cc = ev["critical"]
     c = float(cc["c"])
     x0 = np.asarray(problem.symmetric_point, float)
     lan = _landau_evidence(problem, c)
     expo = measure_exponent(problem, x0, c, ev["broken_x"], ev["broken_c"], scale)
+    ordered_zero_modes = minimum_test(problem, ev["broken_x"], ev["broken_c"])[1]
     evidence = {"symmetric_point": _named(problem, x0), "landau": lan, "exponent": expo,
+                "ordered_phase_zero_modes": ordered_zero_modes,
                 "bracket": [ev["c0"], ev["c1"]], "newton_iterations": cc["iterations"],
                 "hessian_eigenvalue_sign_change": "lowest Hessian eigenvalue at the symmetric point changes sign"}
     flag = "ok" if cc["converged"] else "critical-newton-not-converged"
-    if lan.get("a4_effective") is not None and lan["a4_effective"] <= 0:
-        flag = "landau-quartic-not-positive"
+    if flag == "ok":
+        flag = _quartic_flag(lan, expo, evidence)
     digits_str = None
     if digits:
         mp = mp_critical(problem, x0, c, digits)
@@ -524,10 +734,68 @@ def _crossover(problem, cs, gm, s, e, scale):
 
 # ------------------------------------------------------------------ automatic bracket
 
-def auto_range(problem: Problem, lo: float = 1e-3, hi: float = 1e5, n: int = 57):
+
+
+
+def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_RANGE[1], per_decade: int = 1):
+    """The decades of a positive control in which the global minimum changes, from a scan of [lo, hi] at
+    `per_decade` points per decade (the model's own scale: alpha* is proportional to sigma2, for instance).
+    Returns (c_lo, c_hi) padded by two scan steps, or None if nothing changes."""
+    n = int(round(np.log10(hi / lo) * per_decade)) + 1
+    cs = np.geomspace(lo, hi, n)
+    with np.errstate(all="ignore"):
+        mins = all_minima(problem, cs, **({"nx": 601} if problem.k == 1 else {"per_dim": 7}))
+    # the observable of the lowest minimum; among minima equal in f to 1e-9 (mirror images, or rounding far
+    # out) the one continuing the previous value, so a sign flip between mirror images is no change
+    obs = np.full(n, np.nan)
+    prev = None
+    for j, (c, pts) in enumerate(zip(cs, mins)):
+        if not pts:
+            continue
+        fmin = min(p_.f for p_ in pts)
+        vals = [float(problem.obs(list(p_.x), c)) for p_ in pts if p_.f <= fmin + 1e-9 * (1 + abs(fmin))]
+        obs[j] = vals[0] if prev is None else min(vals, key=lambda v: abs(v - prev))
+        prev = obs[j]
+    # far out in the control, rounding makes spurious minima (hundreds for the copy head at alpha ~ 1e20):
+    # keep the longest run of control values with few minima, where the numbers can be trusted
+    clean = np.isfinite(obs) & (np.array([len(m) for m in mins]) <= 4 * problem.k)
+    best, start = (0, 0), None
+    for j, ok in enumerate(list(clean) + [False]):
+        if ok and start is None:
+            start = j
+        elif not ok and start is not None:
+            if j - start > best[1] - best[0]:
+                best = (start, j)
+            start = None
+    fin = np.zeros(n, bool)
+    fin[best[0]:best[1]] = True
+    obs = np.where(fin, obs, np.nan)
+    if fin.sum() < 2:
+        return None
+    # the decades where the observable does the bulk (2% .. 98%) of its total variation
+    steps = np.abs(np.diff(np.where(fin, obs, 0.0)))
+    steps[~(fin[:-1] & fin[1:])] = 0.0
+    total = float(np.sum(steps))
+    if not total > 0:
+        return None
+    cum = np.concatenate([[0.0], np.cumsum(steps)]) / total
+    j0 = int(np.nonzero(cum >= 0.02)[0][0]) - 1
+    j1 = int(np.nonzero(cum <= 0.98)[0][-1]) + 1
+    j0, j1 = max(j0 - 2 * per_decade, best[0]), min(j1 + 2 * per_decade, best[1] - 1)
+    return float(cs[j0]), float(cs[j1])
+
+
+def auto_range(problem: Problem, lo: float | None = None, hi: float | None = None, n: int = 57):
     """Find a control range that contains every change of the global minimum by a log-spaced scan:
     changes in the number of minima, sign changes of the symmetric point's Hessian, or the
-    observable moving between 0.5% and 99.5% of its total change."""
+    observable moving between 0.5% and 99.5% of its total change. Without lo/hi the scanned decades come
+    from control_scale (the model's own scale), so the answer does not depend on units."""
+    if lo is None or hi is None:
+        wide = control_scale(problem)
+        if wide is None:
+            return None
+        lo = wide[0] if lo is None else lo
+        hi = wide[1] if hi is None else hi
     cs = np.geomspace(lo, hi, n)
     mins = all_minima(problem, cs)
     gm = _global_minima(problem, cs, mins)

@@ -36,6 +36,8 @@ def _jac(problem: Problem, x, c, scale):
 
 
 def _tangent(J, prev=None):
+    if not np.all(np.isfinite(J)):
+        return None           # outside the domain: never a NaN Jacobian into the SVD
     _, _, vt = np.linalg.svd(J)
     t = vt[-1]
     if prev is not None and np.dot(t, prev) < 0:
@@ -54,6 +56,9 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
     c = float(c0)
     H, J = _jac(problem, x, c, scale)
     t = _tangent(J)
+    if t is None:
+        return Branch(np.array([c]), x.reshape(1, k), np.array([np.nan]), np.array([np.nan]), np.array([0.0]),
+                      stop="domain-edge: derivatives not finite at the start")
     if t[-1] * direction < 0 or (t[-1] == 0 and direction < 0):
         t = -t
     cs, xs, dets, mins, tcs = [c], [x.copy()], [np.linalg.det(H)], [np.linalg.eigvalsh(H)[0]], [t[-1]]
@@ -63,6 +68,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
     steps = 0
     for steps in range(1, max_steps + 1):
         accepted = False
+        outside = False
         while ds >= 1e-12:
             zp = z + ds * t
             zn = zp.copy()
@@ -72,6 +78,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
                 g = np.asarray(problem.grad(list(xn), cn), float).reshape(k)
                 Hn, Jn = _jac(problem, xn, cn, scale)
                 if not (np.all(np.isfinite(g)) and np.all(np.isfinite(Jn))):
+                    outside = True
                     break
                 A = np.vstack([Jn, t[None, :]])
                 r = np.hstack([g, np.dot(t, zn - zp)])
@@ -86,12 +93,15 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
             if ok:
                 Hn, Jn = _jac(problem, zn[:k], zn[k] * scale, scale)
                 tn = _tangent(Jn, t)
-                if np.dot(tn, t) > 0.9 or ds < 1e-6:
+                if tn is None:
+                    outside = True
+                elif np.dot(tn, t) > 0.9 or ds < 1e-6:
                     accepted = True
                     break
             ds *= 0.5
         if not accepted:
-            stop = "step-collapsed"
+            stop = ("domain-edge: the branch reaches the edge of the domain of f" if outside
+                    else "step-collapsed")
             break
         z = zn
         x, c = z[:k], z[k] * scale
@@ -132,56 +142,16 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
     return br
 
 
-def adjugate(H):
-    k = H.shape[0]
-    if k == 1:
-        return np.ones((1, 1))
-    if k == 2:
-        return np.array([[H[1, 1], -H[0, 1]], [-H[1, 0], H[0, 0]]])
-    adj = np.zeros_like(H)
-    for i in range(k):
-        for j in range(k):
-            minor = np.delete(np.delete(H, i, 0), j, 1)
-            adj[j, i] = (-1) ** (i + j) * np.linalg.det(minor)
-    return adj
+def refine_fold(problem: Problem, x, c, c_scale: float = 1.0):
+    """Newton on the fold system (grad = 0, H phi = 0, l . phi = 1) in (x, c, phi), exact Jacobian (third
+    derivatives and the d/dc blocks). Returns (x, c, residual, converged, iterations)."""
+    from ._newton import newton
+    from ._special_points import soft_vector
+    from ._systems import Fold
 
-
-def refine_fold(problem: Problem, x, c, iters: int = 40):
-    """Newton on (grad = 0, det H = 0) in (x, c) with the exact Jacobian
-    (third derivatives and the d/dc blocks). Returns (x, c, residual, converged, iterations)."""
     k = problem.k
-    x = np.asarray(x, float).copy()
-    c = float(c)
-    res = np.inf
-    for it in range(1, iters + 1):
-        g = np.asarray(problem.grad(list(x), c), float).reshape(k)
-        H = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
-        D3 = np.asarray(problem.blk("third", x, c), float).reshape(k, k, k)
-        gc = np.asarray(problem.blk("gradient_d_control", x, c), float).reshape(k)
-        Hc = np.asarray(problem.blk("hessian_d_control", x, c), float).reshape(k, k)
-        det = np.linalg.det(H)
-        adj = adjugate(H)
-        ddx = np.array([np.trace(adj @ D3[:, :, i]) for i in range(k)])
-        ddc = np.trace(adj @ Hc)
-        F = np.hstack([g, det])
-        res = float(np.max(np.abs(F)))
-        A = np.zeros((k + 1, k + 1))
-        A[:k, :k] = H
-        A[:k, k] = gc
-        A[k, :k] = ddx
-        A[k, k] = ddc
-        try:
-            dz = np.linalg.solve(A, -F)
-        except np.linalg.LinAlgError:
-            return x, c, res, False, it
-        if not np.all(np.isfinite(dz)):
-            return x, c, res, False, it
-        x = x + dz[:k]
-        c = c + dz[k]
-        size = np.max(np.abs(dz)) / (1 + max(np.max(np.abs(x)), abs(c)))
-        if size <= 1e-12 or (it >= 8 and size <= 1e-9):
-            g = np.asarray(problem.grad(list(x), c), float).reshape(k)
-            H = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
-            res = float(max(np.max(np.abs(g)), abs(np.linalg.det(H))))
-            return x, c, res, True, it
-    return x, c, res, False, iters
+    x = np.asarray(x, float)
+    l = soft_vector(problem, x, c)
+    z0 = np.hstack([x, [float(c)], l])
+    r = newton(Fold(problem, l), z0, typical=np.hstack([np.ones(k), [c_scale], np.ones(k)]))
+    return r.x[:k], float(r.x[k]), r.residual, r.converged, r.iterations

@@ -7,13 +7,17 @@ has one) a symmetric point x0 where grad f = 0 for every c.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
 
 from copyhead.errors import InvalidParameterError
 
-XMAX = 1.0e4          # order parameters beyond this are "at infinity"
+from ._domain import UNBOUNDED, Domain, axis_samples
+from ._options import DEFAULT
+
+XMAX = DEFAULT.xmax   # order parameters beyond this are "at infinity"
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,8 @@ class Problem:
     positive_control: bool = False        # control must stay > 0 (e.g. alpha)
     extra: dict = field(default_factory=dict)
     symmetric_candidate: tuple | None = None   # re-checked numerically whenever params change
+    domain: Domain = UNBOUNDED                  # where f is defined (inferred from the expression)
+    mp_overrides: dict = field(default_factory=dict)   # name -> mpf: parameters carried beyond double precision
 
     @property
     def k(self) -> int:
@@ -45,8 +51,14 @@ class Problem:
         if unknown:
             raise InvalidParameterError(unknown[0], f"is not a parameter of this free energy; known: "
                                                     f"{', '.join(self.param_values)}")
-        new = replace(self, param_values={**self.param_values, **{k: float(v) for k, v in changes.items()}})
+        new = replace(self, param_values={**self.param_values, **{k: float(v) for k, v in changes.items()}},
+                      mp_overrides={k: v for k, v in self.mp_overrides.items() if k not in changes})
         return with_symmetry(new) if self.symmetric_candidate is not None else new
+
+    def with_mp_params(self, **changes) -> "Problem":
+        """Parameters set to mpmath numbers (their float value for the numpy blocks, the full value for mpmath)."""
+        new = self.with_params(**{k: float(v) for k, v in changes.items()})
+        return replace(new, mp_overrides={**self.mp_overrides, **changes})
 
     # ---- exact blocks (x: sequence of k arrays or floats) ----
     def blk(self, name, x, c):
@@ -61,6 +73,10 @@ class Problem:
 
     def hess(self, x, c):
         return self.blk("hessian", x, c)
+
+    def at(self, x, c, mp: bool = False) -> "Point":
+        """Named, shaped derivative blocks at one point (numpy floats, or mpmath numbers with mp=True)."""
+        return Point(self, x, c, mp)
 
     def obs(self, x, c):
         if self.observable is None:
@@ -88,6 +104,78 @@ class Problem:
             return 0.0
         h = 1e-6 * (1.0 + abs(c))
         return (float(self.obs(x, c + h)) - float(self.obs(x, c - h))) / (2 * h)
+
+
+class Point:
+    """f and its exact derivatives at one (x, c), computed on first access.
+
+    value (scalar), gradient (k,), hessian (k, k), third (k, k, k), d_control (scalar),
+    gradient_d_control (k,), hessian_d_control (k, k). With mp=True the arrays hold
+    mpmath numbers (dtype object) evaluated at the current mpmath precision.
+    """
+
+    def __init__(self, problem: Problem, x, c, mp: bool = False):
+        self.problem, self.mp = problem, mp
+        if mp:
+            import mpmath
+
+            self.x = [mpmath.mpf(v) for v in x]
+            self.c = mpmath.mpf(c)
+        else:
+            self.x = [float(v) for v in x]
+            self.c = float(c)
+
+    def _block(self, name, shape):
+        p = self.problem
+        if self.mp:
+            raw = p.compiled.mp_block(name, self.x, self.c, mp_params(p))
+            return np.array(raw, dtype=object).reshape(shape) if shape else raw
+        return np.asarray(p.compiled.block(name, self.x, self.c, p.p, repair=False), float).reshape(shape)
+
+    @cached_property
+    def value(self):
+        return self._block("value", ()) if self.mp else float(self._block("value", ()))
+
+    @cached_property
+    def gradient(self):
+        return self._block("gradient", (self.problem.k,))
+
+    @cached_property
+    def hessian(self):
+        k = self.problem.k
+        return self._block("hessian", (k, k))
+
+    @cached_property
+    def third(self):
+        k = self.problem.k
+        return self._block("third", (k, k, k))
+
+    @cached_property
+    def d_control(self):
+        return self._block("d_control", ()) if self.mp else float(self._block("d_control", ()))
+
+    @cached_property
+    def gradient_d_control(self):
+        return self._block("gradient_d_control", (self.problem.k,))
+
+    @cached_property
+    def hessian_d_control(self):
+        k = self.problem.k
+        return self._block("hessian_d_control", (k, k))
+
+    def finite(self, *names) -> bool:
+        if self.mp:
+            return True
+        return all(np.all(np.isfinite(getattr(self, n))) for n in names)
+
+
+def mp_params(problem: Problem):
+    """Parameters as mpf of their shortest decimal repr: a typed 0.48 means 48/100, not the nearest double."""
+    import mpmath
+
+    over = problem.mp_overrides
+    return [mpmath.mpf(over[n]) if n in over else mpmath.mpf(repr(float(problem.param_values[n])))
+            for n in problem.compiled.params]
 
 
 PROBE_CONTROLS = (-3.7, -1.3, -0.41, 0.29, 0.93, 2.1, 5.3, 17.0)
@@ -130,10 +218,84 @@ class Stationary:
     x: np.ndarray
     f: float
     eig: np.ndarray
+    zero_modes: int = 0          # flat directions of a minimum (a continuous symmetry), not counted as unstable
+    minimum: bool | None = None
 
     @property
     def stable(self) -> bool:
+        if self.minimum is not None:
+            return self.minimum
         return bool(np.all(self.eig > 0))
+
+
+_GL_T, _GL_W = np.polynomial.legendre.leggauss(16)
+OFFSET_LIMIT = 1e4     # above this |f|, differences of f are integrated from the gradient
+
+
+def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False):
+    """f(xa) - f(xb) at control c. Where |f| is large (an x-independent offset, e.g. a term growing with the
+    control), subtracting two values of f cancels digits; the difference is then the line integral of the
+    exact gradient from xb to xa (4 panels of 16-point Gauss-Legendre), in which the offset never appears.
+    block="d_control" does the same for d f / d control (the latent-heat analogue)."""
+    xa, xb = np.asarray(xa, float), np.asarray(xb, float)
+    fa, fb = (float(np.asarray(problem.blk(block, list(v), c))) for v in (xa, xb))
+    direct = fa - fb
+    rounding = 4e-16 * max(abs(fa), abs(fb))
+    if not (np.isfinite(fa) and np.isfinite(fb)) or max(abs(fa), abs(fb)) <= OFFSET_LIMIT:
+        return (direct, rounding) if with_error else direct
+    d = xa - xb
+    t = np.concatenate([(j + (_GL_T + 1) / 2) / 4 for j in range(4)])
+    w = np.concatenate([_GL_W / 8] * 4)
+    P = xb[None, :] + t[:, None] * d[None, :]
+    with np.errstate(all="ignore"):
+        grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
+        g = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(problem.k, -1)
+    if not np.all(np.isfinite(g)):
+        return (direct, rounding) if with_error else direct        # the segment leaves the domain
+    integrand = w * (d @ g)
+    value = float(np.sum(integrand))
+    # rounding of the sum and of the gradient entries (the quadrature error of a smooth integrand is far below)
+    return (value, 1e-14 * float(np.sum(np.abs(integrand)))) if with_error else value
+
+
+def zero_mode_tolerance(eig) -> float:
+    return DEFAULT.zero_mode_rel * max(1.0, float(np.max(np.abs(eig))))
+
+
+def minimum_test(problem: Problem, x, c, H=None):
+    """(is_minimum, zero_modes, eigenvalues) at a stationary point. Eigenvalues within the zero-mode tolerance
+    count as zero modes if f does not decrease along them (to fourth order: a flat valley of a continuous
+    symmetry, or a quartic minimum); any clearly negative eigenvalue is a saddle."""
+    x = np.asarray(x, float)
+    if H is None:
+        H = problem.at(x, c).hessian
+    if not np.all(np.isfinite(H)):
+        return False, 0, np.full(problem.k, np.nan)
+    w, V = np.linalg.eigh(H)
+    tol = zero_mode_tolerance(w)
+    if w[0] < -tol:
+        return False, 0, w
+    soft = np.nonzero(np.abs(w) <= tol)[0]
+    if soft.size == 0:
+        return True, 0, w
+    f0 = float(problem.f(list(x), c))
+    for i in soft:
+        for eps in (1e-2, 1e-3):
+            h = eps * (1 + float(np.max(np.abs(x))))
+            for sgn in (1, -1):
+                fx = float(problem.f(list(x + sgn * h * V[:, i]), c))
+                if not np.isfinite(fx) or fx < f0 - 1e-12 * (1 + abs(f0)):
+                    return False, 0, w
+    return True, int(soft.size), w
+
+
+def stable_beyond_zero_modes(w, zero_modes: int) -> bool:
+    """A minimum with `zero_modes` flat directions stays one while the next eigenvalue is positive."""
+    w = np.sort(np.asarray(w, float))
+    if not np.all(np.isfinite(w)):
+        return False
+    tol = zero_mode_tolerance(w)
+    return bool(np.all(np.abs(w[:zero_modes]) <= tol) and (zero_modes >= w.size or w[zero_modes] > 0))
 
 
 # ---------------------------------------------------------------- search
@@ -143,9 +305,9 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
     bracketed Newton. Returns list (per c) of lists of Stationary."""
     cs = np.asarray(cs, float)
     center = problem.symmetric_point[0] if problem.symmetric_point else 0.0
-    xg = sinh_grid(nx, xmax, center)
-    X = xg[:, None] * np.ones((1, cs.size))
-    C = np.ones((nx if nx % 2 else nx + 1, 1)) * cs[None, :]
+    X = sample_grid(problem, cs, nx, xmax, center)[0]      # (n, len(cs)): each column inside the domain at its c
+    xg = X
+    C = np.ones((X.shape[0], 1)) * cs[None, :]
     g = np.asarray(problem.grad([X], C))[0]
     fin = np.isfinite(g)
     out = []
@@ -153,8 +315,8 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
     change = (sgn[:-1] * sgn[1:] < 0) & fin[:-1] & fin[1:]
     ii, jj = np.nonzero(change)
     zero_i, zero_j = np.nonzero((g == 0) & fin)
-    a = xg[ii].copy()
-    b = xg[ii + 1].copy()
+    a = xg[ii, jj].copy()
+    b = xg[ii + 1, jj].copy()
     cc = cs[jj]
     ga = g[ii, jj]
     roots = _bracketed_newton(problem, a, b, ga, cc)
@@ -162,7 +324,7 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
     for r, j in zip(roots, jj):
         per_c[j].append(r)
     for i, j in zip(zero_i, zero_j):
-        per_c[j].append(xg[i])
+        per_c[j].append(xg[i, j])
     for j, c in enumerate(cs):
         pts = []
         for r in sorted(per_c[j]):
@@ -170,6 +332,19 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
                 continue
             pts.append(r)
         out.append(_classify(problem, [np.array([r]) for r in pts], c))
+    return out
+
+
+def sample_grid(problem: Problem, cs, n: int, xmax: float = XMAX, center: float = 0.0, edge: float | None = None):
+    """Per order parameter, n samples inside the domain box at each control value: list of k arrays (n, len(cs))."""
+    cs = np.asarray(cs, float)
+    edge = DEFAULT.edge_distance if edge is None else edge
+    lo, hi = problem.domain.box(problem.k, cs, problem.p)
+    out = []
+    for i in range(problem.k):
+        cols = [axis_samples(lo[i, j], hi[i, j], n, center, xmax, edge) for j in range(cs.size)]
+        m = min(len(col) for col in cols)
+        out.append(np.stack([col[:m] for col in cols], axis=1))
     return out
 
 
@@ -187,8 +362,9 @@ def _bracketed_newton(problem, a, b, ga, c, iters=60):
         b = np.where(same, b, x)
         with np.errstate(all="ignore"):
             xn = x - g / h
-        bad = ~np.isfinite(xn) | (xn <= np.minimum(a, b)) | (xn >= np.maximum(a, b))
-        xn = np.where(bad, 0.5 * (a + b), xn)
+        # an exact root (g == 0) stays: it is not replaced by the bracket midpoint
+        bad = (g != 0) & (~np.isfinite(xn) | (xn <= np.minimum(a, b)) | (xn >= np.maximum(a, b)))
+        xn = np.where(bad, 0.5 * (a + b), np.where(g == 0, x, xn))
         done = np.abs(xn - x) <= 1e-15 * (1 + np.abs(x))
         x = xn
         if np.all(done | (g == 0)):
@@ -197,29 +373,71 @@ def _bracketed_newton(problem, a, b, ga, c, iters=60):
 
 
 def _classify(problem, xs, c):
+    """Stationary points xs at control c with their eigenvalues (blocks evaluated for all points at once)."""
+    if len(xs) == 0:
+        return []
+    k = problem.k
+    X = np.asarray(xs, float).reshape(-1, k)
+    with np.errstate(all="ignore"):
+        f = np.broadcast_to(np.asarray(problem.f(list(X.T), c), float), (X.shape[0],))
+        H = np.moveaxis(np.broadcast_to(np.asarray(problem.hess(list(X.T), c), float).reshape(k, k, -1),
+                                        (k, k, X.shape[0])), 2, 0)
     pts = []
-    for x in xs:
-        f, g, H = scalar_blocks(problem, x, c)
-        if not (np.isfinite(f) and np.all(np.isfinite(H))):
+    for x, fx, Hx in zip(X, f, H):
+        if not (np.isfinite(fx) and np.all(np.isfinite(Hx))):
             continue
-        eig = np.linalg.eigvalsh(H)
-        pts.append(Stationary(np.asarray(x, float), f, eig))
+        w = np.linalg.eigvalsh(Hx) if k > 1 else Hx.reshape(1)
+        tol = zero_mode_tolerance(w)
+        if w[0] > tol:                       # strict minimum: no further test needed
+            pts.append(Stationary(x.copy(), float(fx), w, 0, True))
+        elif w[0] < -tol:
+            pts.append(Stationary(x.copy(), float(fx), w, 0, False))
+        else:
+            is_min, n0, w = minimum_test(problem, x, c, Hx)
+            pts.append(Stationary(x.copy(), float(fx), w, n0, is_min))
     return pts
 
 
-def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int = 13, xmax: float = 100.0, extra_starts=()):
+def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int | None = None, xmax: float = 100.0, extra_starts=()):
     """Local minima at each control value (k >= 1) by vectorised modified-Newton descent from a grid of starts."""
     cs = np.asarray(cs, float)
     k = problem.k
-    axis = sinh_grid(per_dim, xmax)
-    grids = np.meshgrid(*([axis] * k), indexing="ij")
-    starts = np.stack([g.ravel() for g in grids], axis=1)
+    if per_dim is None:
+        per_dim = 13 if k <= 2 else 9     # 13^2 or 9^3 starts per control value
+    if problem.domain.unbounded:
+        axis = sinh_grid(per_dim, xmax)
+        grids = np.meshgrid(*([axis] * k), indexing="ij")
+        base = np.stack([g.ravel() for g in grids], axis=1)
+        per_c = [base] * cs.size
+    else:
+        # starts inside the domain box at each c, dense towards its edges; other conditions filter them
+        axes = sample_grid(problem, cs, per_dim, xmax, edge=1e-6)
+        lo, hi = problem.domain.box(k, cs, problem.p)
+        per_c = []
+        for j, c in enumerate(cs):
+            grids = np.meshgrid(*[a[:, j] for a in axes], indexing="ij")
+            pts = np.stack([g.ravel() for g in grids], axis=1)
+            # conditions coupling several order parameters (|m| < q, a + b < 1) cut most of the box away:
+            # add an even grid over the box clipped to the scale of its finite edges, filtered the same way
+            finite = np.concatenate([lo[:, j][np.isfinite(lo[:, j])], hi[:, j][np.isfinite(hi[:, j])]])
+            reach = 2.0 * max(1.0, float(np.max(np.abs(finite)))) if finite.size else 10.0
+            a_lo = np.where(np.isfinite(lo[:, j]), lo[:, j], -reach)
+            a_hi = np.where(np.isfinite(hi[:, j]), hi[:, j], reach)
+            even = [a_lo[i] + (a_hi[i] - a_lo[i]) * (np.arange(per_dim) + 0.5) / per_dim for i in range(k)]
+            grids = np.meshgrid(*even, indexing="ij")
+            pts = np.vstack([pts, np.stack([g.ravel() for g in grids], axis=1)])
+            per_c.append(pts[problem.domain.inside(list(pts.T), c, problem.p)])
+    extra = []
     if problem.symmetric_point is not None:
-        starts = np.vstack([starts, np.asarray(problem.symmetric_point, float)[None, :] + 1e-3])
+        extra.append(np.asarray(problem.symmetric_point, float)[None, :] + 1e-3)
     if len(extra_starts):
-        starts = np.vstack([starts, np.asarray(extra_starts, float).reshape(-1, k)])
-    ns = starts.shape[0]
-    X = np.repeat(starts[None, :, :], cs.size, axis=0).reshape(-1, k)
+        extra.append(np.asarray(extra_starts, float).reshape(-1, k))
+    ns = max(len(p_) for p_ in per_c) + sum(len(e) for e in extra)
+    X = np.full((cs.size, ns, k), np.nan)
+    for j in range(cs.size):
+        rows = np.vstack([per_c[j]] + extra) if extra else per_c[j]
+        X[j, :len(rows)] = rows
+    X = X.reshape(-1, k)
     C = np.repeat(cs, ns)
     X = descend(problem, X, C)
     out = []
@@ -227,14 +445,34 @@ def minima_nd(problem: Problem, cs: np.ndarray, per_dim: int = 13, xmax: float =
         cand = X[j * ns:(j + 1) * ns]
         cand = cand[np.all(np.isfinite(cand), axis=1)]
         uniq = []
-        for x in cand:
-            if any(np.max(np.abs(x - u)) <= 1e-6 * (1 + np.max(np.abs(u))) for u in uniq):
+        for x in _quantized_unique(cand):
+            if uniq and np.min(np.max(np.abs(np.asarray(uniq) - x), axis=1)) <= 1e-6 * (1 + np.max(np.abs(x))):
                 continue
             uniq.append(x)
         pts = [s for s in _classify(problem, uniq, c) if s.stable]
         pts = [s for s in pts if np.max(np.abs(np.asarray(problem.grad(list(s.x), c)).ravel()))
-               <= 1e-6 * (1 + abs(s.f))]
-        out.append(pts)
+               <= DEFAULT.stationary_grad_rel * (1 + abs(s.f))]
+        out.append(_one_per_valley(pts))
+    return out
+
+
+def _quantized_unique(cand):
+    """Candidates rounded to 1e-7 of their scale, one per cell (cheap first pass of the duplicate removal)."""
+    if len(cand) == 0:
+        return cand
+    unit = 1e-7 * (1 + float(np.max(np.abs(cand))))
+    _, idx = np.unique(np.round(cand / unit), axis=0, return_index=True)
+    return cand[np.sort(idx)]
+
+
+def _one_per_valley(pts):
+    """Minima with zero modes (a continuous symmetry) form a valley of equal f: keep one point of each valley."""
+    out = []
+    for s in pts:
+        if s.zero_modes and any(o.zero_modes == s.zero_modes and abs(o.f - s.f) <= 1e-10 * (1 + abs(s.f))
+                                for o in out):
+            continue
+        out.append(s)
     return out
 
 
@@ -242,8 +480,9 @@ def descend(problem: Problem, X: np.ndarray, C: np.ndarray, iters: int = 80):
     """Vectorised modified Newton descent with backtracking. X (n, k), C (n,). Non-converged rows -> NaN."""
     k = problem.k
     X = X.copy()
-    f0 = problem.f(list(X.T), C)
-    alive = np.isfinite(f0)
+    with np.errstate(invalid="ignore"):
+        f0 = problem.f(list(X.T), C)
+    alive = np.isfinite(f0) & np.all(np.isfinite(X), axis=1)
     X[~alive] = np.nan
     for _ in range(iters):
         idx = np.nonzero(alive)[0]
@@ -314,30 +553,13 @@ def all_minima(problem: Problem, cs, **kw):
     return snapped
 
 
-def newton_stationary(problem: Problem, x, c, iters: int = 30, tol: float = 1e-11):
-    """Plain Newton for grad f = 0 at fixed c. Returns (x, converged)."""
-    x = np.asarray(x, float).copy()
-    for _ in range(iters):
-        g = np.asarray(problem.grad(list(x), c), float).reshape(problem.k)
-        H = np.asarray(problem.hess(list(x), c), float).reshape(problem.k, problem.k)
-        if not (np.all(np.isfinite(g)) and np.all(np.isfinite(H))):
-            return x, False
-        try:
-            dx = np.linalg.solve(H, -g)
-        except np.linalg.LinAlgError:
-            return x, False
-        x = x + dx
-        if np.max(np.abs(dx)) <= tol * (1 + np.max(np.abs(x))):
-            g = np.asarray(problem.grad(list(x), c), float).reshape(problem.k)   # one polishing step
-            H = np.asarray(problem.hess(list(x), c), float).reshape(problem.k, problem.k)
-            try:
-                dx2 = np.linalg.solve(H, -g)
-                if np.all(np.isfinite(dx2)) and np.max(np.abs(dx2)) <= np.max(np.abs(dx)) + 1e-300:
-                    x = x + dx2
-            except np.linalg.LinAlgError:
-                pass
-            return x, bool(np.all(np.isfinite(x)))
-    return x, False
+def newton_stationary(problem: Problem, x, c, iters: int = 30):
+    """Newton for grad f = 0 at fixed c (minimum-norm steps, so zero modes stay put). Returns (x, converged)."""
+    from ._newton import newton
+    from ._systems import Stationary
+
+    r = newton(Stationary(problem, c), np.asarray(x, float), max_iter=iters)
+    return r.x, bool(r.converged and np.all(np.isfinite(r.x)))
 
 
 def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int = 30):
@@ -348,6 +570,13 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
     k = problem.k
     x = np.asarray(x, float).copy()
     c = float(c0)
+    _, n0, _ = minimum_test(problem, x, c)
+
+    def solve(H, b):
+        if n0:    # flat directions: the minimum-norm tangent does not slide along them
+            return np.linalg.lstsq(H, b, rcond=1e-10)[0]
+        return np.linalg.solve(H, b)
+
     span = c1 - c0
     h = span / 4
     halvings = 0
@@ -356,7 +585,7 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
         H = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
         gc = np.asarray(problem.blk("gradient_d_control", list(x), c), float).reshape(k)
         try:
-            v = np.linalg.solve(H, -gc)
+            v = solve(H, -gc)
         except np.linalg.LinAlgError:
             return x, c, "ended"
         xp = x + v * h
@@ -367,7 +596,7 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
             Hy = np.asarray(problem.hess(list(y), c + h), float).reshape(k, k)
             gcy = np.asarray(problem.blk("gradient_d_control", list(y), c + h), float).reshape(k)
             try:
-                vy = np.linalg.solve(Hy, -gcy)
+                vy = solve(Hy, -gcy)
             except np.linalg.LinAlgError:
                 vy = np.full(k, np.inf)
             # the tangent must change little over the step (it diverges at a fold, jumps at an exchange)
@@ -375,7 +604,7 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
                     np.max(np.abs(v * h)), 1e-12 * (1 + np.max(np.abs(x)))) + 1e-14:
                 good = False
         if good:
-            if not (np.all(np.isfinite(Hy)) and np.linalg.eigvalsh(Hy)[0] > 0):
+            if not (np.all(np.isfinite(Hy)) and stable_beyond_zero_modes(np.linalg.eigvalsh(Hy), n0)):
                 good = False
                 if abs(h) <= abs(span) * 2.0 ** (-max_halvings + 2):
                     return x, c, "lost-stability"
@@ -387,6 +616,6 @@ def track_minimum(problem: Problem, x, c0: float, c1: float, max_halvings: int =
             halvings += 1
             if abs(h) <= abs(span) * 2.0 ** (-max_halvings):
                 Hx = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
-                return x, c, ("lost-stability" if np.linalg.eigvalsh(Hx)[0] <= 1e-8 * (1 + np.max(np.abs(Hx)))
+                return x, c, ("lost-stability" if np.linalg.eigvalsh(Hx)[min(n0, k - 1)] <= 1e-8 * (1 + np.max(np.abs(Hx)))
                               else "ended")
     return x, c, "ok"

@@ -17,8 +17,10 @@ import numpy as np
 
 from ._analysis import _landau_evidence, auto_range, find_transitions, susceptibility
 from ._continuation import continue_branch
-from ._engine import Problem, newton_stationary, scalar_blocks, track_minimum
-from ._special_points import coexistence_newton, critical_newton, fd_jacobian_newton, golden_max
+from ._engine import Problem, minimum_test, newton_stationary, scalar_blocks, track_minimum
+from ._newton import newton
+from ._special_points import coexistence_newton, critical_newton, fd_jacobian_newton, golden_max, soft_vector
+from ._systems import CriticalPoint, Tricritical
 from .results import Boundary, PhaseDiagram, SpecialPoint
 
 
@@ -39,8 +41,7 @@ def _state(problem, tr):
 
 
 def _stable(problem, x, c):
-    _, _, H = scalar_blocks(problem, x, c)
-    return bool(np.all(np.isfinite(H)) and np.linalg.eigvalsh(H)[0] > 0)
+    return minimum_test(problem, x, c)[0]
 
 
 def _track(problem, state, prev_state=None, weight=None):
@@ -133,26 +134,64 @@ def _involves_symmetric(problem, tr):
     return any(np.max(np.abs(_x_of(problem, tr.order_parameters[s]) - x0)) < 1e-7 for s in ("before", "after"))
 
 
-def _tricritical(problem, second, d0, c0, d1, c1):
-    """Tricritical point between (d0, c0) and (d1, c1) on the symmetric instability line."""
+def _tricritical(problem, second, d0, c0, d1, c1, digits=None):
+    """Tricritical point between (d0, c0) and (d1, c1) on the symmetric instability line: bracketed by the sign
+    change of a4_eff along the line, then Newton on the Tricritical system (mpmath with digits)."""
     res = _a4_residual(problem, second)
     ys = []
     for d, c in ((d0, c0), (d1, c1)):
         p = problem.with_params(**{second: d})
         cc = critical_newton(p, p.symmetric_point, c)
         cval = float(cc["c"]) if cc["converged"] else c
-        ys.append((d, cval, res(np.array([cval, d]))[1]))
+        ys.append((d, cval, res(np.array([cval, d]))[1] if cc["converged"] else np.nan))
     (da, ca, fa), (db, cb, fb) = ys
-    if not (np.isfinite(fa) and np.isfinite(fb)) or fa * fb > 0:
+    if np.isfinite(fa) and not np.isfinite(fb):
+        # the instability line is lost before db (it may end or turn at the tricritical point): bisect in the
+        # second parameter for the last point where it is found with a4_eff > 0, and start Newton there
+        good = (da, ca)
+        lo_d, hi_d = da, db
+        for _ in range(40):
+            dm = 0.5 * (lo_d + hi_d)
+            pm = problem.with_params(**{second: dm})
+            cc = critical_newton(pm, pm.symmetric_point, good[1])
+            fm = res(np.array([float(cc["c"]), dm]))[1] if cc["converged"] else np.nan
+            if np.isfinite(fm) and fm > 0:
+                lo_d, good = dm, (dm, float(cc["c"]))
+            else:
+                hi_d = dm
+        z, r, conv, its = np.array([good[1], good[0]]), float("inf"), False, 0
+        fb = float("nan")
+    elif not (np.isfinite(fa) and np.isfinite(fb)) or fa * fb > 0:
         return None
-    w = fa / (fa - fb)
-    z0 = np.array([ca + w * (cb - ca), da + w * (db - da)])
-    z, r, conv, its = fd_jacobian_newton(res, z0, steps=[1e-7, 1e-7])
+    else:
+        w = fa / (fa - fb)
+        z0 = np.array([ca + w * (cb - ca), da + w * (db - da)])
+        z, r, conv, its = fd_jacobian_newton(res, z0, steps=[1e-7, 1e-7])
+    x0 = problem.symmetric_point
+    p = problem.with_params(**{second: float(z[1])})
+    l = soft_vector(p, x0, float(z[0]))
+    system = Tricritical(problem, second, x0, l)
+    sol = newton(system, np.hstack([z[:2], l]))
+    if sol.converged:
+        z, r, conv, its = sol.x[:2], sol.residual, True, sol.iterations
     values = {problem.control: float(z[0]), second: float(z[1])}
-    return SpecialPoint("tricritical", values, bool(conv), float(r), "newton(lambda_min H(x0)=0, a4_eff=0), "
-                        "finite-difference Jacobian of exact residuals", "ok" if conv else "not-converged",
-                        {"newton_iterations": its, "bracket": {second: [d0, d1]},
-                         "a4_effective_at_bracket": [float(fa), float(fb)]})
+    values_digits = None
+    evidence = {"newton_iterations": its, "bracket": {second: [d0, d1]},
+                "a4_effective_at_bracket": [float(fa), float(fb)]}
+    if digits and conv:
+        mp = newton(system, np.hstack([z[:2], l]), digits=digits)
+        evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+        if mp.converged:
+            values_digits = _digits_of(mp.mp_x[:2], (problem.control, second), digits, mp.dps)
+    return SpecialPoint("tricritical", values, bool(conv), float(r), system.method,
+                        "ok" if conv else "not-converged", evidence, values_digits)
+
+
+def _digits_of(mp_values, names, digits, dps):
+    import mpmath
+
+    with mpmath.workdps(dps):
+        return {n: mpmath.nstr(v, digits) for n, v in zip(names, mp_values)}
 
 
 def _cusp_residual(problem, second):
@@ -180,8 +219,10 @@ def _has_folds(problem, c_lo, c_hi, x_lo):
     return None
 
 
-def _critical_end_point(problem, second, d_first, state, d_other):
-    """Critical end point between d_first (first order, state) and d_other (no jump)."""
+def _critical_point(problem, second, d_first, state, d_other, digits=None):
+    """Critical point (end of a first-order line, where its spinodals merge and the jump vanishes) between
+    d_first (first order, state) and d_other (no jump): bisection on the existence of two folds, then Newton
+    on the CriticalPoint system (mpmath with digits)."""
     c = state["c"]
     spin = state.get("spinodals")
     width = (spin[1] - spin[0]) if spin else 0.2 * abs(c)
@@ -191,10 +232,11 @@ def _critical_end_point(problem, second, d_first, state, d_other):
 
     def folds_at(d):
         p = problem.with_params(**{second: d})
-        x_lo, ok = newton_stationary(p, state["xa"], c_lo)
-        if not ok:
-            return None
+        # the minimum is followed down from the coexistence point (no separate Newton pre-check, which could
+        # fail where tracking succeeds and throw a valid result away)
         x_lo, _, st = track_minimum(p, state["xa"], c, c_lo)
+        if not np.all(np.isfinite(x_lo)):
+            return None
         return _has_folds(p, c_lo, c_hi, x_lo)
 
     a, b = d_first, d_other
@@ -212,20 +254,32 @@ def _critical_end_point(problem, second, d_first, state, d_other):
     z0 = np.hstack([(np.asarray(x1) + np.asarray(x2)) / 2, (c1 + c2) / 2, (a + b) / 2])
     k = problem.k
     z, r, conv, its = fd_jacobian_newton(_cusp_residual(problem, second), z0, steps=[1e-6] * (k + 2))
+    p = problem.with_params(**{second: float(z[k + 1])})
+    l = soft_vector(p, z[:k], float(z[k]))
+    system = CriticalPoint(problem, second, l)
+    sol = newton(system, np.hstack([z[:k + 2], l]))
+    if sol.converged:
+        z, r, conv, its = sol.x[:k + 2], sol.residual, True, sol.iterations
     values = {problem.control: float(z[k]), second: float(z[k + 1])}
     p = problem.with_params(**{second: float(z[k + 1])})
-    return SpecialPoint("critical-end-point", values, bool(conv), float(r),
-                        "newton(grad=0, lambda_min H=0, D3f[v,v,v]=0) in (x, control, second), finite-difference "
-                        "Jacobian of exact residuals; started from a bisection on the existence of two folds",
-                        "ok" if conv else "not-converged",
-                        {"x": {n: float(v) for n, v in zip(problem.order_names, z[:k])},
-                         "observable": float(p.obs(list(z[:k]), float(z[k]))),
-                         "newton_iterations": its, "bisection_bracket": {second: [float(a), float(b)]},
-                         "spinodals_at_bracket": [float(c1), float(c2)]})
+    evidence = {"x": {n: float(v) for n, v in zip(problem.order_names, z[:k])},
+                "observable": float(p.obs(list(z[:k]), float(z[k]))),
+                "newton_iterations": its, "bisection_bracket": {second: [float(a), float(b)]},
+                "spinodals_at_bracket": [float(c1), float(c2)],
+                "definition": "end of a first-order line: the two spinodals merge and the jump vanishes"}
+    values_digits = None
+    if digits and conv:
+        mp = newton(system, np.hstack([z[:k + 2], l]), digits=digits)
+        evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+        if mp.converged:
+            values_digits = _digits_of(mp.mp_x[k:k + 2], (problem.control, second), digits, mp.dps)
+    return SpecialPoint("critical-point", values, bool(conv), float(r),
+                        system.method + "; started from a bisection on the existence of two folds",
+                        "ok" if conv else "not-converged", evidence, values_digits)
 
 
 def phase_diagram(problem: Problem, second: str, second_range, control_range=None, *, n_coarse: int = 7,
-                  n_points: int = 41, log=None) -> PhaseDiagram:
+                  n_points: int = 41, log=None, digits: int | None = None, spinodals: bool = True) -> PhaseDiagram:
     """Transition lines in (control, second) for second in second_range; control_range None = automatic
     bracket at each coarse point."""
     lo2, hi2 = map(float, second_range)
@@ -264,12 +318,14 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             prev, prev_d = None, None
             cur_d = d0
             ok_all = True
+            d_fail = d1
             for d in seg_fine:
                 p = problem.with_params(**{second: d})
                 weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
                 new = _track(p, state, prev, weight)
                 if new is None:
                     ok_all = False
+                    d_fail = d
                     break
                 prev, prev_d, state, cur_d = state, cur_d, new, d
                 pts.append((new["c"], d, None))
@@ -302,8 +358,14 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 if tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None:
                     nxt = min((t for t in reports[j + 1] if t.kind == "first-order"),
                               key=lambda t: abs(t.critical_value - tr.critical_value))
-                    sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value)
+                    sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
                     if sp_:
+                        specials.append(sp_)
+                elif tr.kind == "second-order" and problem.quartic is not None and problem.symmetric_point:
+                    # the first-order continuation may lie outside the control range at d1 (a wide box): the
+                    # instability line of the symmetric point still continues, and a4_eff changes sign on it
+                    sp_ = _tricritical(problem, second, cur_d, state["c"], d_fail, state["c"], digits)
+                    if sp_ and min(d0, d1) <= sp_.values[second] <= max(d0, d1):
                         specials.append(sp_)
                 elif tr.kind == "first-order" and _involves_symmetric(problem, tr):
                     if "second-order" not in kinds_next or problem.quartic is None:
@@ -311,11 +373,11 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
 
                     nxt = min((t for t in reports[j + 1] if t.kind == "second-order"),
                               key=lambda t: abs(t.critical_value - tr.critical_value))
-                    sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value)
+                    sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
                     if sp_:
                         specials.append(sp_)
                 elif tr.kind == "first-order":
-                    sp_ = _critical_end_point(problem, second, d0, _state(problem.with_params(**{second: d0}), tr), d1)
+                    sp_ = _critical_point(problem, second, d0, _state(problem.with_params(**{second: d0}), tr), d1, digits)
                     if sp_:
                         specials.append(sp_)
         for q, tr2 in enumerate(reports[j + 1]):
@@ -327,11 +389,11 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                     _involves_symmetric(problem, t) for t in reports[j]):
                 prv = min((t for t in reports[j] if _involves_symmetric(problem, t)),
                           key=lambda t: abs(t.critical_value - tr2.critical_value))
-                sp_ = _tricritical(problem, second, d0, prv.critical_value, d1, tr2.critical_value)
+                sp_ = _tricritical(problem, second, d0, prv.critical_value, d1, tr2.critical_value, digits)
                 if sp_:
                     specials.append(sp_)
             if tr2.kind == "first-order" and not _involves_symmetric(problem, tr2) and "first-order" not in earlier:
-                sp_ = _critical_end_point(problem, second, d1, _state(problem.with_params(**{second: d1}), tr2), d0)
+                sp_ = _critical_point(problem, second, d1, _state(problem.with_params(**{second: d1}), tr2), d0, digits)
                 if sp_:
                     specials.append(sp_)
             lines.append({"kind": tr2.kind, "points": [(tr2.critical_value, d1, tr2.spinodals)], "start": True})
@@ -359,7 +421,8 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     spacing = (hi2 - lo2) / max(1, len(coarse) - 1)
     for sp_ in specials:
         c_s, d_s = sp_.values[problem.control], sp_.values[second]
-        kinds = ("first-order", "second-order") if sp_.kind == "tricritical" else ("first-order",)
+        kinds = {"tricritical": ("first-order", "second-order"), "critical-end-point": ("first-order", "second-order")
+                 }.get(sp_.kind, ("first-order",))
         for m in merged:
             if m["kind"] not in kinds or not m["points"]:
                 continue
@@ -372,9 +435,70 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     for m in merged:
         pts = tuple((float(c), float(d)) for c, d, _ in m["points"])
         boundaries.append(Boundary(m["kind"], pts, "coarse full analysis + Newton continuation in the second parameter"))
+    if spinodals:
+        for pts in _spinodal_lines(problem, second, coarse, fine, reports):
+            for sp_ in specials:      # a spinodal line ends where the two spinodals merge
+                if sp_.kind != "critical-point":
+                    continue
+                c_s, d_s = sp_.values[problem.control], sp_.values[second]
+                if len(pts) >= 2 and abs(pts[0][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (pts[0][1] - d_s) >= 0:
+                    pts = [(c_s, d_s)] + pts
+                elif len(pts) >= 2 and abs(pts[-1][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (d_s - pts[-1][1]) >= 0:
+                    pts = pts + [(c_s, d_s)]
+            boundaries.append(Boundary("spinodal", tuple((float(c), float(d)) for c, d in pts),
+                                       "fold system (grad=0, H phi=0, l.phi=1) continued in the second parameter "
+                                       "with a linear predictor"))
     return PhaseDiagram(problem.control, second, tuple(control_range) if control_range else ("auto",),
                         (lo2, hi2), {k: v for k, v in problem.param_values.items() if k != second},
                         tuple(boundaries), tuple(specials), tuple(warnings))
+
+
+def _spinodal_lines(problem, second, coarse, fine, reports):
+    """Each spinodal (fold) of a first-order transition at a coarse point, continued in both directions of the
+    second parameter until the fold Newton fails or the line turns back (it ends, e.g. at a critical point)."""
+    ds = np.array(sorted(set(map(float, fine)) | set(map(float, coarse))))
+    lines = []
+
+    def known(c, d):
+        return any(abs(dd - d) < 1e-12 and abs(cc - c) <= 1e-7 * (1 + abs(c)) for ln in lines for cc, dd in ln)
+
+    for j, d in enumerate(coarse):
+        for tr in reports[j]:
+            if tr.kind != "first-order":
+                continue
+            for key in ("spinodal_lo", "spinodal_hi"):
+                fold = tr.evidence.get(key)
+                if not isinstance(fold, dict) or not fold.get("converged") or known(fold["control"], float(d)):
+                    continue
+                start = (np.asarray(fold["x"], float), float(fold["control"]))
+                fwd = _continue_fold(problem, second, start, [v for v in ds if v > d])
+                bwd = _continue_fold(problem, second, start, [v for v in ds[::-1] if v < d])
+                lines.append(bwd[::-1] + [(start[1], float(d))] + fwd)
+    return lines
+
+
+def _continue_fold(problem, second, start, ds):
+    from ._continuation import refine_fold
+
+    x, c = start
+    out, hist = [], [(x, c)]
+    for d in ds:
+        if len(hist) >= 2 and len(out) >= 1:
+            (x0, c0), (x1, c1) = hist[-2], hist[-1]
+            xg, cg = 2 * x1 - x0, 2 * c1 - c0
+        else:
+            xg, cg = hist[-1]
+        p = problem.with_params(**{second: float(d)})
+        xf, cf, res, conv, _ = refine_fold(p, xg, cg)
+        if not conv or not np.all(np.isfinite(xf)):
+            break
+        if len(out) >= 2:
+            step = abs(out[-1][0] - out[-2][0])
+            if abs(cf - out[-1][0]) > 10 * step + 1e-6 * (1 + abs(cf)):
+                break           # jumped to another fold: this line has ended
+        out.append((float(cf), float(d)))
+        hist.append((np.asarray(xf, float), float(cf)))
+    return out
 
 
 def transition_line(problem: Problem, second: str, values, start_transition):

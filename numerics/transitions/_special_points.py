@@ -1,9 +1,10 @@
-"""Newton solvers for the defining equations of transitions and special points.
+"""Drivers of the defining systems (_systems.py) through the one Newton (_newton.py).
 
-coexistence:  grad f(xa; c) = 0, grad f(xb; c) = 0, f(xa; c) - f(xb; c) = 0   (exact Jacobian)
-critical:     det H(x0; c) = 0 at the symmetric point x0                      (exact Jacobian)
-fold:         see _continuation.refine_fold
-Each has a double-precision and an mpmath (``digits``) version.
+coexistence:   grad f(xa; c) = 0, grad f(xb; c) = 0, f(xa; c) - f(xb; c) = 0
+critical:      H(x0; c) singular at a fixed symmetric point x0
+branch point:  a second stationary branch crosses (second order anywhere)
+fold:          see _continuation.refine_fold
+``digits`` runs the same system in mpmath.
 """
 from __future__ import annotations
 
@@ -11,66 +12,54 @@ import math
 
 import numpy as np
 
-from ._continuation import adjugate
-from ._engine import Problem, newton_stationary
+from ._engine import Problem, f_difference, newton_stationary
+from ._newton import newton
+from ._systems import BranchPoint, Coexistence, SymmetricCritical
 
 
-def _blocks(problem, x, c):
+def _typical(k_x, c_scale, k_extra=0):
+    """Per-component typical sizes: 1 for order parameters and null vectors, c_scale for the control."""
+    return np.hstack([np.ones(k_x), [c_scale], np.ones(k_extra)])
+
+
+def soft_vector(problem: Problem, x, c):
+    """Unit eigenvector of the Hessian eigenvalue of least magnitude (the null-vector guess of a fold)."""
+    w, V = np.linalg.eigh(problem.at(x, c).hessian)
+    return V[:, int(np.argmin(np.abs(w)))]
+
+
+def coexistence_newton(problem: Problem, xa, xb, c, *, c_scale: float = 1.0, digits: int | None = None):
+    """Newton on (grad_a = 0, grad_b = 0, f_a = f_b). Returns dict(xa, xb, c, residual, converged, iterations,
+    method) (and c_mp, c_str, dps with digits)."""
     k = problem.k
-    f = float(problem.f(list(x), c))
-    g = np.asarray(problem.grad(list(x), c), float).reshape(k)
-    H = np.asarray(problem.hess(list(x), c), float).reshape(k, k)
-    fc = float(np.asarray(problem.blk("d_control", x, c)))
-    gc = np.asarray(problem.blk("gradient_d_control", x, c), float).reshape(k)
-    return f, g, H, fc, gc
+    z0 = np.hstack([np.asarray(xa, float), np.asarray(xb, float), [float(c)]])
+    typ = np.hstack([np.ones(2 * k), [c_scale]])
+    r = newton(Coexistence(problem), z0, typical=typ, digits=digits)
+    out = dict(xa=r.x[:k], xb=r.x[k:2 * k], c=float(r.x[-1]), residual=r.residual, converged=r.converged,
+               iterations=r.iterations, method=r.method, flag=r.flag)
+    if digits:
+        _with_digits(out, r, digits)
+    return out
 
 
-def coexistence_newton(problem: Problem, xa, xb, c, iters: int = 60):
-    """Returns dict(xa, xb, c, residual, converged, iterations, method)."""
-    k = problem.k
-    xa, xb, c = np.asarray(xa, float).copy(), np.asarray(xb, float).copy(), float(c)
-    res = math.inf
-    for it in range(1, iters + 1):
-        fa, ga, Ha, fca, gca = _blocks(problem, xa, c)
-        fb, gb, Hb, fcb, gcb = _blocks(problem, xb, c)
-        F = np.hstack([ga, gb, fa - fb])
-        if not np.all(np.isfinite(F)):
-            break
-        res = float(np.max(np.abs(F)))
-        A = np.zeros((2 * k + 1, 2 * k + 1))
-        A[:k, :k] = Ha
-        A[:k, -1] = gca
-        A[k:2 * k, k:2 * k] = Hb
-        A[k:2 * k, -1] = gcb
-        A[-1, :k] = ga
-        A[-1, k:2 * k] = -gb
-        A[-1, -1] = fca - fcb
-        try:
-            dz = np.linalg.solve(A, -F)
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(dz)):
-            break
-        xa, xb, c = xa + dz[:k], xb + dz[k:2 * k], c + dz[-1]
-        size = np.max(np.abs(dz)) / (1 + max(abs(c), np.max(np.abs(xa)), np.max(np.abs(xb))))
-        if size <= 1e-12 or (it >= 8 and size <= 1e-9):
-            fa, ga, *_ = _blocks(problem, xa, c)
-            fb, gb, *_ = _blocks(problem, xb, c)
-            res = float(np.max(np.abs(np.hstack([ga, gb, fa - fb]))))
-            return dict(xa=xa, xb=xb, c=c, residual=res, converged=True, iterations=it,
-                        method="newton(grad_a=0, grad_b=0, f_a=f_b)")
-    return dict(xa=xa, xb=xb, c=c, residual=res, converged=False, iterations=iters,
-                method="newton(grad_a=0, grad_b=0, f_a=f_b)")
+def _with_digits(out, r, digits):
+    import mpmath
+
+    out.update(c_mp=r.mp_x[-1 if "xa" in out else 0], dps=r.dps)
+    with mpmath.workdps(r.dps):
+        out["c_str"] = mpmath.nstr(out["c_mp"], digits)
+    out["c"] = out["c_mp"]
 
 
 def coexistence_bisection(problem: Problem, xa, xb, c_lo, c_hi, iters: int = 200):
-    """Fallback: Illinois false position on df(c) = f(xa(c)) - f(xb(c)), minima tracked by Newton."""
+    """Fallback: Illinois false position on df(c) = f(xa(c)) - f(xb(c)), minima tracked by Newton.
+    An exact zero at a bracket end is returned as it is."""
     def df(c, xa, xb):
         ya, oka = newton_stationary(problem, xa, c)
         yb, okb = newton_stationary(problem, xb, c)
         if not (oka and okb):
             return None, ya, yb
-        return float(problem.f(list(ya), c) - problem.f(list(yb), c)), ya, yb
+        return f_difference(problem, ya, yb, c), ya, yb
 
     da, xa1, xb1 = df(c_lo, xa, xb)
     db, xa2, xb2 = df(c_hi, xa, xb)
@@ -97,136 +86,57 @@ def coexistence_bisection(problem: Problem, xa, xb, c_lo, c_hi, iters: int = 200
             if side == 1:
                 db /= 2
             side = 1
-        if abs(b - a) <= 1e-15 * (1 + abs(c)) or dc == 0:
+        if abs(b - a) <= 1e-15 * (abs(a) + abs(b)) or dc == 0:
             break
     return dict(xa=ya, xb=yb, c=c, residual=abs(dc), converged=True, iterations=it + 1,
                 method="illinois(f_a - f_b) with Newton-tracked minima")
 
 
-# ------------------------------------------------------------------ mpmath
-
-def _mp_vec(v):
-    return v if isinstance(v, (list, tuple)) else [v]
+def mp_coexistence(problem: Problem, xa, xb, c, digits: int, c_scale: float = 1.0):
+    return coexistence_newton(problem, xa, xb, c, c_scale=c_scale, digits=digits)
 
 
-def _mp_params(problem):
-    """Parameters as mpf of their shortest decimal repr: a typed 0.48 means 48/100, not the nearest double."""
-    import mpmath
-
-    return [mpmath.mpf(repr(float(v))) for v in problem.p]
-
-
-def _mp_blocks(problem, x, c):
-    cf, p = problem.compiled, _mp_params(problem)
-    f = cf.mp_block("value", x, c, p)
-    g = _mp_vec(cf.mp_block("gradient", x, c, p))
-    H = cf.mp_block("hessian", x, c, p)
-    fc = cf.mp_block("d_control", x, c, p)
-    gc = _mp_vec(cf.mp_block("gradient_d_control", x, c, p))
-    return f, g, H, fc, gc
+def critical_newton(problem: Problem, x0, c, *, c_scale: float = 1.0, digits: int | None = None):
+    """The Hessian at the fixed point x0 becomes singular: Newton on (H(x0; c) phi = 0, l . phi = 1) for (c, phi).
+    Returns dict(c, phi, residual, converged, iterations, method)."""
+    l = soft_vector(problem, x0, c)
+    z0 = np.hstack([[float(c)], l])
+    r = newton(SymmetricCritical(problem, x0, l), z0, typical=np.hstack([[c_scale], np.ones(problem.k)]),
+               digits=digits)
+    out = dict(c=float(r.x[0]), phi=r.x[1:], residual=r.residual, converged=r.converged, iterations=r.iterations,
+               method=r.method, flag=r.flag)
+    if digits:
+        _with_digits(out, r, digits)
+    return out
 
 
-def mp_coexistence(problem: Problem, xa, xb, c, digits: int, iters: int = 60):
-    import mpmath
+def mp_critical(problem: Problem, x0, c, digits: int, c_scale: float = 1.0):
+    return critical_newton(problem, x0, c, c_scale=c_scale, digits=digits)
+
+
+def branch_point_newton(problem: Problem, x, c, *, c_scale: float = 1.0, digits: int | None = None):
+    """A branch point of the stationary set near (x, c): where a second branch crosses. Returns dict(x, c, phi,
+    residual, converged, iterations, method)."""
     k = problem.k
-    with mpmath.workdps(digits + 20):
-        xa = [mpmath.mpf(float(v)) for v in xa]
-        xb = [mpmath.mpf(float(v)) for v in xb]
-        c = mpmath.mpf(float(c))
-        tol = mpmath.mpf(10) ** (-(digits + 8))
-        converged = False
-        res = mpmath.inf
-        for it in range(1, iters + 1):
-            fa, ga, Ha, fca, gca = _mp_blocks(problem, xa, c)
-            fb, gb, Hb, fcb, gcb = _mp_blocks(problem, xb, c)
-            F = list(ga) + list(gb) + [fa - fb]
-            res = max(abs(v) for v in F)
-            A = mpmath.zeros(2 * k + 1, 2 * k + 1)
-            for i in range(k):
-                for j in range(k):
-                    A[i, j] = Ha[i][j]
-                    A[k + i, k + j] = Hb[i][j]
-                A[i, 2 * k] = gca[i]
-                A[k + i, 2 * k] = gcb[i]
-                A[2 * k, i] = ga[i]
-                A[2 * k, k + i] = -gb[i]
-            A[2 * k, 2 * k] = fca - fcb
-            try:
-                dz = mpmath.lu_solve(A, mpmath.matrix([-v for v in F]))
-            except ZeroDivisionError:
-                break
-            xa = [xa[i] + dz[i] for i in range(k)]
-            xb = [xb[i] + dz[k + i] for i in range(k)]
-            c = c + dz[2 * k]
-            if max(abs(v) for v in dz) <= tol * (1 + abs(c)):
-                converged = True
-                break
-        return dict(c=c, c_str=mpmath.nstr(c, digits), residual=float(res), converged=converged,
-                    iterations=it, dps=mpmath.mp.dps)
+    l = soft_vector(problem, x, c)
+    z0 = np.hstack([np.asarray(x, float), [float(c)], l, [0.0]])
+    r = newton(BranchPoint(problem, l, c_scale), z0, typical=_typical(k, c_scale, k + 1), digits=digits)
+    out = dict(x=r.x[:k], c=float(r.x[k]), phi=r.x[k + 1:2 * k + 1], residual=r.residual, converged=r.converged,
+               iterations=r.iterations, method=r.method, flag=r.flag)
+    if digits and r.mp_x is not None:
+        import mpmath
 
-
-def critical_newton(problem: Problem, x0, c, iters: int = 60):
-    """det H(x0; c) = 0 for c at the fixed symmetric point x0."""
-    k = problem.k
-    x0 = np.asarray(x0, float)
-    c = float(c)
-    res = math.inf
-    for it in range(1, iters + 1):
-        H = np.asarray(problem.hess(list(x0), c), float).reshape(k, k)
-        Hc = np.asarray(problem.blk("hessian_d_control", x0, c), float).reshape(k, k)
-        det = np.linalg.det(H)
-        ddc = float(np.trace(adjugate(H) @ Hc))
-        res = abs(det)
-        if ddc == 0 or not np.isfinite(ddc):
-            return dict(c=c, residual=res, converged=False, iterations=it, method="newton(det H(x0)=0)")
-        dc = -det / ddc
-        c += dc
-        if abs(dc) <= 1e-13 * (1 + abs(c)) or (it >= 8 and abs(dc) <= 1e-10 * (1 + abs(c))):
-            H = np.asarray(problem.hess(list(x0), c), float).reshape(k, k)
-            return dict(c=c, residual=abs(np.linalg.det(H)), converged=True, iterations=it,
-                        method="newton(det H(x0)=0)")
-    return dict(c=c, residual=res, converged=False, iterations=iters, method="newton(det H(x0)=0)")
-
-
-def mp_critical(problem: Problem, x0, c, digits: int, iters: int = 60):
-    import mpmath
-    k = problem.k
-    cf = problem.compiled
-    with mpmath.workdps(digits + 20):
-        p = _mp_params(problem)
-        c = mpmath.mpf(float(c))
-        tol = mpmath.mpf(10) ** (-(digits + 8))
-        converged = False
-        for it in range(1, iters + 1):
-            H = mpmath.matrix(cf.mp_block("hessian", list(x0), c, p))
-            Hc = mpmath.matrix(cf.mp_block("hessian_d_control", list(x0), c, p))
-            det = mpmath.det(H)
-            if k == 1:
-                ddc = Hc[0, 0]
-            else:
-                # d det = det * tr(H^-1 dH) away from det = 0; use the adjugate via cofactors
-                adj = mpmath.zeros(k, k)
-                for i in range(k):
-                    for j in range(k):
-                        minor = [[H[a, b] for b in range(k) if b != j] for a in range(k) if a != i]
-                        adj[j, i] = (-1) ** (i + j) * mpmath.det(mpmath.matrix(minor))
-                ddc = sum((adj * Hc)[i, i] for i in range(k))
-            if ddc == 0:
-                break
-            dc = -det / ddc
-            c += dc
-            if abs(dc) <= tol * (1 + abs(c)):
-                converged = True
-                break
-        return dict(c=c, c_str=mpmath.nstr(c, digits), residual=float(abs(det)), converged=converged,
-                    iterations=it, dps=mpmath.mp.dps)
+        out.update(c_mp=r.mp_x[k], dps=r.dps)
+        with mpmath.workdps(r.dps):
+            out["c_str"] = mpmath.nstr(out["c_mp"], digits)
+    return out
 
 
 def measure_exponent(problem: Problem, x0, c_crit, x_start, c_start, scale=None):
     """Follow the broken minimum from (x_start, c_start) towards c_crit and fit |x - x0| ~ |c - c_crit|^beta
     on distances 1e-9 .. 1e-5 relative to the control scale (|c_crit|, or the bracket if c_crit = 0)."""
     x0 = np.asarray(x0, float)
-    cscale = max(abs(c_crit), abs(c_start - c_crit))
+    cscale = max(abs(c_crit), abs(c_start - c_crit), float(scale or 0.0))
     sign = 1.0 if c_start > c_crit else -1.0
     d_list = np.geomspace(abs(c_start - c_crit), 1e-10 * cscale, 60)
     x = np.asarray(x_start, float)

@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass, field, fields
 
 KINDS = ("first-order", "second-order", "crossover")
-SPECIAL_KINDS = ("tricritical", "critical-end-point")
+SPECIAL_KINDS = ("tricritical", "critical-point", "critical-end-point", "bicritical", "tetracritical")
+BOUNDARY_KINDS = KINDS + ("spinodal",)
 
 
 def jsonable(obj):
@@ -132,7 +133,8 @@ class TransitionReport(_Result):
     scanning); params: the fixed parameters; transitions: list of Transition,
     ordered by critical value; folds: every fold found on the continued
     branches; branches: summary of the continuation (number of branches,
-    steps, det H sign changes); warnings: anything the user should know.
+    steps, det H sign changes); warnings: anything the user should know;
+    flag: "ok", or "free-energy-unbounded-below" (then every transition carries that flag too).
     """
 
     control: str
@@ -144,7 +146,8 @@ class TransitionReport(_Result):
     folds: tuple
     branches: dict
     warnings: tuple = ()
-    _repr_fields = ("control", "range", "transitions")
+    flag: str = "ok"           # "free-energy-unbounded-below" when f far out lies below every minimum found
+    _repr_fields = ("control", "range", "transitions", "flag")
 
     def to_dict(self) -> dict:
         out = super().to_dict()
@@ -154,7 +157,8 @@ class TransitionReport(_Result):
 
 @dataclass(frozen=True, repr=False)
 class Boundary(_Result):
-    """A transition line: kind and points [[control, second], ...] (sorted by second)."""
+    """A line in (control, second): kind 'first-order', 'second-order', 'crossover' or 'spinodal' (a fold of a
+    metastable minimum), and points [[control, second], ...] (in order along the line)."""
 
     kind: str
     points: tuple
@@ -164,9 +168,15 @@ class Boundary(_Result):
 
 @dataclass(frozen=True, repr=False)
 class SpecialPoint(_Result):
-    """Tricritical point (second-order line turns first order: Landau quartic
-    vanishes with the quadratic) or critical end point (the two spinodals merge
-    and the jump vanishes), refined by Newton. values: {control: c, second: d}."""
+    """A special point of a phase diagram, solved from its own defining system.
+
+    kind: 'tricritical' (a second-order line turns first order: the Landau
+    quartic vanishes with the quadratic), 'critical-point' (the end of a
+    first-order line: its two spinodals merge and the jump vanishes),
+    'critical-end-point' (a second-order line ends on a first-order line).
+    values: {control: c, second: d}; values_digits: the same as decimal
+    strings refined with mpmath when digits were requested, else None.
+    """
 
     kind: str
     values: dict
@@ -175,6 +185,7 @@ class SpecialPoint(_Result):
     method: str
     flag: str = "ok"
     evidence: dict = field(default_factory=dict)
+    values_digits: dict | None = None
     _repr_fields = ("kind", "values", "converged", "residual")
 
 

@@ -1,0 +1,304 @@
+"""Defining systems of transitions and special points, each a residual with its Jacobian.
+
+Every class takes a Problem, names its unknown vector z, and provides
+``residual(z, mp=False)`` and ``jacobian(z, mp=False)`` for _newton.newton
+(numpy floats, or mpmath numbers in object arrays with mp=True). The exact
+derivative blocks of the compiled free energy give exact Jacobians; the one
+entry they do not provide (d^2 grad / d control^2, used by the branch-point
+system) is a central difference of an exact block, which leaves the root exact.
+
+  Stationary       z = x                  grad f = 0
+  Coexistence      z = (xa, xb, c)        grad f(xa) = 0, grad f(xb) = 0, f(xa) - f(xb) = 0
+  Fold             z = (x, c, phi)        grad f = 0, H phi = 0, l . phi = 1      (spinodal)
+  SymmetricCrit.   z = (c, phi)           H(x0; c) phi = 0, l . phi = 1           (instability of a fixed point x0)
+  BranchPoint      z = (x, c, phi, beta)  grad f + beta phi = 0, H phi = 0, l . phi = 1, phi . d grad/dc = 0
+                                          (a second stationary branch crosses: a second-order point anywhere)
+Two-parameter systems (critical point, tricritical, critical end point) live in _phase.py; they vary a
+second parameter, for which no derivative block is compiled, so their Jacobians are finite differences.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._engine import Problem
+
+
+def _split(z, sizes):
+    out, i = [], 0
+    for n in sizes:
+        out.append(z[i:i + n])
+        i += n
+    return out
+
+
+def _zeros(shape, mp):
+    if mp:
+        import mpmath
+
+        return np.full(shape, mpmath.mpf(0), dtype=object)
+    return np.zeros(shape)
+
+
+def _cval(v, mp):
+    return v if mp else float(v)
+
+
+class Stationary:
+    """grad f(x; c) = 0 at fixed c. Zero modes (a continuous symmetry) are allowed: minimum-norm steps."""
+
+    method = "newton(grad=0)"
+    singular_ok = True
+
+    def __init__(self, problem: Problem, c):
+        self.problem, self.c = problem, c
+
+    def residual(self, z, mp=False):
+        return self.problem.at(z, self.c, mp).gradient
+
+    def jacobian(self, z, mp=False):
+        return self.problem.at(z, self.c, mp).hessian
+
+
+class Coexistence:
+    """Two distinct minima with equal free energy: z = (xa, xb, c)."""
+
+    method = "newton(grad_a=0, grad_b=0, f_a=f_b)"
+    singular_ok = False
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.sizes = (problem.k, problem.k, 1)
+
+    def _points(self, z, mp):
+        xa, xb, c = _split(z, self.sizes)
+        return self.problem.at(xa, c[0], mp), self.problem.at(xb, c[0], mp)
+
+    def residual(self, z, mp=False):
+        a, b = self._points(z, mp)
+        if mp:      # mpmath carries enough digits for a large offset of f
+            return np.hstack([a.gradient, b.gradient, [a.value - b.value]])
+        from ._engine import f_difference
+
+        return np.hstack([a.gradient, b.gradient, [f_difference(self.problem, a.x, b.x, a.c)]])
+
+    def jacobian(self, z, mp=False):
+        k = self.problem.k
+        a, b = self._points(z, mp)
+        A = _zeros((2 * k + 1, 2 * k + 1), mp)
+        A[:k, :k] = a.hessian
+        A[:k, -1] = a.gradient_d_control
+        A[k:2 * k, k:2 * k] = b.hessian
+        A[k:2 * k, -1] = b.gradient_d_control
+        A[-1, :k] = a.gradient
+        A[-1, k:2 * k] = -b.gradient
+        A[-1, -1] = a.d_control - b.d_control
+        return A
+
+
+class Fold:
+    """A fold of a stationary branch (spinodal): z = (x, c, phi); l is the null vector guess, fixed."""
+
+    method = "newton(grad=0, H phi=0, l.phi=1)"
+    singular_ok = False
+
+    def __init__(self, problem: Problem, l):
+        self.problem = problem
+        self.l = np.asarray(l, float)
+        self.sizes = (problem.k, 1, problem.k)
+
+    def residual(self, z, mp=False):
+        x, c, phi = _split(z, self.sizes)
+        pt = self.problem.at(x, c[0], mp)
+        return np.hstack([pt.gradient, pt.hessian @ phi, [self.l @ phi - 1]])
+
+    def jacobian(self, z, mp=False):
+        k = self.problem.k
+        x, c, phi = _split(z, self.sizes)
+        pt = self.problem.at(x, c[0], mp)
+        A = _zeros((2 * k + 1, 2 * k + 1), mp)
+        A[:k, :k] = pt.hessian
+        A[:k, k] = pt.gradient_d_control
+        A[k:2 * k, :k] = np.einsum("ijm,j->im", pt.third, phi)
+        A[k:2 * k, k] = pt.hessian_d_control @ phi
+        A[k:2 * k, k + 1:] = pt.hessian
+        A[2 * k, k + 1:] = self.l
+        return A
+
+
+class SymmetricCritical:
+    """The Hessian at a fixed point x0 (grad f(x0; c) = 0 for every c) becomes singular: z = (c, phi)."""
+
+    method = "newton(H(x0) phi=0, l.phi=1)"
+    singular_ok = True          # a degenerate soft mode (continuous symmetry) leaves phi's block singular
+
+    def __init__(self, problem: Problem, x0, l):
+        self.problem, self.x0 = problem, list(x0)
+        self.l = np.asarray(l, float)
+
+    def residual(self, z, mp=False):
+        c, phi = z[0], z[1:]
+        pt = self.problem.at(self.x0, c, mp)
+        return np.hstack([pt.hessian @ phi, [self.l @ phi - 1]])
+
+    def jacobian(self, z, mp=False):
+        k = self.problem.k
+        c, phi = z[0], z[1:]
+        pt = self.problem.at(self.x0, c, mp)
+        A = _zeros((k + 1, k + 1), mp)
+        A[:k, 0] = pt.hessian_d_control @ phi
+        A[:k, 1:] = pt.hessian
+        A[k, 1:] = self.l
+        return A
+
+
+class BranchPoint:
+    """A simple branch point of grad f = 0 (two stationary branches cross): z = (x, c, phi, beta).
+
+    At a solution beta = 0, H phi = 0 and d grad/dc lies in the range of H (phi . d grad/dc = 0),
+    so a second branch leaves x there: the geometry of a second-order transition, wherever x is.
+    """
+
+    method = "newton(grad+beta phi=0, H phi=0, l.phi=1, phi.grad_c=0)"
+    singular_ok = False
+
+    def __init__(self, problem: Problem, l, c_scale: float = 1.0):
+        self.problem = problem
+        self.l = np.asarray(l, float)
+        self.h = 1e-6 * c_scale
+        self.sizes = (problem.k, 1, problem.k, 1)
+
+    def residual(self, z, mp=False):
+        x, c, phi, beta = _split(z, self.sizes)
+        pt = self.problem.at(x, c[0], mp)
+        return np.hstack([pt.gradient + beta[0] * phi, pt.hessian @ phi, [self.l @ phi - 1],
+                          [phi @ pt.gradient_d_control]])
+
+    def jacobian(self, z, mp=False):
+        k = self.problem.k
+        x, c, phi, beta = _split(z, self.sizes)
+        pt = self.problem.at(x, c[0], mp)
+        h = self.h if not mp else type(c[0])(self.h)
+        gcc = (self.problem.at(x, c[0] + h, mp).gradient_d_control
+               - self.problem.at(x, c[0] - h, mp).gradient_d_control) / (2 * h)
+        n = 2 * k + 2
+        A = _zeros((n, n), mp)
+        A[:k, :k] = pt.hessian
+        A[:k, k] = pt.gradient_d_control
+        A[:k, k + 1:2 * k + 1] = beta[0] * np.eye(k) if not mp else np.eye(k, dtype=object) * beta[0]
+        A[:k, -1] = phi
+        A[k:2 * k, :k] = np.einsum("ijm,j->im", pt.third, phi)
+        A[k:2 * k, k] = pt.hessian_d_control @ phi
+        A[k:2 * k, k + 1:2 * k + 1] = pt.hessian
+        A[2 * k, k + 1:2 * k + 1] = self.l
+        A[2 * k + 1, :k] = phi @ pt.hessian_d_control
+        A[2 * k + 1, k] = phi @ gcc
+        A[2 * k + 1, k + 1:2 * k + 1] = pt.gradient_d_control
+        return A
+
+
+class _TwoParameter:
+    """A system in (..., c, d, ...) where d is a second parameter of the problem: no derivative block in d is
+    compiled, so the Jacobian is a central difference of the exact residual (in either back end)."""
+
+    singular_ok = False
+
+    def __init__(self, problem: Problem, second: str):
+        self.problem, self.second = problem, second
+
+    def at_d(self, d, mp):
+        return self.problem.with_mp_params(**{self.second: d}) if mp else self.problem.with_params(**{self.second: d})
+
+    def jacobian(self, z, mp=False):
+        n = len(z)
+        if mp:
+            import mpmath
+
+            h0 = mpmath.mpf(10) ** (-(mpmath.mp.dps // 2))
+        else:
+            h0 = 1e-7
+        cols = []
+        for j in range(n):
+            h = h0 * (1 + abs(z[j]))
+            zp, zm = z.copy(), z.copy()
+            zp[j] = zp[j] + h
+            zm[j] = zm[j] - h
+            cols.append((np.asarray(self.residual(zp, mp)) - np.asarray(self.residual(zm, mp))) / (2 * h))
+        return np.stack(cols, axis=1)
+
+
+class CriticalPoint(_TwoParameter):
+    """End of a first-order line, where its two spinodals merge: z = (x, c, d, phi) with
+    grad f = 0, H phi = 0, l . phi = 1, D3 f[phi, phi, phi] = 0."""
+
+    method = "newton(grad=0, H phi=0, l.phi=1, D3[phi,phi,phi]=0) in (x, control, second)"
+
+    def __init__(self, problem: Problem, second: str, l):
+        super().__init__(problem, second)
+        self.l = np.asarray(l, float)
+
+    def residual(self, z, mp=False):
+        k = self.problem.k
+        x, c, d, phi = _split(z, (k, 1, 1, k))
+        pt = self.at_d(d[0], mp).at(x, c[0], mp)
+        return np.hstack([pt.gradient, pt.hessian @ phi, [self.l @ phi - 1],
+                          [np.einsum("ijk,i,j,k->", pt.third, phi, phi, phi)]])
+
+
+class Tricritical(_TwoParameter):
+    """Tricritical point on the instability line of a fixed symmetric point x0: z = (c, d, phi) with
+    H(x0) phi = 0, l . phi = 1, a4_eff(phi) = Q4(phi) - (1/8) b . H_perp^+ b = 0, b = D3[phi, phi, .]."""
+
+    method = "newton(H(x0) phi=0, l.phi=1, a4_eff=0) in (control, second)"
+
+    def __init__(self, problem: Problem, second: str, x0, l):
+        super().__init__(problem, second)
+        self.x0 = list(x0)
+        self.l = np.asarray(l, float)
+
+    def residual(self, z, mp=False):
+        k = self.problem.k
+        c, d, phi = z[0], z[1], z[2:]
+        p = self.at_d(d, mp)
+        pt = p.at(self.x0, c, mp)
+        norm2 = phi @ phi
+        u = phi / norm2 ** 0.5
+        if mp:
+            q4 = p.quartic.mp_block("value", list(u), c, _mp_params_of(p))
+        else:
+            q4 = float(p.quartic.value(list(u), float(c), p.p))
+        a4 = q4
+        if k > 1:
+            b = np.einsum("ijk,i,j->k", pt.third, u, u)
+            b = b - (b @ u) * u
+            M = pt.hessian + np.outer(u, u)
+            a4 = q4 - 0.125 * (b @ _solve_any(M, b, mp))
+        return np.hstack([pt.hessian @ phi, [self.l @ phi - 1], [a4]])
+
+
+def _mp_params_of(problem):
+    from ._engine import mp_params
+
+    return mp_params(problem)
+
+
+def _solve_any(M, b, mp):
+    if mp:
+        import mpmath
+
+        return np.array(list(mpmath.lu_solve(mpmath.matrix(M.tolist()), mpmath.matrix(list(b)))), dtype=object)
+    return np.linalg.solve(np.asarray(M, float), np.asarray(b, float))
+
+
+def fourth_directional(problem: Problem, x, c, v, h: float = 1e-3) -> float:
+    """D^4 f[v, v, v, v] at (x, c): Richardson-extrapolated central difference of the exact D^3 f[v, v, v]."""
+    v = np.asarray(v, float)
+    x = np.asarray(x, float)
+
+    def d3(t):
+        return float(np.einsum("ijk,i,j,k->", problem.at(x + t * v, c).third, v, v, v))
+
+    def central(s):
+        return (d3(s) - d3(-s)) / (2 * s)
+
+    scale = h * (1 + float(np.max(np.abs(x))))
+    return (4 * central(scale / 2) - central(scale)) / 3
