@@ -23,7 +23,7 @@ import numpy as np
 from copyhead.errors import ConvergenceError, InvalidParameterError
 from copyhead.spec import ModelSpec
 
-from .compiled import _key, _lambdify_source, _load, _read_cache, _write_cache
+from .compiled import compiled_function
 
 OVERLAPS = ("m", "q", "r", "R")
 
@@ -32,46 +32,44 @@ OVERLAPS = ("m", "q", "r", "R")
 @lru_cache(maxsize=None)
 def _pieces(tokens: str, prior: str) -> dict:
     """numpy functions generated from theory/: rate', energy gradient/Hessian in (m,q,r,R), h_W and its gradient."""
-    key = _key(f"finite-n-pieces:{tokens}:{prior}", [], True)
-    cached = _read_cache(key)
-    if cached is None:
-        import sympy as sp
+    def build(name):
+        def thunk():
+            import sympy as sp
 
-        from ..theory import finite_n as fn
-        from ..theory import population as pop
-        from ..theory.functions import RATE_FUNCTIONS
-        from ..theory.symbols import R, T, V, alpha, m, q, r, sigma2, sigma_w, x
+            from ..theory import finite_n as fn
+            from ..theory import population as pop
+            from ..theory.functions import RATE_FUNCTIONS
+            from ..theory.symbols import R, T, V, alpha, m, q, r, sigma2, sigma_w, x
 
-        rate = RATE_FUNCTIONS[prior](x)
-        energy = pop.energy(tokens)
-        ov = (m, q, r, R)
-        args = list(ov) + [T, V, alpha, sigma2, sigma_w]
-        occam = fn.occam_factor(tokens)
-        srcs = {"rate_d": _lambdify_source([x], sp.diff(rate, x).doit(), "numpy", True),
-                "energy_grad": _lambdify_source(args, [sp.diff(energy, v) for v in ov], "numpy", True),
-                "energy_hess": _lambdify_source(args, [[sp.diff(energy, v, w) for w in ov] for v in ov], "numpy", True),
-                "occam": _lambdify_source(args, occam, "numpy", True),
-                "occam_grad": _lambdify_source(args, [sp.diff(occam, v) for v in ov], "numpy", True)}
-        cached = srcs
-        _write_cache(key, cached)
-    return {name: _load(src, "numpy") for name, src in cached.items()}
+            ov = (m, q, r, R)
+            args = list(ov) + [T, V, alpha, sigma2, sigma_w]
+            energy, occam = pop.energy(tokens), fn.occam_factor(tokens)
+            if name == "rate_d":
+                return [x], sp.diff(RATE_FUNCTIONS[prior](x), x)
+            return args, {"energy_grad": [sp.diff(energy, v) for v in ov],
+                          "energy_hess": [[sp.diff(energy, v, w) for w in ov] for v in ov],
+                          "occam": occam, "occam_grad": [sp.diff(occam, v) for v in ov]}[name]
+        return thunk
+
+    names = ("rate_d", "energy_grad", "energy_hess", "occam", "occam_grad")
+    return {name: compiled_function(f"finite-n:{name}:{tokens}:{prior}", build(name)) for name in names}
 
 
 @lru_cache(maxsize=None)
 def _logits(attention: str, tokens: str):
     """(target logit, other logit) as numpy functions of the order parameters and model parameters."""
-    key = _key(f"finite-n-logits:{attention}:{tokens}", [], True)
-    cached = _read_cache(key)
-    if cached is None:
-        from ..theory import symbols
-        from ..theory.reduced import kinematics
+    def build(name):
+        def thunk():
+            from ..theory import symbols
+            from ..theory.reduced import kinematics
 
-        kin = kinematics(attention, tokens)
-        args = list(kin.order_params) + list(symbols.MODEL_PARAMS)
-        cached = {"target": _lambdify_source(args, kin.target_logit, "numpy", True),
-                  "other": _lambdify_source(args, kin.other_logit, "numpy", True)}
-        _write_cache(key, cached)
-    return {k: _load(v, "numpy") for k, v in cached.items()}
+            kin = kinematics(attention, tokens)
+            expr = kin.target_logit if name == "target" else kin.other_logit
+            return list(kin.order_params) + list(symbols.MODEL_PARAMS), expr
+        return thunk
+
+    return {name: compiled_function(f"finite-n:logit-{name}:{attention}:{tokens}", build(name))
+            for name in ("target", "other")}
 
 
 def _mm(a, b):
