@@ -1,4 +1,4 @@
-"""Section i: finite N -- the density prefactor, the Occam factor, one-loop means and the jump shift."""
+"""Section k: finite N -- the density prefactor, the Occam factor, one-loop means and the jump shift."""
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -234,32 +234,33 @@ def steps() -> list[Step]:
     occam_limit = fn.occam_factor("centred")
     exact_c, _ = fn.one_loop_mean_1d()
     return [
-        Step(SECTION, "i.density", "Finite-N density of the overlap, with its prefactor", st["density"],
-             "S = (1/N) sum_a q_a k_a^T is a mean of N i.i.d. matrices, so its density is Daniels' saddle-point "
-             "density: the rate function alone drops (1/2) log det grad^2 I(S). At T = 1 it is checked against the "
-             "exact product-normal density, itself checked against scipy's Wishart density and Monte Carlo.",
+        Step(SECTION, "k.density", "Finite-N density of the overlap, with its prefactor", st["density"],
+             r"$S = \frac{1}{N}\sum_a q_a k_a^T$ is a mean of $N$ i.i.d. matrices, so its density is Daniels' saddle-point "
+             r"density: the rate function alone drops $\frac{1}{2}\log\det\nabla^2 I(S)$. At $T = 1$ it is checked against "
+             "the exact product-normal density, itself checked against scipy's Wishart density and Monte Carlo.",
              (as_check("density", _check_exact_density_vs_wishart), as_check("monte-carlo", _check_density_monte_carlo),
               as_check("density", _check_saddle_point_density))),
-        Step(SECTION, "i.hessian", "Exact Hessians on the T^2 logits, block-diagonal in Fourier space",
+        Step(SECTION, "k.hessian", r"Exact Hessians on the $T^2$ logits, block-diagonal in Fourier space",
              sp.Eq(sp.Symbol(r"\nabla^2 I(S)"), sp.Symbol(r"[\nabla^2\Lambda(\nabla I(S))]^{-1}"), evaluate=False),
-             "Lambda(Theta) = -(1/2) log det(I - Theta Theta^T) is the cumulant generating function of q k^T; by "
-             "Legendre duality grad^2 I = (grad^2 Lambda)^-1, which needs no derivative of (degenerate) singular "
-             "values. At circulant S every Hessian commutes with the cyclic shift and splits into T Fourier sectors.",
+             r"$\Lambda(\Theta) = -\frac{1}{2}\log\det(I - \Theta\Theta^T)$ is the cumulant generating function of "
+             r"$q k^T$; by Legendre duality $\nabla^2 I = (\nabla^2\Lambda)^{-1}$, which needs no derivative of "
+             r"(degenerate) singular values. At circulant $S$ every Hessian commutes with the cyclic shift and splits "
+             r"into $T$ Fourier sectors.",
              (as_check("finite-difference", _check_hessian_finite_differences), as_check("exact", _check_sectors))),
-        Step(SECTION, "i.occam", "The readout's Occam factor", sp.Eq(sp.Symbol("h_W"), occam_limit, evaluate=False),
-             "(V/2) log det(I + Sigma_h/lambda) with the population Sigma_h: N cancels at fixed alpha, so it is an "
-             "O(1) term of -log p, (V(V-1)/2) log(1 + q/eps) for centred tokens.",
+        Step(SECTION, "k.occam", "The readout's Occam factor", sp.Eq(sp.Symbol("h_W"), occam_limit, evaluate=False),
+             r"$\frac{V}{2}\log\det(I + \Sigma_h/\lambda)$ with the population $\Sigma_h$: $N$ cancels at fixed "
+             r"$\alpha$, so it is an $O(1)$ term of $-\log p$, $\frac{V(V-1)}{2}\log(1 + q/\epsilon)$ for centred tokens.",
              (as_check("symbolic", lambda: symbolic_check(occam_limit - fn.occam_centred_closed_form(),
                                                           "h_W minus (V(V-1)/2) log(1+q/eps)")),
               as_check("monte-carlo", _check_occam_sampled))),
-        Step(SECTION, "i.mean", "One-loop means", sp.Tuple(st["phi"], st["mean"],
+        Step(SECTION, "k.mean", "One-loop means", sp.Tuple(st["phi"], st["mean"],
                                                             sp.Eq(sp.Symbol("c"), exact_c, evaluate=False)),
-             "Expanding exp(-N f - Phi0) to O(1/N) about S*: c = (1/2) tr(grad^2 g H^-1) - grad g . H^-1 grad Phi, "
-             "H = grad^2 f (the one-variable cumulant expansion is shown; the matrix form is the same sum over "
-             "eigen-directions).",
+             r"Expanding $e^{-N f - \Phi_0}$ to $O(1/N)$ about $S^*$: $c = \frac{1}{2}\mathrm{tr}(\nabla^2 g H^{-1}) - "
+             r"\nabla g \cdot H^{-1}\nabla\Phi$, $H = \nabla^2 f$ (the one-variable cumulant expansion is shown; "
+             "the matrix form is the same sum over eigen-directions).",
              (as_check("symbolic", _check_one_loop_cumulants), as_check("quadrature", _check_one_loop_exact_T1))),
-        Step(SECTION, "i.jump", "Finite-size shift of the first-order jump", st["jump"],
-             "Each phase weighs exp(-N f - Phi); equal weights at N Delta f + Delta Phi = 0 give "
-             "alpha_eq(N) = alpha* + C/N with C = -Delta Phi / Delta(df/dalpha) (Borgs-Kotecky).",
+        Step(SECTION, "k.jump", "Finite-size shift of the first-order jump", st["jump"],
+             r"Each phase weighs $e^{-N f - \Phi}$; equal weights at $N\Delta f + \Delta\Phi = 0$ give "
+             r"$\alpha_{eq}(N) = \alpha^* + C/N$ with $C = -\Delta\Phi/\Delta(\partial f/\partial\alpha)$ (Borgs-Kotecky).",
              (as_check("symbolic", _check_jump_expansion), as_check("quadrature", _check_jump_solved))),
     ]
