@@ -103,3 +103,35 @@ def refuse_existing(paths, force: bool, option: str = "--out") -> None:
     existing = [path for path in paths if os.path.exists(path)]
     if existing and not force:
         raise UsageError(f"{option}: {existing[0]!r} already exists; pass --force to overwrite")
+
+
+def check_plot_path(path: str, *, force: bool = False, option: str = "--plot") -> None:
+    """Refuse a figure path before any computation: existing file (unless force), missing or read-only
+    directory, or a format matplotlib cannot write."""
+    import os
+
+    if os.path.exists(path) and not force:
+        raise UsageError(f"{option}: {path!r} already exists; pass --force to overwrite it or choose another file")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"{option}: directory {parent!r} does not exist")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    ext = os.path.splitext(path)[1].lstrip(".").lower()
+    supported = FigureCanvasBase.get_supported_filetypes()
+    if ext not in supported:
+        raise UsageError(f"{option}: unknown figure format {ext!r}; use one of {', '.join(sorted(supported))}")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: directory {parent!r} is not writable")
+    # Some formats need external tools (pgf: xelatex); try one before the computation, not after it.
+    import io
+
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_xlabel(r"$\alpha$")
+    try:
+        fig.savefig(io.BytesIO(), format=ext)
+    except Exception as exc:  # noqa: BLE001  (any backend failure means this format cannot be written here)
+        raise UsageError(f"{option}: cannot write {ext!r} figures here: {str(exc).splitlines()[0]}") from None
+    finally:
+        plt.close(fig)

@@ -10,7 +10,8 @@ import os
 import sys
 import time
 
-from ._cli_common import UsageError, parse_int, parse_number, print_json, progress, refuse_existing, spec_from_args
+from ._cli_common import (UsageError, check_plot_path, parse_int, parse_number, print_json, progress,
+                          refuse_existing, spec_from_args)
 
 #: default --t-max: at least this, and at least twice the bottleneck time at 1e-4 (relative) above the spinodal
 MIN_T_MAX = 200.0
@@ -38,20 +39,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
 
-def _check_plot_path(path: str, force: bool) -> None:
-    if os.path.exists(path) and not force:
-        raise UsageError(f"--plot: {path!r} already exists; pass --force to overwrite it")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise UsageError(f"--plot: directory {parent!r} does not exist")
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    ext = os.path.splitext(path)[1].lstrip(".").lower()
-    supported = FigureCanvasAgg.get_supported_filetypes()
-    if ext not in supported:
-        raise UsageError(f"--plot: unknown figure format {ext!r}; use one of {', '.join(sorted(supported))}")
-
-
 def _validate(args):
     from .numerics.dynamics import INITS
     from .theory.dynamics import DYNAMICS
@@ -70,7 +57,7 @@ def _validate(args):
     if points > 100001:
         raise UsageError(f"--points: at most 100001, got {points}")
     if args.plot is not None:
-        _check_plot_path(args.plot, args.force)
+        check_plot_path(args.plot, force=args.force)
     return spec, alphas, t_max, N, points
 
 

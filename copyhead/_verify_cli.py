@@ -9,8 +9,8 @@ import argparse
 import os
 import time
 
-from ._cli_common import (UsageError, network_spec_from_args, parse_int, parse_number, print_json, progress,
-                          usage_error)
+from ._cli_common import (UsageError, check_plot_path, network_spec_from_args, parse_int, parse_number, print_json,
+                          progress, usage_error)
 from .errors import InvalidParameterError
 
 #: Default sweep: below and above the softmax jump of the default model.
@@ -83,7 +83,7 @@ def _validate(args):
     seed = parse_int("--seed", args.seed, minimum=0)
     workers = None if args.workers is None else parse_int("--workers", args.workers, minimum=1)
     if args.plot is not None:
-        _check_plot_path(args.plot)
+        check_plot_path(args.plot)
     if args.csv is not None and os.path.exists(args.csv):
         raise UsageError(f"--csv: {args.csv!r} already exists; choose another file (it is never overwritten)")
     if args.scheduler is not None and not args.scheduler.strip():
@@ -145,33 +145,6 @@ def memory_estimate(spec, Ns, alphas, n_tasks: int, steps: int, workers: int, po
 
 def _gib(n: float) -> str:
     return f"{n / (1 << 30):.3g} GiB"
-
-
-def _check_plot_path(path: str) -> None:
-    if os.path.exists(path):
-        raise UsageError(f"--plot: {path!r} already exists; choose another file (it is never overwritten)")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise UsageError(f"--plot: directory {parent!r} does not exist")
-    ext = os.path.splitext(path)[1].lstrip(".").lower()
-    from matplotlib.backend_bases import FigureCanvasBase
-    supported = FigureCanvasBase.get_supported_filetypes()
-    if ext not in supported:
-        raise UsageError(f"--plot: unknown figure format {ext!r}; use one of {', '.join(sorted(supported))}")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--plot: directory {parent!r} is not writable")
-    # Some formats need external tools (pgf: xelatex); try one before the computation, not after it.
-    import io
-
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(1, 1))
-    ax.set_xlabel(r"$\alpha$")
-    try:
-        fig.savefig(io.BytesIO(), format=ext)
-    except Exception as exc:  # noqa: BLE001  (any backend failure means this format cannot be written here)
-        raise UsageError(f"--plot: cannot write {ext!r} figures here: {str(exc).splitlines()[0]}") from None
-    finally:
-        plt.close(fig)
 
 
 def theory_minima(spec, alphas) -> dict:
