@@ -342,7 +342,7 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
     with timer("training dynamics"):
         from ..plotting_dynamics import report_figures
 
-        dyn_items, dyn_figures, results["dynamics"] = report_figures(out, _figures.save, quick=quick)
+        dyn_items, dyn_figures, results["dynamics"] = report_figures(out, plotting.save, quick=quick)
         items.extend((label, value, RESULTS, command) for label, value, command in dyn_items)
         figures.extend(dyn_figures)
 
