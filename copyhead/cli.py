@@ -29,6 +29,7 @@ _PLUGINS = (
      "transition lines and special points in two parameters"),
     ("verify", "copyhead._verify_cli", "configure", "run", "confront theory with the finite network (Langevin, MALA, Adam)"),
     ("dynamics", "copyhead._dynamics_cli", "configure", "run", "training-time overlap ODEs: when the copy head emerges"),
+    ("finite-n", "copyhead._finite_n_cli", "configure", "run", "one-loop finite-N corrections: means, jump shift, onset"),
 )
 
 

@@ -1,4 +1,4 @@
-"""The derivation: sections a-j, each a list of checked SymPy statements.
+"""The derivation: sections a-k, each a list of checked SymPy statements.
 
     from copyhead.derivations import all_steps, run_checks
     reports = run_checks()          # runs every check
@@ -8,10 +8,10 @@ from __future__ import annotations
 from ._core import CHECK_KINDS, TIERS, CheckResult, Step, StepReport, current_tier, run_sections, tier
 
 SECTIONS = ("posterior", "ldp", "population", "reduction", "landau", "softmax", "scaling", "map_estimate",
-            "modelling", "dynamics")
+            "modelling", "dynamics", "finite_n")
 # fast-tier CPU time per section, longest first (measured; only the load balance of run_checks depends on it)
 _HEAVY_FIRST = ("reduction", "ldp", "softmax", "landau", "map_estimate", "scaling", "population", "posterior",
-                "modelling", "dynamics")
+                "finite_n", "modelling", "dynamics")
 
 
 def all_steps() -> list[Step]:

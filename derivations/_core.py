@@ -11,7 +11,8 @@ import mpmath as mp
 import sympy as sp
 
 #: The kinds of evidence a step may rest on.
-CHECK_KINDS = ("symbolic", "exact", "mpmath-50", "quadrature", "optimisation", "monte-carlo", "density")
+CHECK_KINDS = ("symbolic", "exact", "mpmath-50", "quadrature", "optimisation", "monte-carlo", "density",
+               "finite-difference")
 
 DIGITS = 50
 

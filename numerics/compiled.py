@@ -167,8 +167,11 @@ def _mp_to_float(obj):
 def _as_array(out):
     # fast path: scalars or equal-shaped arrays (the common case in Newton loops)
     try:
-        arr = numpy.asarray(out, dtype=float)
-        return arr
+        arr = numpy.asarray(out)
+        if numpy.iscomplexobj(arr):
+            # a complex value means a point outside the real domain (acosh(x), |x| < 1): NaN, never the real part
+            arr = numpy.where(arr.imag == 0, arr.real, numpy.nan)
+        return arr.astype(float, copy=False)
     except (ValueError, TypeError):
         pass
     if isinstance(out, (list, tuple)):

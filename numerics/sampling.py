@@ -436,6 +436,12 @@ def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _rank_diagnostics(kept):
+    from .diagnostics import diagnose
+
+    return diagnose(kept) if kept.shape[1] >= 4 else None
+
+
 def summarise(outcomes: Sequence[ChainOutcome]) -> Point:
     """Pool the chains of one (alpha, N, init) into a :class:`Point`."""
     task = outcomes[0].task
@@ -463,6 +469,7 @@ def summarise(outcomes: Sequence[ChainOutcome]) -> Point:
                  "acceptance": [o.acceptance for o in outcomes],
                  "tau": _finite(tau), "ess": _finite(ess), "rhat": _finite(rhat),
                  "chain_means": kept.mean(axis=1).tolist(),
+                 "rank_normalised": _rank_diagnostics(kept),
                  "m_err": "sqrt(pooled variance of kept m / ESS)"})
     return Point(task.alpha, task.N, task.init, task.sampler, task.posterior, mean, err, diag, kept)
 
