@@ -231,11 +231,28 @@ def run_transition(args) -> int:
         _write_csv(transitions_table(report), args.csv, {**extra, **_csv_meta(args)})
     out = report.to_dict()
     out.update(extra)
+    if args.free_energy is None:
+        _add_test_errors(spec, out)
     if args.json:
         print_json(out)
     else:
         _print_transitions(report)
     return 0
+
+
+def _add_test_errors(spec, out: dict) -> None:
+    """The Bayes test error (noise-free labels, posterior-mean readout) on each side of every transition and at
+    each minimum of its evidence, at the transition's alpha: what the jump means for generalisation."""
+    from .numerics.dynamics import test_error_at
+
+    for tr in out["transitions"]:
+        alpha = tr["critical_value"]
+        if alpha is None:
+            continue
+        sides = tr.get("order_parameters") or {}
+        tr["test_error"] = {side: test_error_at(spec, alpha, values) for side, values in sides.items()}
+        for mn in tr.get("evidence", {}).get("minima", []):
+            mn["test_error"] = test_error_at(spec, alpha, mn["x"])
 
 
 def _print_transitions(report):

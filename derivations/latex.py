@@ -46,6 +46,9 @@ INTRODUCTIONS = {
                  r"$QK^{\mathsf T}/N$. This section shows what changes under the common alternatives.",
     "dynamics": r"Langevin dynamics on $(Q, K)$ closes, as $N \to \infty$, on the same overlaps. Its fixed points "
                 r"are the minima of the free energy, and gradient flow without the entropic term finds the MAP.",
+    "finite_n": r"At finite $N$ the posterior on $S$ carries, beyond $e^{-N f(S)}$, the Gaussian fluctuations about "
+                r"the saddle point, the Wishart prefactor and the readout's Occam factor. Together they give the "
+                r"$O(1/N)$ corrections to means and the finite-size shift of the first-order jump.",
 }
 
 

@@ -41,3 +41,19 @@ def test_report_is_ok_only_when_every_transition_is(sigma2):
         assert report.flag != "ok"
     else:
         assert report.flag == "ok"
+
+
+@pytest.mark.parametrize("gamma", [1e2, 1e4])
+def test_softmax_at_large_gamma_keeps_its_jump(gamma):
+    """At large gamma the order parameter lives at delta ~ 1/gamma, inside one cell of a sinh grid: the engine
+    once missed the copy minimum and called the jump a crossover (flag ok). Reference: equal depth of two
+    local minima from numerics.free_energy (an independent minimiser), by Brent on alpha."""
+    from copyhead.derivations.scaling import coexistence_exact
+
+    spec = ModelSpec(gamma=gamma)
+    problem = model_problem(spec)
+    report = find_transitions(problem, *auto_range(problem))
+    (tr,) = [t for t in report.transitions if t.kind == "first-order"]
+    reference = coexistence_exact(spec)["alpha_star"]
+    assert tr.flag == "ok"
+    assert abs(tr.critical_value / reference - 1) < 1e-9

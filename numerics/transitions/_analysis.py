@@ -795,6 +795,32 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
     return float(cs[j0]), float(cs[j1])
 
 
+def symmetric_instability_decades(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_RANGE[1],
+                                  per_decade: int = 2):
+    """(c_lo, c_hi): the decades of a positive control where the symmetric point's lowest Hessian eigenvalue
+    changes sign (a continuous transition, or the spinodal of the symmetric phase), padded by one scan step;
+    None without a symmetric point or a sign change. Far out, where rounding flips signs, is not trusted:
+    only the first and last sign changes within a run of finite, non-flickering values count."""
+    if problem.symmetric_point is None or not problem.positive_control:
+        return None
+    n = int(round(np.log10(hi / lo) * per_decade)) + 1
+    cs = np.geomspace(lo, hi, n)
+    with np.errstate(all="ignore"):
+        lam = np.array([_lambda_sym_or_nan(problem, c) for c in cs])
+    changes = [j for j in range(n - 1)
+               if np.isfinite(lam[j]) and np.isfinite(lam[j + 1]) and np.sign(lam[j]) != np.sign(lam[j + 1])]
+    if not changes or len(changes) > 4:     # many flips: rounding noise, no structural signal
+        return None
+    return float(cs[max(changes[0] - 1, 0)]), float(cs[min(changes[-1] + 2, n - 1)])
+
+
+def _lambda_sym_or_nan(problem, c) -> float:
+    try:
+        return _lambda_sym(problem, c)
+    except (ArithmeticError, ValueError, np.linalg.LinAlgError):
+        return float("nan")
+
+
 def auto_range(problem: Problem, lo: float | None = None, hi: float | None = None, n: int = 57):
     """Find a control range that contains every change of the global minimum by a log-spaced scan:
     changes in the number of minima, sign changes of the symmetric point's Hessian, or the
@@ -802,6 +828,13 @@ def auto_range(problem: Problem, lo: float | None = None, hi: float | None = Non
     from control_scale (the model's own scale), so the answer does not depend on units."""
     if lo is None or hi is None:
         wide = control_scale(problem)
+        sym = symmetric_instability_decades(problem)
+        if sym is not None and (wide is None or wide[0] > sym[1] or wide[1] < sym[0]):
+            # the symmetric point changes stability outside the decades where the observable varies most (an
+            # order parameter that keeps growing far out): the instability is the structural change to bracket
+            wide = sym
+        elif sym is not None:
+            wide = (min(wide[0], sym[0]), max(wide[1], sym[1]))
         if wide is None:
             return None
         lo = wide[0] if lo is None else lo

@@ -118,7 +118,9 @@ def axis_samples(lo: float, hi: float, n: int, center: float = 0.0, xmax: float 
 
     Finite interval: logistic spacing, from `edge` (relative) away from either end to the middle, so minima
     close to a log boundary are bracketed. Half-line: geometric distances from the edge out to xmax.
-    Whole line: sinh spacing around center out to +-xmax.
+    Whole line: sinh spacing around center out to +-xmax, merged with geometric distances from center (down
+    to 1e-12 of the scale): minima closer to center than one sinh step (a model whose order parameter lives
+    at 1e-4, e.g. softmax logits at gamma = 1e4) are bracketed too.
     """
     if np.isfinite(lo) and np.isfinite(hi):
         width = hi - lo
@@ -131,4 +133,5 @@ def axis_samples(lo: float, hi: float, n: int, center: float = 0.0, xmax: float 
         d = np.geomspace(edge * scale, xmax, n)
         return edge_value + d if np.isfinite(lo) else edge_value - d
     u = np.linspace(-np.arcsinh(xmax), np.arcsinh(xmax), n if n % 2 else n + 1)
-    return center + np.sinh(u)
+    d = np.geomspace(1e-12 * max(1.0, abs(center)), xmax, max(n // 2, 2))
+    return np.unique(np.concatenate([center + np.sinh(u), center - d, center + d]))

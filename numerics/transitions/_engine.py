@@ -302,29 +302,21 @@ def stable_beyond_zero_modes(w, zero_modes: int) -> bool:
 
 def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float = XMAX):
     """All stationary points at each control value (k = 1): gradient sign changes on a sinh grid, then
-    bracketed Newton. Returns list (per c) of lists of Stationary."""
+    bracketed Newton. Returns list (per c) of lists of Stationary.
+
+    The sinh grid is finest at its centre. When the stationary points found lie away from it (a Landau form
+    in shifted coordinates), a second pass centred on them resolves neighbours the first pass stepped over.
+    """
     cs = np.asarray(cs, float)
     center = problem.symmetric_point[0] if problem.symmetric_point else 0.0
-    X = sample_grid(problem, cs, nx, xmax, center)[0]      # (n, len(cs)): each column inside the domain at its c
-    xg = X
-    C = np.ones((X.shape[0], 1)) * cs[None, :]
-    g = np.asarray(problem.grad([X], C))[0]
-    fin = np.isfinite(g)
+    per_c = _stationary_pass(problem, cs, nx, xmax, center)
+    found = [r for roots in per_c for r in roots]
+    if found:
+        middle = float(np.median(found))
+        if abs(middle - center) > 1e-2 * (1 + abs(center)):
+            for roots, more in zip(per_c, _stationary_pass(problem, cs, nx, xmax, middle)):
+                roots.extend(more)
     out = []
-    sgn = np.sign(g)
-    change = (sgn[:-1] * sgn[1:] < 0) & fin[:-1] & fin[1:]
-    ii, jj = np.nonzero(change)
-    zero_i, zero_j = np.nonzero((g == 0) & fin)
-    a = xg[ii, jj].copy()
-    b = xg[ii + 1, jj].copy()
-    cc = cs[jj]
-    ga = g[ii, jj]
-    roots = _bracketed_newton(problem, a, b, ga, cc)
-    per_c = [[] for _ in cs]
-    for r, j in zip(roots, jj):
-        per_c[j].append(r)
-    for i, j in zip(zero_i, zero_j):
-        per_c[j].append(xg[i, j])
     for j, c in enumerate(cs):
         pts = []
         for r in sorted(per_c[j]):
@@ -333,6 +325,25 @@ def stationary_1d(problem: Problem, cs: np.ndarray, nx: int = 2401, xmax: float 
             pts.append(r)
         out.append(_classify(problem, [np.array([r]) for r in pts], c))
     return out
+
+
+def _stationary_pass(problem: Problem, cs: np.ndarray, nx: int, xmax: float, center: float) -> list:
+    """Roots of the gradient per control value from one sinh grid centred at ``center``."""
+    X = sample_grid(problem, cs, nx, xmax, center)[0]      # (n, len(cs)): each column inside the domain at its c
+    C = np.ones((X.shape[0], 1)) * cs[None, :]
+    g = np.asarray(problem.grad([X], C))[0]
+    fin = np.isfinite(g)
+    sgn = np.sign(g)
+    change = (sgn[:-1] * sgn[1:] < 0) & fin[:-1] & fin[1:]
+    ii, jj = np.nonzero(change)
+    zero_i, zero_j = np.nonzero((g == 0) & fin)
+    roots = _bracketed_newton(problem, X[ii, jj].copy(), X[ii + 1, jj].copy(), g[ii, jj], cs[jj])
+    per_c = [[] for _ in cs]
+    for r, j in zip(roots, jj):
+        per_c[j].append(float(r))
+    for i, j in zip(zero_i, zero_j):
+        per_c[j].append(float(X[i, j]))
+    return per_c
 
 
 def sample_grid(problem: Problem, cs, n: int, xmax: float = XMAX, center: float = 0.0, edge: float | None = None):
