@@ -57,3 +57,18 @@ def test_softmax_at_large_gamma_keeps_its_jump(gamma):
     reference = coexistence_exact(spec)["alpha_star"]
     assert tr.flag == "ok"
     assert abs(tr.critical_value / reference - 1) < 1e-9
+
+
+@pytest.mark.parametrize("T", [2 ** 18, 2 ** 28])
+def test_automatic_range_finds_the_jump_at_large_context_length(T):
+    """At large T the jump is to m ~ T^-1/2, a tiny part of m's total variation: the range chosen from the
+    bulk of the variation once missed it (T = 2^18: searched [1.1e4, 1.5e5], no transition, flag ok)."""
+    from copyhead.derivations.scaling import coexistence_exact
+
+    spec = ModelSpec(T=T)
+    problem = model_problem(spec)
+    report = find_transitions(problem, *auto_range(problem))
+    assert report.flag == "ok"
+    (tr,) = report.transitions
+    assert tr.kind == "first-order"
+    assert abs(tr.critical_value / coexistence_exact(spec)["alpha_star"] - 1) < 1e-9

@@ -791,6 +791,14 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
     # variation and must not stretch the range
     j0 = int(np.nonzero(cum >= 0.10)[0][0]) - 1
     j1 = int(np.nonzero(cum <= 0.90)[0][-1]) + 1
+    # coexisting minima are the structural signal even where the observable hardly moves (at large T the jump
+    # is to m ~ T^-1/2, a tiny part of the total variation): their decades belong to the range too
+    # Only below the bulk: far above it, rounding in a huge f makes spurious pairs of minima.
+    # (With a symmetric point, its stability change is that signal: see symmetric_instability_decades.)
+    multi = [] if problem.symmetric_point is not None else [
+        j for j in range(best[0], min(j1 + 1, best[1])) if len(_distinct_minima(problem, mins[j], cs[j])) >= 2]
+    if multi:
+        j0 = min(j0, multi[0])
     j0, j1 = max(j0 - 2 * per_decade, best[0]), min(j1 + 2 * per_decade, best[1] - 1)
     return float(cs[j0]), float(cs[j1])
 
@@ -827,7 +835,10 @@ def auto_range(problem: Problem, lo: float | None = None, hi: float | None = Non
     observable moving between 0.5% and 99.5% of its total change. Without lo/hi the scanned decades come
     from control_scale (the model's own scale), so the answer does not depend on units."""
     if lo is None or hi is None:
-        wide = control_scale(problem)
+        # finer decades for one order parameter without a symmetric point: a narrow coexistence window must
+        # fall on a scan point (a symmetric point's stability change is found separately)
+        fine = problem.k == 1 and problem.symmetric_point is None
+        wide = control_scale(problem, per_decade=4 if fine else 1)
         sym = symmetric_instability_decades(problem)
         if sym is not None and (wide is None or wide[0] > sym[1] or wide[1] < sym[0]):
             # the symmetric point changes stability outside the decades where the observable varies most (an
