@@ -6,18 +6,14 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def python_usage_block() -> str:
-    """The first python block under '## Python usage' in README.md, or in the branch's README fragment while the
-    README still shows the older example."""
-    for path in (ROOT / "README.md", ROOT / "notes" / "readme-house.md"):
-        if not path.exists():
-            continue
-        text = path.read_text()
-        section = re.search(r"^## Python usage.*?$(.*?)(?=^## )", text, re.M | re.S)
-        if section:
-            block = re.search(r"```python\n(.*?)```", section.group(1), re.S)
-            if block and "CopyHeadModel" in block.group(1):
-                return block.group(1)
-    raise AssertionError("no Python usage block with CopyHeadModel in README.md or notes/readme-house.md")
+    """The first python block under '## Python usage' in README.md."""
+    text = (ROOT / "README.md").read_text()
+    section = re.search(r"^## Python usage.*?$(.*?)(?=^## )", text, re.M | re.S)
+    if section:
+        block = re.search(r"```python\n(.*?)```", section.group(1), re.S)
+        if block and "CopyHeadModel" in block.group(1):
+            return block.group(1)
+    raise AssertionError("no Python usage block with CopyHeadModel in README.md")
 
 
 def test_python_usage_runs_as_written(tmp_path, monkeypatch, capsys):

@@ -18,7 +18,7 @@ Two phases have equal weight where N Delta f + Delta Phi = 0, so the first-order
 alpha_eq(N) = alpha* + C/N, C = -Delta Phi / Delta(df/dalpha) (Borgs-Kotecky).
 
 The data enter only through their population limit here (annealed): the O(sqrt N) random part of
-the evidence and its O(1) mean shift are not included (see notes/readme-finiten.md).
+the evidence and its O(1) mean shift are not included (see the README's finite-N section).
 """
 from __future__ import annotations
 
