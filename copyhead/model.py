@@ -26,8 +26,18 @@ from .spec import NUMERIC_FIELDS, ModelSpec, check_positive
 STABILITY = ("stable", "metastable", "unstable")
 
 
+class _Tabular:
+    """CSV and pandas views of a result that can make its CurveTable (``to_table``)."""
+
+    def to_csv(self, path, *, force: bool = False):
+        return self.to_table().to_csv(path, force=force)
+
+    def to_dataframe(self):
+        return self.to_table().to_dataframe()
+
+
 @dataclass(frozen=True)
-class StationaryBranches:
+class StationaryBranches(_Tabular):
     """Stationary points of the reduced free energy along alpha, each labelled by its stability.
 
     alpha, m, order_parameter: one entry per point, ordered along the stationary curve (parametrised by the
@@ -70,12 +80,6 @@ class StationaryBranches:
                                                  "point"},
                           meta={"model": self.spec})
 
-    def to_csv(self, path, *, force: bool = False):
-        return self.to_table().to_csv(path, force=force)
-
-    def to_dataframe(self):
-        return self.to_table().to_dataframe()
-
     def to_dict(self) -> dict:
         return {"order_name": self.order_name, "spec": self.spec,
                 "points": [dict(zip(("alpha", "m", "order_parameter", "stability", "curvature", "curve"), row))
@@ -84,7 +88,7 @@ class StationaryBranches:
 
 
 @dataclass(frozen=True)
-class AlphaStarScan:
+class AlphaStarScan(_Tabular):
     """alpha*(T): one row per context length (see numerics.transitions.scaling.alpha_star_vs_T for the fields)."""
 
     rows: tuple
@@ -106,12 +110,6 @@ class AlphaStarScan:
                                                       "transition at this T)",
                                         "kinds": "every transition found in the bracket, ';'-separated"},
                           meta={"model": self.spec})
-
-    def to_csv(self, path, *, force: bool = False):
-        return self.to_table().to_csv(path, force=force)
-
-    def to_dataframe(self):
-        return self.to_table().to_dataframe()
 
     def to_dict(self) -> dict:
         return {"spec": self.spec, "rows": [dict(r) for r in self.rows]}
