@@ -170,13 +170,16 @@ def blume_capel_second(D: float) -> float:
         return _f(mpmath.findroot(lambda T: T - 2 * mpmath.exp(-D / T) / (1 + 2 * mpmath.exp(-D / T)), 0.5))
 
 
+def _blume_capel_coexistence(m, T, D) -> list:
+    """f'(m) = 0 and f(m) = f(0): the ordered minimum coexisting with m = 0."""
+    return [mpmath.diff(lambda mm: bc_free_energy(mm, T, D), m), bc_free_energy(m, T, D) - bc_free_energy(0, T, D)]
+
+
 @lru_cache(None)
 def blume_capel_first_T(D: float) -> tuple:
     """First-order point at fixed D: (T, |m|) solving f'(m) = 0, f(m) = f(0)."""
     with mpmath.workdps(DPS):
-        def system(m, T):
-            return [mpmath.diff(lambda mm: bc_free_energy(mm, T, D), m), bc_free_energy(m, T, D) - bc_free_energy(0, T, D)]
-        m, T = mpmath.findroot(system, (0.8, 0.2))
+        m, T = mpmath.findroot(lambda m, T: _blume_capel_coexistence(m, T, D), (0.8, 0.2))
         return _f(T), _f(abs(m))
 
 
@@ -184,9 +187,7 @@ def blume_capel_first_T(D: float) -> tuple:
 def blume_capel_first_D(T: float) -> tuple:
     """First-order point at fixed T (control D): (D, |m|)."""
     with mpmath.workdps(DPS):
-        def system(m, D):
-            return [mpmath.diff(lambda mm: bc_free_energy(mm, T, D), m), bc_free_energy(m, T, D) - bc_free_energy(0, T, D)]
-        m, D = mpmath.findroot(system, (0.95, 0.45))
+        m, D = mpmath.findroot(lambda m, D: _blume_capel_coexistence(m, T, D), (0.95, 0.45))
         return _f(D), _f(abs(m))
 
 

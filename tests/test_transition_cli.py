@@ -170,3 +170,20 @@ def test_real_process_json():
     bad = subprocess.run([sys.executable, "-m", "copyhead", "transition", "--free-energy", "x^2", "--T", "4"],
                          capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_transition_json_carries_the_test_error_of_each_side(capsys):
+    """Model mode: the Bayes test error on both sides of the jump and at each evidence minimum, evaluated at
+    the reported order parameters; the copy side generalises better than the uniform side."""
+    from copyhead import ModelSpec
+    from copyhead.numerics.dynamics import test_error_at
+
+    code, out, _ = run(["transition", "--alpha-range", "2", "20", "--json"], capsys)
+    assert code == 0
+    (tr,) = json.loads(out)["transitions"]
+    err = tr["test_error"]
+    assert err["before"] > err["after"] > 0
+    spec = ModelSpec()
+    for side in ("before", "after"):
+        assert err[side] == test_error_at(spec, tr["critical_value"], tr["order_parameters"][side])
+    assert sorted(mn["test_error"] for mn in tr["evidence"]["minima"]) == sorted(err.values())
