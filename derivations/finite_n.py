@@ -124,7 +124,7 @@ def _check_sectors() -> CheckResult:
     for spec, a in ((ModelSpec(T=5, V=4), 6.0), (ModelSpec(T=6, V=3, attention="linear"), 3.0)):
         for mn in local_minima(spec, a):
             point = _Point(spec, a, logit_matrix(spec, list(mn.order_parameters.values())))
-            blocks, dense = log_det_parts(point, True), log_det_parts(point, False)
+            blocks, dense = log_det_parts(point), log_det_parts(point, "dense")
             worst = max(worst, max(abs(blocks[k] - dense[k]) / (1 + abs(dense[k])) for k in dense))
     return tolerance_check("exact", worst, 1e-10, "log det in T Fourier sectors (size T) vs dense T^2 x T^2 "
                                                   "determinants at every minimum (relative, floating point)")

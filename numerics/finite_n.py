@@ -246,10 +246,131 @@ def _sectors(T: int, circulant: bool):
     return [(basis, 1)]
 
 
-def log_det_parts(point: _Point, circulant: bool = True) -> dict:
-    """(1/2) log det grad^2 f ('fluctuations') and -(1/2) log det grad^2 I ('prefactor'), all T^2 directions."""
+# ----------------------------------------------------------------------------- closed-form Fourier sectors
+def _circulant_eigenvalues(B: np.ndarray) -> np.ndarray:
+    """lambda(k) with B f_k = lambda(k) f_k, f_k[i] = w^(ik)/sqrt(T), for circulant B (B[i, j] = b[j - i])."""
+    return B.shape[0] * np.fft.ifft(B[0])
+
+
+@dataclass
+class SectorBlocks:
+    """Every Fourier-sector block at a circulant S, as arrays over the sectors p = 0..T//2.
+
+    prior, energy: blocks of grad^2 I and of grad^2 E (shape (P, T, T)); d2m: blocks of grad^2 m;
+    grad_m: the coordinates of grad m in sector 0 (the only sector it has); weights: multiplicities.
+    Entry [p, k', k] is <X^(p,k'), L X^(p,k)> in the basis of :func:`sector_basis`.
+    """
+
+    prior: np.ndarray
+    energy: np.ndarray
+    d2m: np.ndarray
+    grad_m: np.ndarray
+    weights: np.ndarray
+    prior_logdet: np.ndarray
+
+    @property
+    def hessian(self) -> np.ndarray:
+        return self.prior + self.energy
+
+
+def sector_blocks(point: "_Point") -> SectorBlocks:
+    """The sector blocks of a circulant point in closed form: O(T^3) memory and O(T^4) time for all sectors.
+
+    In the basis X^(p,k) = f_k f_(k-p)^H: left and right products with circulant matrices are diagonal,
+    the transpose maps k to p - k, a Hadamard product with circulant A is the convolution
+    a_hat(k - k')/T, and the row sums pick k = p. The attention derivative (softmax) is
+    D_p[k', k] = (gamma/T) (a_hat(k - k') - a_hat(p - k') a_hat(k - p)), a_hat = fft of A's first row;
+    the second derivatives of A enter through one T x T row form M_0, whose 2-D Fourier transform
+    gives every sector's block by a cyclic re-indexing.
+    """
+    spec, T = point.spec, point.T
+    P = T // 2 + 1
+    ps = np.arange(P)[:, None, None]
+    k_row = np.arange(T)[None, :, None]          # k' (output coefficient)
+    k_col = np.arange(T)[None, None, :]          # k (input basis matrix)
+    weights = np.array([w for _, w in sector_weights(T)], dtype=float)
+    gamma = spec.gamma
+    if spec.attention == "softmax":
+        a_hat = np.fft.fft(point.A[0])
+        D = gamma / T * (a_hat[(k_col - k_row) % T] - a_hat[(ps - k_row) % T] * a_hat[(k_col - ps) % T])
+    else:
+        D = np.broadcast_to(gamma * np.eye(T, dtype=complex), (P, T, T))
+    DH = np.conj(np.swapaxes(D, -1, -2))
+    q_gram = 2 / T * (DH @ D)
+    rows_p = D[np.arange(P), np.arange(P), :]                     # D_p[p, :]: the row sums of dA X^(p,k)
+    R_gram = 2 * np.conj(rows_p)[:, :, None] * rows_p[:, None, :]
+
+    def row_blocks(C):
+        """<C, d2A[conj X^(p,k'), X^(p,k)]> (softmax): (1/T) M_hat[k' - p, k - p]."""
+        M0 = point._row_forms(C)[0]
+        M_hat = np.fft.fft(np.fft.ifft(M0, axis=0), axis=1)       # = (1/T) sum_jl w^(j mu) M0[j, l] w^(-l nu)
+        return M_hat[(k_row - ps) % T, (k_col - ps) % T]
+
+    e = point.e_grad
+    energy = e[1] * q_gram + e[3] * R_gram
+    if spec.attention == "softmax":
+        energy = energy + row_blocks(e[0] * point.Gm + e[1] * 2 / T * point.A)
+        d2m = row_blocks(point.Gm)
+    else:
+        d2m = np.zeros((P, T, T), dtype=complex)
+    # first derivatives of the overlaps live in sector 0: dov_a(X^(0,k)) = sum_k' conj(g_a(k')) D_0[k', k]
+    rows = point.A.sum(axis=1, keepdims=True)
+    G = (point.Gm, 2 / T * point.A, np.ones((T, T)) / T, 2 / T * rows * np.ones((1, T)))
+    g = np.array([_circulant_eigenvalues(Ga) for Ga in G])          # (4, T): <X^(0,k), G_a>
+    dov = np.conj(g) @ D[0]                                         # (4, T)
+    energy = energy.copy()
+    energy[0] += np.conj(dov).T @ point.e_hess @ dov
+    grad_m = np.conj(dov[0])
+    scale2 = point.scale ** 2
+    if spec.prior == "gaussian-logit":
+        prior = np.broadcast_to(np.eye(T, dtype=complex) / scale2, (P, T, T)).copy()
+        prior_logdet = np.full(P, -T * math.log(scale2))
+    else:
+        th, M = point.theta, point.Mlam
+        lam_M = _circulant_eigenvalues(M)
+        lam_B = _circulant_eigenvalues(th.T @ M @ th)
+        lam_th = _circulant_eigenvalues(th)
+        lam_Mth = _circulant_eigenvalues(M @ th)
+        k = np.arange(T)[None, :]
+        p = np.arange(P)[:, None]
+        # H_Lambda X^(p,k) = lam_M(k)(1 + lam_B(k-p)) X^(p,k) + lam_M(p-k) lam_th(p-k) lam_Mth(-k) X^(p,p-k)
+        L = np.zeros((P, T, T), dtype=complex)
+        pi, ki = np.broadcast_arrays(p, k)
+        L[pi, ki, ki] += lam_M[k] * (1 + lam_B[(k - p) % T])
+        L[pi, (p - k) % T, ki] += lam_M[(p - k) % T] * lam_th[(p - k) % T] * lam_Mth[(-k) % T]
+        prior = np.linalg.inv(L) / scale2
+        sign, logabs = np.linalg.slogdet(L)
+        prior_logdet = -logabs - T * math.log(scale2)
+    return SectorBlocks(prior, energy, d2m, grad_m, weights, prior_logdet)
+
+
+def _batched_logdet(B) -> np.ndarray:
+    sign, value = np.linalg.slogdet(B)
+    if not (np.all(np.abs(sign.real - 1) < 1e-8) and np.all(np.abs(sign.imag) < 1e-8)):
+        bad = int(np.argmax(np.abs(sign - 1)))
+        raise ConvergenceError(f"a Hessian block is not positive definite (sector {bad}, det sign {sign[bad]:.3g})")
+    return value
+
+
+#: The ways of computing the sector log-determinants: closed-form Fourier blocks (the default), the
+#: explicit sector basis (T matrices per sector, the earlier path), and the dense T^2 x T^2 matrices.
+METHODS = ("fourier", "sector-basis", "dense")
+
+
+def log_det_parts(point: _Point, method: str = "fourier") -> dict:
+    """(1/2) log det grad^2 f ('fluctuations') and -(1/2) log det grad^2 I ('prefactor'), all T^2 directions.
+
+    method: see METHODS; 'fourier' and 'sector-basis' need a circulant S, 'dense' works at any S.
+    """
+    if method == "fourier":
+        blocks = sector_blocks(point)
+        fluct = 0.5 * float(blocks.weights @ _batched_logdet(blocks.hessian))
+        pref = -0.5 * float(blocks.weights @ blocks.prior_logdet)
+        return {"fluctuations": fluct, "prefactor": pref}
+    if method not in METHODS:
+        raise InvalidParameterError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     fluct = pref = 0.0
-    for X, weight in _sectors(point.T, circulant):
+    for X, weight in _sectors(point.T, method == "sector-basis"):
         BI = point.prior_block(X)
         BE = point.energy_block(X)
         fluct += 0.5 * weight * _logdet(BI + BE)
@@ -298,39 +419,52 @@ class OneLoop:
                 "parts": dict(self.parts), "gradient_norm": self.gradient_norm}
 
 
-def phi_parts(spec: ModelSpec, alpha: float, S: np.ndarray) -> dict:
+def phi_parts(spec: ModelSpec, alpha: float, S: np.ndarray, method: str = "fourier") -> dict:
     point = _Point(spec, float(alpha), S)
-    parts = log_det_parts(point)
+    parts = log_det_parts(point, method)
     parts["occam"] = point.occam
     return parts
 
 
-def mean_correction(spec, alpha: float, S: np.ndarray) -> tuple[dict, float, dict, float]:
-    """(parts of c, N Var m, parts of Phi, |grad f|) at a circulant stationary point S of any T >= 1.
-
-    spec needs the ModelSpec fields only (T is read from S), so T = 1 works for checks.
-    """
-    point = _Point(spec, float(alpha), S)
+def _curvature_and_response(point: _Point, method: str):
+    """(1/2) tr(grad^2 m H^-1), grad m . H^-1 grad m, and v = H^-1 grad m as a real T x T matrix."""
     T = point.T
-    grad_norm = float(np.linalg.norm(point.gradient_f()))
-    parts = log_det_parts(point)
-    parts["occam"] = point.occam
-    curvature = 0.0
-    v = var = None
-    for p, weight in sector_weights(T):
-        X = sector_basis(T, p)
+    if method == "fourier":
+        blocks = sector_blocks(point)
+        H = blocks.hessian
+        traces = np.real(np.trace(np.linalg.solve(H, blocks.d2m), axis1=-2, axis2=-1))
+        curvature = 0.5 * float(blocks.weights @ traces)
+        vhat = np.linalg.solve(H[0], blocks.grad_m)    # grad m is circulant: it lives in sector 0 only
+        var = float(np.real(np.conj(blocks.grad_m) @ vhat))
+        return curvature, var, np.real(np.einsum("k,kij->ij", vhat, sector_basis(T, 0)))
+    curvature, var, v = 0.0, None, None
+    for index, (X, weight) in enumerate(_sectors(T, method == "sector-basis")):
         B = point.prior_block(X) + point.energy_block(X)
         d2m = point.second_overlaps(X, X, np.array([1.0, 0.0, 0.0, 0.0]))
         curvature += 0.5 * weight * float(np.real(np.trace(np.linalg.solve(B, d2m))))
-        if p == 0:   # grad m is circulant: it lives in sector 0 only
+        if index == 0:   # sector 0 (or the one dense block) holds grad m
             gm = point.d_overlaps(np.conj(X))[0]
             vhat = np.linalg.solve(B, gm)
             var = float(np.real(np.conj(gm) @ vhat))
-            v = np.real(np.einsum("k,kij->ij", vhat, X))    # H^-1 grad m as a real circulant matrix
+            v = np.real(np.einsum("k,kij->ij", vhat, X))
+    return curvature, var, v
+
+
+def mean_correction(spec, alpha: float, S: np.ndarray, method: str = "fourier") -> tuple[dict, float, dict, float]:
+    """(parts of c, N Var m, parts of Phi, |grad f|) at a circulant stationary point S of any T >= 1.
+
+    spec needs the ModelSpec fields only (T is read from S), so T = 1 works for checks. method: see
+    METHODS (all three give the same numbers; 'fourier' is the fast one).
+    """
+    point = _Point(spec, float(alpha), S)
+    grad_norm = float(np.linalg.norm(point.gradient_f()))
+    parts = log_det_parts(point, method)
+    parts["occam"] = point.occam
+    curvature, var, v = _curvature_and_response(point, method)
     # -grad m . H^-1 grad Phi = -d/dt Phi(S* + t v): the log-determinants by central differences of
     # their exact values (error O(t^2) ~ 1e-6 relative), h_W from its generated gradient.
     t = 1e-3 * max(1.0, float(np.max(np.abs(S)))) / max(1e-12, float(np.max(np.abs(v))))
-    lo, hi = (log_det_parts(_Point(spec, float(alpha), S + tt * v)) for tt in (-t, t))
+    lo, hi = (log_det_parts(_Point(spec, float(alpha), S + tt * v), method) for tt in (-t, t))
     c_parts = {"curvature": curvature}
     for name in ("fluctuations", "prefactor"):
         c_parts[name] = -(hi[name] - lo[name]) / (2 * t)
@@ -452,24 +586,18 @@ def _soft_mode_potential(spec: ModelSpec, alpha: float, s_values) -> np.ndarray:
     """O(1) part of the effective potential along S = s Pi: transverse fluctuations, full prefactor, h_W."""
     T = spec.T
     Pi = shift_matrix(T)
+    e = _circulant_eigenvalues(Pi)          # Pi's coordinates in sector 0
+    e = e / np.linalg.norm(e)
+    Q = np.linalg.qr(np.column_stack([e, np.eye(T, dtype=complex)]))[0][:, 1:T]
     out = []
     for s_ in s_values:
         point = _Point(spec, float(alpha), s_ * Pi)
-        total = 0.0
-        for p, weight in sector_weights(T):
-            X = sector_basis(T, p)
-            BI = point.prior_block(X)
-            BE = point.energy_block(X)
-            B = BI + BE
-            if p == 0:   # the soft mode Pi lives in sector 0: keep its orthogonal complement
-                e = np.einsum("kij,ij->k", np.conj(X), Pi)
-                e = e / np.linalg.norm(e)
-                Q = np.linalg.qr(np.column_stack([e, np.eye(T, dtype=complex)]))[0][:, 1:T]
-                total += 0.5 * _logdet(np.conj(Q.T) @ B @ Q)
-            else:
-                total += 0.5 * weight * _logdet(B)
-            total -= 0.5 * weight * _logdet(BI)
-        out.append(total + point.occam)
+        blocks = sector_blocks(point)
+        H = blocks.hessian
+        # the soft mode Pi lives in sector 0: keep its orthogonal complement there
+        fluct = _logdet(np.conj(Q.T) @ H[0] @ Q) + float(blocks.weights[1:] @ _batched_logdet(H[1:])) \
+            if len(H) > 1 else _logdet(np.conj(Q.T) @ H[0] @ Q)
+        out.append(0.5 * fluct - 0.5 * float(blocks.weights @ blocks.prior_logdet) + point.occam)
     return np.array(out)
 
 
