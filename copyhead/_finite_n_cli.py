@@ -25,6 +25,13 @@ def _validate(args):
     return alphas, Ns
 
 
+def _check_T(spec) -> None:
+    from .numerics.finite_n import MAX_T
+
+    if spec.T > MAX_T:
+        raise UsageError(f"--T: finite-n needs T <= {MAX_T} (memory and time grow like T^3 and T^4), got {spec.T}")
+
+
 def _flag(point, Ns) -> str:
     """One loop needs |c|/N small against m (and against the distance to a spinodal, where c diverges)."""
     scale = max(abs(point.m), 1e-3)
@@ -38,6 +45,7 @@ def run(args) -> int:
 
     spec = spec_from_args(args)
     alphas, Ns = _validate(args)
+    _check_T(spec)
     started = time.perf_counter()
     points = fn.points(spec, alphas)
     point_dicts = []

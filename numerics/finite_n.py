@@ -26,6 +26,23 @@ from copyhead.spec import ModelSpec
 from .compiled import compiled_function
 
 OVERLAPS = ("m", "q", "r", "R")
+#: Largest context length: the sector arrays hold (T/2 + 1) T^2 complex numbers each (T = 128: 34 MB,
+#: about 4 s per alpha; T = 256: 1 GB and a minute).
+MAX_T = 128
+
+
+def check_inputs(spec: ModelSpec, alphas=()) -> list[float]:
+    """The alphas as floats; InvalidParameterError naming T or alpha when out of range."""
+    if spec.T > MAX_T:
+        raise InvalidParameterError("T", f"finite-n needs T <= {MAX_T} (memory grows like T^3/2 complex "
+                                         f"numbers per array), got {spec.T}")
+    out = []
+    for a in alphas:
+        if isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer)) \
+                or not math.isfinite(float(a)) or float(a) <= 0:
+            raise InvalidParameterError("alpha", f"must be finite and > 0, got {a!r}")
+        out.append(float(a))
+    return out
 
 
 # ----------------------------------------------------------------------------- generated pieces
@@ -149,10 +166,10 @@ class _Point:
         A = self.A
         return self.spec.gamma * A * (X - np.sum(A * X, axis=-1, keepdims=True))
 
-    def _row_forms(self, C):
-        """M_t(C) with <C, d2A[X, Y]> = sum_t x_t^T M_t y_t (softmax; zero for linear)."""
-        A, g2 = self.A, self.spec.gamma ** 2
-        ac = A * C
+    def _row_forms(self, C, rows=slice(None)):
+        """M_t(C) with <C, d2A[X, Y]> = sum_t x_t^T M_t y_t (softmax; zero for linear), for t in ``rows``."""
+        A, g2 = self.A[rows], self.spec.gamma ** 2
+        ac = A * C[rows]
         cbar = ac.sum(axis=1)
         eye = np.eye(self.T)
         return g2 * (ac[:, :, None] * eye - cbar[:, None, None] * A[:, :, None] * eye
@@ -302,7 +319,7 @@ def sector_blocks(point: "_Point") -> SectorBlocks:
 
     def row_blocks(C):
         """<C, d2A[conj X^(p,k'), X^(p,k)]> (softmax): (1/T) M_hat[k' - p, k - p]."""
-        M0 = point._row_forms(C)[0]
+        M0 = point._row_forms(C, slice(0, 1))[0]
         M_hat = np.fft.fft(np.fft.ifft(M0, axis=0), axis=1)       # = (1/T) sum_jl w^(j mu) M0[j, l] w^(-l nu)
         return M_hat[(k_row - ps) % T, (k_col - ps) % T]
 
@@ -333,14 +350,25 @@ def sector_blocks(point: "_Point") -> SectorBlocks:
         lam_Mth = _circulant_eigenvalues(M @ th)
         k = np.arange(T)[None, :]
         p = np.arange(P)[:, None]
-        # H_Lambda X^(p,k) = lam_M(k)(1 + lam_B(k-p)) X^(p,k) + lam_M(p-k) lam_th(p-k) lam_Mth(-k) X^(p,p-k)
-        L = np.zeros((P, T, T), dtype=complex)
+        # H_Lambda X^(p,k) = lam_M(k)(1 + lam_B(k-p)) X^(p,k) + lam_M(p-k) lam_th(p-k) lam_Mth(-k) X^(p,p-k):
+        # 2 x 2 blocks on the pairs {k, p - k} (1 x 1 where k = p - k), inverted in closed form
+        kbar = (p - k) % T
+        diag = lam_M[k] * (1 + lam_B[(k - p) % T])                 # (P, T)
+        off = lam_M[kbar] * lam_th[kbar] * lam_Mth[(-k) % T]       # L[p-k, k]
+        fixed = kbar == k
+        pair_det = diag * np.take_along_axis(diag, kbar, axis=1) - off * np.take_along_axis(off, kbar, axis=1)
+        det = np.where(fixed, diag + off, pair_det)
+        inv_diag = np.where(fixed, 1 / det, np.take_along_axis(diag, kbar, axis=1) / det)
+        inv_off = np.where(fixed, 0.0, -off / det)
+        prior = np.zeros((P, T, T), dtype=complex)
         pi, ki = np.broadcast_arrays(p, k)
-        L[pi, ki, ki] += lam_M[k] * (1 + lam_B[(k - p) % T])
-        L[pi, (p - k) % T, ki] += lam_M[(p - k) % T] * lam_th[(p - k) % T] * lam_Mth[(-k) % T]
-        prior = np.linalg.inv(L) / scale2
-        sign, logabs = np.linalg.slogdet(L)
-        prior_logdet = -logabs - T * math.log(scale2)
+        prior[pi, ki, ki] = inv_diag / scale2
+        prior[pi, kbar, ki] += inv_off / scale2
+        # log det L: each pair's determinant once, each fixed point's entry once
+        logabs = np.log(np.abs(det))
+        prior_logdet = -(np.sum(np.where(fixed, logabs, 0.5 * logabs), axis=1)) - T * math.log(scale2)
+        if np.any(np.real(det) <= 0):
+            raise ConvergenceError("the prior's Hessian is not positive definite in some Fourier sector")
     return SectorBlocks(prior, energy, d2m, grad_m, weights, prior_logdet)
 
 
@@ -502,7 +530,7 @@ def points(spec: ModelSpec, alphas) -> list[OneLoop]:
     from .free_energy import local_minima
 
     out = []
-    for a in alphas:
+    for a in check_inputs(spec, alphas):
         mins = [mn for mn in local_minima(spec, float(a)) if spec.attention == "softmax" or mn.m >= -1e-12]
         for mn in mins:
             out.append(one_loop(spec, float(a), mn, branch_name(spec, mn, mins)))
@@ -660,17 +688,56 @@ def check_Ns(Ns) -> tuple:
 
 
 # ----------------------------------------------------------------------------- barriers
-def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:
-    """Barrier heights between coexisting minima (1-D reduced models) and the Arrhenius factors exp(N dF).
+def saddle_phi(spec: ModelSpec, alpha: float, S: np.ndarray) -> dict:
+    """At a circulant stationary point of index 1: Phi = (1/2) log |det grad^2 f| - (1/2) log det grad^2 I + h_W,
+    the negative eigenvalue of grad^2 f (Frobenius metric on S), and the count of negative eigenvalues
+    over all T^2 directions (1 for a saddle that Kramers/Langer applies to)."""
+    point = _Point(spec, float(alpha), S)
+    blocks = sector_blocks(point)
+    H = blocks.hessian
+    H = 0.5 * (H + np.conj(np.swapaxes(H, -1, -2)))
+    eig = np.linalg.eigvalsh(H)                                   # (P, T)
+    negative = int(round(float(blocks.weights @ np.sum(eig < 0, axis=1))))
+    logabs = np.sum(np.log(np.abs(eig)), axis=1)
+    return {"fluctuations": 0.5 * float(blocks.weights @ logabs),
+            "prefactor": -0.5 * float(blocks.weights @ blocks.prior_logdet), "occam": point.occam,
+            "negative_eigenvalue": float(eig.min()), "negative_count": negative,
+            "gradient_norm": float(np.linalg.norm(point.gradient_f()))}
 
-    dF_from_*: f(saddle) - f(minimum) per N; escape times scale as tau_0 exp(N dF) (Kramers/Langer);
-    the prefactor tau_0 is not computed here, so only ratios between N or alpha are predicted.
+
+def _unstable_rate(spec: ModelSpec, alpha: float, x_saddle: float) -> tuple[float, float]:
+    """kappa: the positive eigenvalue of the Jacobian of the Langevin overlap ODE (numerics/dynamics.py, theory/
+    dynamics.py) at the saddle, in its time unit; and |rhs| there (the saddle is a fixed point)."""
+    from .dynamics import _params, _state_at_minimum, compiled_dynamics
+
+    cd = compiled_dynamics(spec.attention, spec.tokens, spec.prior, "langevin")
+    y = _state_at_minimum(spec, cd, [x_saddle])
+    params = _params(spec, alpha)
+    ev = np.linalg.eigvals(cd.jac(y, params))
+    return float(np.max(ev.real)), float(np.linalg.norm(cd.rhs(y, params)))
+
+
+def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:
+    """Barriers between coexisting minima (1-D reduced models) and the Kramers/Langer escape times.
+
+    dF_from: f(saddle) - f(minimum); log_escape_ratio: N dF. Escape time from a minimum over the saddle
+    (Langer, overdamped Langevin with stationary density exp(-U), U = N f + Phi0 on the T^2 logits):
+
+        tau = (2 pi / kappa) sqrt(|det grad^2 U_saddle| / det grad^2 U_min) exp(U_saddle - U_min)
+            = tau0 exp(N dF),   log tau0 = log(2 pi / kappa) + Phi_saddle - Phi_min  (N cancels),
+
+    Phi = (1/2) log |det grad^2 f / det grad^2 I| + h_W as in the one-loop weights, kappa the unstable
+    rate of the deterministic dynamics at the saddle. Time unit: the Langevin time of numerics/dynamics.py
+    (ULA steps x step size on (Q, K), no preconditioner); kappa is the positive eigenvalue of that
+    overlap ODE's Jacobian. Accurate when N dF >> 1 (flagged below 5) and when the saddle has one
+    unstable direction among all T^2 (negative_count, flagged otherwise).
     """
     from scipy.optimize import brentq
 
     from .compiled import compiled_model
     from .free_energy import local_minima
 
+    alphas = check_inputs(spec, alphas)
     fe = compiled_model(spec.attention, spec.tokens, spec.prior)
     params = list(spec.numeric_params.values())
     out = []
@@ -682,10 +749,33 @@ def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:
             g = lambda v: float(fe.gradient([v], float(a), params)[0])  # noqa: E731
             x_s = brentq(g, left.order_parameter + 1e-12, right.order_parameter - 1e-12, xtol=1e-14)
             f_s = float(fe.value([x_s], float(a), params))
-            row = {"alpha": float(a), "saddle_order_parameter": x_s,
-                   "dF_from": {"low_m": f_s - left.f, "high_m": f_s - right.f},
-                   "log_escape_ratio": {str(N): {"low_m": N * (f_s - left.f), "high_m": N * (f_s - right.f)}
-                                        for N in Ns},
-                   "method": "Brent on f' between the minima; log(tau/tau_0) = N dF"}
+            dF = {"low_m": f_s - left.f, "high_m": f_s - right.f}
+            saddle = saddle_phi(spec, a, logit_matrix(spec, [x_s]))
+            phi_s = saddle["fluctuations"] + saddle["prefactor"] + saddle["occam"]
+            phi_min = {name: sum(phi_parts(spec, a, logit_matrix(spec, list(mn.order_parameters.values()))).values())
+                       for name, mn in (("low_m", left), ("high_m", right))}
+            kappa, rhs_norm = _unstable_rate(spec, a, x_s)
+            log_tau0 = {k: math.log(2 * math.pi / kappa) + phi_s - phi_min[k] for k in dF}
+            flags = []
+            if saddle["negative_count"] != 1:
+                flags.append(f"the saddle has {saddle['negative_count']} unstable directions among the T^2 logits")
+            # U_saddle - U_min = N dF + Phi_saddle - Phi_min: Kramers/Langer needs it >> 1
+            effective = {str(N): {k: N * dF[k] + phi_s - phi_min[k] for k in dF} for N in Ns}
+            low = [f"N = {N} from {k}" for N in Ns for k in dF if effective[str(N)][k] < 5]
+            if low:
+                flags.append("the one-loop barrier N dF + Phi_saddle - Phi_min is below 5 at "
+                             + ", ".join(low) + ": escape is not activated there, Kramers/Langer does not apply")
+            row = {"alpha": float(a), "saddle_order_parameter": x_s, "dF_from": dF,
+                   "log_escape_ratio": {str(N): {k: N * v for k, v in dF.items()} for N in Ns},
+                   "tau0": {k: math.exp(v) for k, v in log_tau0.items()}, "log_tau0": log_tau0,
+                   "log_tau": {str(N): {k: log_tau0[k] + N * dF[k] for k in dF} for N in Ns},
+                   "effective_barrier": effective, "kappa": kappa, "phi_saddle": phi_s, "phi_min": phi_min,
+                   "saddle_negative_eigenvalue": saddle["negative_eigenvalue"],
+                   "saddle_negative_count": saddle["negative_count"],
+                   "evidence": {"saddle_gradient_norm": saddle["gradient_norm"], "ode_rhs_norm_at_saddle": rhs_norm},
+                   "time_unit": "Langevin time of numerics/dynamics.py (ULA steps x step on (Q, K), no preconditioner)",
+                   "flag": "ok" if not flags else "; ".join(flags),
+                   "method": "Brent on f' between the minima; Langer: log tau = log(2 pi/kappa) + Phi_saddle - Phi_min "
+                             "+ N dF, Phi from the Fourier-sector Hessians, kappa from the overlap ODE's Jacobian"}
             out.append(row)
     return out
