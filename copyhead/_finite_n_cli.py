@@ -32,13 +32,6 @@ def _check_T(spec) -> None:
         raise UsageError(f"--T: finite-n needs T <= {MAX_T} (memory and time grow like T^3 and T^4), got {spec.T}")
 
 
-def _flag(point, Ns) -> str:
-    """One loop needs |c|/N small against m (and against the distance to a spinodal, where c diverges)."""
-    scale = max(abs(point.m), 1e-3)
-    bad = [N for N in Ns if abs(point.m_correction) / N > 0.2 * scale]
-    return "ok" if not bad else f"correction |c|/N exceeds 20% of m at N = {bad}: one loop unreliable there"
-
-
 def run(args) -> int:
     from . import __version__
     from .numerics import finite_n as fn
@@ -51,7 +44,7 @@ def run(args) -> int:
     point_dicts = []
     for p in points:
         d = p.to_dict(Ns)
-        d["flag"] = _flag(p, Ns)
+        d["flag"] = fn.reliability_flag(p, Ns)
         point_dicts.append(d)
     jump = fn.jump(spec, Ns) if spec.attention == "softmax" else None
     onset = fn.onset(spec, Ns)

@@ -515,6 +515,38 @@ def one_loop(spec: ModelSpec, alpha: float, minimum, branch: str) -> OneLoop:
                    {"phi": parts, "m_correction": c_parts}, grad_norm)
 
 
+def reliability_flag(point: OneLoop, Ns) -> str:
+    """'ok', or why one loop is unreliable: |c|/N must be small against m (and against the distance to a
+    spinodal, where c diverges)."""
+    scale = max(abs(point.m), 1e-3)
+    bad = [int(N) for N in Ns if abs(point.m_correction) / N > 0.2 * scale]
+    return "ok" if not bad else f"correction |c|/N exceeds 20% of m at N = {bad}: one loop unreliable there"
+
+
+def predictions_for_measurements(spec: ModelSpec, measured) -> dict:
+    """The one-loop <m>_N beside each measured (N, alpha, m): the branch whose m* + c/N is nearest the
+    measured m. measured: iterable of (N, alpha, m). Returns {"rows": [...], "error": None} or, when the
+    one-loop calculation cannot run here (T too large, no positive-definite Hessian), rows of None and the reason."""
+    measured = [(int(N), float(a), float(m)) for N, a, m in measured]
+    try:
+        by_alpha = {}
+        for p in points(spec, sorted({a for _, a, _ in measured})):
+            by_alpha.setdefault(p.alpha, []).append(p)
+    except (InvalidParameterError, ConvergenceError) as exc:
+        return {"rows": [None] * len(measured), "error": f"{type(exc).__name__}: {exc}"}
+    rows = []
+    for N, a, m in measured:
+        candidates = by_alpha.get(a, [])
+        if not candidates:
+            rows.append(None)
+            continue
+        best = min(candidates, key=lambda p: abs(p.m_N(N) - m))
+        rows.append({"N": N, "alpha": a, "branch": best.branch, "m_infinite_N": best.m,
+                     "m_correction": best.m_correction, "m_N": best.m_N(N), "m_std": best.m_std_sqrtN / math.sqrt(N),
+                     "flag": reliability_flag(best, [N])})
+    return {"rows": rows, "error": None}
+
+
 def branch_name(spec: ModelSpec, minimum, minima) -> str:
     """uniform / copy for softmax (lowest and highest m of two minima), symmetric / broken for linear."""
     if spec.attention == "linear":
