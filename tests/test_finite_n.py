@@ -7,6 +7,7 @@ import pytest
 from copyhead import ModelSpec
 from copyhead.cli import main
 from copyhead.derivations import finite_n as section
+from copyhead.errors import InvalidParameterError
 from copyhead.numerics import finite_n as fn
 from copyhead.numerics.free_energy import local_minima
 from copyhead.numerics.full import _pieces as full_pieces
@@ -17,10 +18,70 @@ from copyhead.numerics.sampling import mala
 @pytest.mark.parametrize("check", [section._check_hessian_finite_differences, section._check_sectors,
                                    section._check_one_loop_exact_T1, section._check_one_loop_cumulants,
                                    section._check_occam_sampled, section._check_saddle_point_density,
-                                   section._check_jump_expansion])
+                                   section._check_jump_expansion, section._check_kramers_mfpt,
+                                   section._check_langer_pieces])
 def test_derivation_checks_pass(check):
     result = check()
     assert result.passed, result.detail
+
+
+@pytest.mark.parametrize("spec, alpha", [(ModelSpec(T=4, V=4), 8.0), (ModelSpec(T=5, V=3, tokens="onehot"), 6.0),
+                                         (ModelSpec(T=6, V=4, attention="linear", gamma=0.7), 3.0),
+                                         (ModelSpec(T=7, V=3, prior="gaussian-logit", sigma_k=0.8), 9.0),
+                                         (ModelSpec(T=8, V=5, sigma_q=1.3), 5.6)])
+def test_fourier_blocks_equal_sector_basis_and_dense(spec, alpha):
+    """The closed-form Fourier blocks give the same c, variance and Phi as the explicit sector basis and as
+    the dense T^2 x T^2 matrices (which need no circulant structure), at every minimum."""
+    for mn in local_minima(spec, alpha):
+        S = fn.logit_matrix(spec, list(mn.order_parameters.values()))
+        results = {method: fn.mean_correction(spec, alpha, S, method) for method in fn.METHODS}
+        ref_c, ref_var, ref_phi, _ = results["dense"]
+        for method in ("fourier", "sector-basis"):
+            c, var, phi, _ = results[method]
+            for key in ref_c:
+                assert abs(c[key] - ref_c[key]) <= 1e-10 * (1 + abs(ref_c[key])), (method, key)
+            for key in ref_phi:
+                assert abs(phi[key] - ref_phi[key]) <= 1e-10 * (1 + abs(ref_phi[key])), (method, key)
+            assert abs(var - ref_var) <= 1e-10 * (1 + abs(ref_var))
+
+
+def test_barriers_carry_kramers_times():
+    spec, Ns = ModelSpec(T=8), (32, 512)
+    (row,) = fn.barriers(spec, [5.6], Ns)
+    assert row["kappa"] > 0 and row["saddle_negative_count"] == 1
+    for N in Ns:
+        for side in ("low_m", "high_m"):
+            assert abs(row["log_tau"][str(N)][side] - row["log_tau0"][side] - N * row["dF_from"][side]) < 1e-9
+            assert abs(row["effective_barrier"][str(N)][side] - row["log_tau"][str(N)][side]
+                       - np.log(row["kappa"] / (2 * np.pi))) < 1e-9
+    # the copy side's O(1) terms exceed N dF at N = 32 (no activated escape there): flagged, not hidden
+    assert row["effective_barrier"]["32"]["high_m"] < 5 and "N = 32 from high_m" in row["flag"]
+
+
+def test_library_rejects_bad_alpha_and_large_T():
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        fn.points(ModelSpec(T=4), [0.0])
+    with pytest.raises(InvalidParameterError, match="T"):
+        fn.points(ModelSpec(T=fn.MAX_T + 1), [2.0])
+
+
+def test_verify_prints_the_one_loop_prediction(capsys):
+    argv = ["verify", "--T", "4", "--V", "4", "--alphas", "8", "--N", "16", "--steps", "30", "--chains", "1",
+            "--inits", "copy", "--workers", "1"]
+    assert main([*argv, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (row,) = out["finite_n"]["rows"]
+    (p,) = fn.points(ModelSpec(T=4, V=4), [8.0])
+    assert row["branch"] == p.branch and abs(row["m_N"] - p.m_N(16)) < 1e-12 and row["flag"] == "ok"
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "one-loop m_N" in text and f"{p.m_N(16):.4f}" in text
+
+
+def test_verify_with_adam_has_no_posterior_prediction(capsys):
+    assert main(["verify", "--T", "4", "--V", "4", "--alphas", "8", "--N", "16", "--steps", "5", "--chains", "1",
+                 "--inits", "copy", "--workers", "1", "--sampler", "adam", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["finite_n"] is None
 
 
 def test_stationary_and_symmetric_uniform_branch():
@@ -64,7 +125,8 @@ def test_cli_linear_onset(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--alphas", "-1"], "--alphas"), (["--alphas", "abc"], "--alphas"), (["--alphas", "2", "--N", "1"], "--N"),
     (["--alphas", "2", "--N", "x"], "--N"), (["--alphas", "2", "--T", "1"], "--T"), ([], "--alphas"),
-    (["--alphas", "nan"], "--alphas")])
+    (["--alphas", "nan"], "--alphas"), (["--alphas", "0"], "--alphas"), (["--alphas", "2", "--N", "0"], "--N"),
+    (["--alphas", "2", "--T", "129"], "--T")])
 def test_cli_bad_input_one_line(capsys, argv, message):
     assert main(["finite-n", *argv]) == 2
     err = capsys.readouterr().err
