@@ -47,7 +47,7 @@ def run(args) -> int:
         d["flag"] = fn.reliability_flag(p, Ns)
         point_dicts.append(d)
     jump = fn.jump(spec, Ns) if spec.attention == "softmax" else None
-    onset = fn.onset(spec, Ns)
+    onset = fn.onset(spec, Ns, alphas)
     out = {"model": spec.to_dict(), "version": __version__, "N": Ns, "points": point_dicts, "jump": jump,
            "onset": onset, "barriers": fn.barriers(spec, alphas, Ns),
            "approximation": "annealed one loop: population data term, Gaussian fluctuations of all T^2 logits, "

@@ -500,13 +500,15 @@ def mean_correction(spec, alpha: float, S: np.ndarray, method: str = "fourier") 
     return c_parts, var, parts, grad_norm
 
 
-def one_loop(spec: ModelSpec, alpha: float, minimum, branch: str) -> OneLoop:
-    """One-loop corrections at ``minimum`` (a numerics.free_energy.Minimum) of ``spec`` at ``alpha``."""
+def one_loop(spec: ModelSpec, alpha: float, minimum, branch: str, method: str = "fourier") -> OneLoop:
+    """One-loop corrections at ``minimum`` (a numerics.free_energy.Minimum) of ``spec`` at ``alpha``.
+
+    method: see METHODS (the same numbers; 'sector-basis' and 'dense' are kept for checks and benchmarks)."""
     from .compiled import compiled_model
 
     x = list(minimum.order_parameters.values())
     S = logit_matrix(spec, x)
-    c_parts, var, parts, grad_norm = mean_correction(spec, alpha, S)
+    c_parts, var, parts, grad_norm = mean_correction(spec, alpha, S, method)
     fe = compiled_model(spec.attention, spec.tokens, spec.prior)
     df_da = float(fe.d_control(x, float(alpha), list(spec.numeric_params.values())))
     phi = parts["fluctuations"] + parts["prefactor"] + parts["occam"]
@@ -557,7 +559,7 @@ def branch_name(spec: ModelSpec, minimum, minima) -> str:
     return "uniform" if minimum.m == ms[0] else "copy"
 
 
-def points(spec: ModelSpec, alphas) -> list[OneLoop]:
+def points(spec: ModelSpec, alphas, method: str = "fourier") -> list[OneLoop]:
     """One-loop results at every local minimum (for linear attention, m >= 0 only) of each alpha."""
     from .free_energy import local_minima
 
@@ -565,7 +567,7 @@ def points(spec: ModelSpec, alphas) -> list[OneLoop]:
     for a in check_inputs(spec, alphas):
         mins = [mn for mn in local_minima(spec, float(a)) if spec.attention == "softmax" or mn.m >= -1e-12]
         for mn in mins:
-            out.append(one_loop(spec, float(a), mn, branch_name(spec, mn, mins)))
+            out.append(one_loop(spec, float(a), mn, branch_name(spec, mn, mins), method))
     return out
 
 
@@ -661,12 +663,51 @@ def _soft_mode_potential(spec: ModelSpec, alpha: float, s_values) -> np.ndarray:
     return np.array(out)
 
 
-def onset(spec: ModelSpec, Ns=(), *, points_per_side: int = 400) -> dict | None:
-    """Linear attention, centred tokens: alpha_c, its one-loop shift, and m_rms at alpha_c per N.
+def soft_mode_m_rms(spec: ModelSpec, alpha: float, Ns, *, points_per_side: int = 400) -> dict:
+    """Linear attention, centred tokens: predicted m_rms = sqrt(<m^2>)_N at ``alpha`` (any side of alpha_c).
 
-    The soft mode s (S = s Pi, m = gamma s) is integrated exactly (quadrature of
-    exp(-N f(s) - Phi_perp(s))); the T^2 - 1 transverse modes are Gaussian. shift:
-    alpha_c(N) - alpha_c = shift / N from N f''(0) + Phi_perp''(0) = 0. None for softmax or
+    The soft mode s (S = s Pi, m = gamma s; the gradient of f orthogonal to Pi vanishes on this line) is
+    integrated exactly, exp(-N f(s) - Phi_perp(s)) by the trapezoid rule on [0, s_max] (m^2 is even in s);
+    the T^2 - 1 transverse modes are Gaussian (Phi_perp: their fluctuations, the full density prefactor
+    and h_W, tabulated at 41 points and interpolated). Returns {"with_phi": {N: m_rms}, "leading": {N: ...}}
+    ("leading": exp(-N f) alone), the quantity measured as sqrt(mean m^2) over the kept draws.
+    """
+    from .compiled import compiled_model
+
+    fe = compiled_model("linear", "centred", spec.prior)
+    params = list(spec.numeric_params.values())
+    scale = spec.sigma_q * spec.sigma_k
+    f_of = lambda v: float(fe.value([v], float(alpha), params))  # noqa: E731
+    out = {"with_phi": {}, "leading": {}}
+    for N in Ns:
+        # quadrature window: N (f - min f) reaches 60 where f rises
+        s_max = scale
+        for _ in range(80):
+            coarse = np.linspace(0.0, s_max, 81)
+            fc = np.array([f_of(v) for v in coarse])
+            if N * (fc[-1] - fc.min()) >= 60.0 and fc[-1] > fc[-2]:
+                break
+            s_max *= 1.5
+        else:
+            raise ConvergenceError(f"no quadrature window for the soft mode at alpha = {alpha}, N = {N}")
+        grid = np.linspace(0.0, s_max, points_per_side + 1)
+        f = np.array([f_of(v) for v in grid])
+        f = f - f.min()
+        step = max(1, points_per_side // 40)
+        phi = np.interp(grid, grid[::step], _soft_mode_potential(spec, alpha, grid[::step]))
+        for label, extra in (("with_phi", phi - phi.min()), ("leading", 0.0 * phi)):
+            w = np.exp(-N * f - extra)
+            m2 = np.trapezoid((spec.gamma * grid) ** 2 * w, grid) / np.trapezoid(w, grid)
+            out[label][str(N)] = float(math.sqrt(m2))
+    return out
+
+
+def onset(spec: ModelSpec, Ns=(), alphas=(), *, points_per_side: int = 400) -> dict | None:
+    """Linear attention, centred tokens: alpha_c, its one-loop shift, m_rms at alpha_c per N, and the
+    predicted m_rms(alpha) curve at ``alphas`` (what the sampler measures; see :func:`soft_mode_m_rms`).
+
+    shift: alpha_c(N) - alpha_c = shift / N from N f''(0) + Phi_perp''(0) = 0, the point where the
+    curvature of the effective potential at s = 0 vanishes (not a fit intercept). None for softmax or
     one-hot tokens (two soft modes).
     """
     if spec.attention != "linear" or spec.tokens != "centred":
@@ -677,6 +718,7 @@ def onset(spec: ModelSpec, Ns=(), *, points_per_side: int = 400) -> dict | None:
     from ..theory.symbols import MODEL_PARAMS
     from .compiled import compiled_model
 
+    check_inputs(spec, alphas)
     subs = dict(zip(MODEL_PARAMS, spec.numeric_params.values()))
     alpha_c = float(sp.N(landau_expansion(spec.prior).alpha_c.subs(subs), 30))
     fe = compiled_model("linear", "centred", spec.prior)
@@ -688,24 +730,16 @@ def onset(spec: ModelSpec, Ns=(), *, points_per_side: int = 400) -> dict | None:
     phi_dd = (phi3[0] - 2 * phi3[1] + phi3[2]) / h**2
     f_dd_alpha = float(fe.block("hessian_d_control", [0.0], alpha_c, params)[0, 0])
     shift = -phi_dd / f_dd_alpha
-    m_rms = {}
-    for N in Ns:
-        # quadrature window: where N f grows by ~60 above its minimum
-        s_max = scale
-        f0 = float(fe.value([0.0], alpha_c, params))
-        while float(fe.value([s_max], alpha_c, params)) - f0 < 60.0 / N:
-            s_max *= 1.5
-        grid = np.linspace(0.0, s_max, points_per_side + 1)
-        f = np.array([float(fe.value([v], alpha_c, params)) for v in grid]) - f0
-        phi = _soft_mode_potential(spec, alpha_c, grid[:: max(1, points_per_side // 40)])
-        phi = np.interp(grid, grid[:: max(1, points_per_side // 40)], phi)
-        for label, extra in (("with_phi", phi - phi[0]), ("leading", 0.0 * phi)):
-            w = np.exp(-N * f - extra)
-            m2 = np.trapezoid((spec.gamma * grid) ** 2 * w, grid) / np.trapezoid(w, grid)
-            m_rms.setdefault(label, {})[str(N)] = float(math.sqrt(m2))
-    return {"alpha_c": alpha_c, "shift": shift, "m_rms": m_rms.get("with_phi", {}),
-            "m_rms_leading": m_rms.get("leading", {}), "phi_second_derivative": phi_dd,
-            "f_second_derivative_dalpha": f_dd_alpha,
+    at_c = soft_mode_m_rms(spec, alpha_c, Ns, points_per_side=points_per_side)
+    curve = []
+    for a in alphas:
+        try:
+            values = soft_mode_m_rms(spec, float(a), Ns, points_per_side=points_per_side)
+            curve.append({"alpha": float(a), "m_rms": values["with_phi"], "m_rms_leading": values["leading"]})
+        except ConvergenceError as exc:   # e.g. a transverse mode unstable far above alpha_c
+            curve.append({"alpha": float(a), "m_rms": None, "m_rms_leading": None, "error": str(exc)})
+    return {"alpha_c": alpha_c, "shift": shift, "m_rms": at_c["with_phi"], "m_rms_leading": at_c["leading"],
+            "m_rms_curve": curve, "phi_second_derivative": phi_dd, "f_second_derivative_dalpha": f_dd_alpha,
             "method": "soft mode s exact (trapezoid on [0, s_max], symmetric); transverse modes Gaussian; "
                       "shift from N f''(0) + Phi''(0) = 0 (central differences of Phi)"}
 
