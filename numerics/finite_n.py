@@ -677,21 +677,21 @@ def soft_mode_m_rms(spec: ModelSpec, alpha: float, Ns, *, points_per_side: int =
     fe = compiled_model("linear", "centred", spec.prior)
     params = list(spec.numeric_params.values())
     scale = spec.sigma_q * spec.sigma_k
-    f_of = lambda v: float(fe.value([v], float(alpha), params))  # noqa: E731
+    f_of = lambda v: np.broadcast_to(fe.value([v], float(alpha), params), np.shape(v)).astype(float)  # noqa: E731
     out = {"with_phi": {}, "leading": {}}
     for N in Ns:
-        # quadrature window: N (f - min f) reaches 60 where f rises
-        s_max = scale
-        for _ in range(80):
-            coarse = np.linspace(0.0, s_max, 81)
-            fc = np.array([f_of(v) for v in coarse])
+        # quadrature window: the smallest [0, s_max] (growing from far inside the Gaussian width) at whose
+        # end f rises and N (f - min f) reaches 60, so the grid resolves the peak at every N
+        s_max = 1e-4 * scale
+        for _ in range(200):
+            fc = f_of(np.linspace(0.0, s_max, 81))
             if N * (fc[-1] - fc.min()) >= 60.0 and fc[-1] > fc[-2]:
                 break
-            s_max *= 1.5
+            s_max *= 1.25
         else:
             raise ConvergenceError(f"no quadrature window for the soft mode at alpha = {alpha}, N = {N}")
         grid = np.linspace(0.0, s_max, points_per_side + 1)
-        f = np.array([f_of(v) for v in grid])
+        f = f_of(grid)
         f = f - f.min()
         step = max(1, points_per_side // 40)
         phi = np.interp(grid, grid[::step], _soft_mode_potential(spec, alpha, grid[::step]))

@@ -115,11 +115,33 @@ def test_cli_json_shape(capsys):
     assert abs(point["m_N"]["32"] - point["m"] - point["m_correction"] / 32) < 1e-12
 
 
+def test_soft_mode_m_rms_tends_to_the_gaussian_below_alpha_c():
+    """Below alpha_c the soft-mode integral must give <s^2> = 1/(N f2 + Phi2) - f4/(2 N^2 f2^3) + ...:
+    N (m_rms sqrt(N f2)/gamma - 1) -> -Phi2/(2 f2) - f4/(4 f2^2) (f2, f4, Phi2: second and fourth derivatives
+    at s = 0; f2 from the generated Hessian, f4 and Phi2 by finite differences, independent of the quadrature)."""
+    from copyhead.numerics.compiled import compiled_model
+
+    spec, a = ModelSpec(attention="linear", T=6, V=5, gamma=0.7), 0.5
+    fe = compiled_model("linear", "centred", "bilinear")
+    params = list(spec.numeric_params.values())
+    f2 = float(fe.hessian([0.0], a, params)[0, 0])
+    h = 0.05
+    f4 = sum(c * float(fe.value([k * h], a, params)) for k, c in ((-2, 1), (-1, -4), (0, 6), (1, -4), (2, 1))) / h**4
+    phi = fn._soft_mode_potential(spec, a, [-1e-2, 0.0, 1e-2])
+    phi2 = (phi[0] - 2 * phi[1] + phi[2]) / 1e-4
+    expected = -phi2 / (2 * f2) - f4 / (4 * f2**2)
+    for N in (2000, 8000):
+        value = fn.soft_mode_m_rms(spec, a, [N])["with_phi"][str(N)]
+        assert abs(N * (value * np.sqrt(N * f2) / spec.gamma - 1) - expected) < 0.01 * abs(expected) + 2e-3
+
+
 def test_cli_linear_onset(capsys):
     assert main(["finite-n", "--attention", "linear", "--T", "4", "--V", "4", "--alphas", "0.5", "--N", "64",
                  "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["jump"] is None and out["onset"]["alpha_c"] > 0 and set(out["onset"]["m_rms"]) == {"64"}
+    (row,) = out["onset"]["m_rms_curve"]
+    assert row["alpha"] == 0.5 and 0 < row["m_rms"]["64"] < row["m_rms_leading"]["64"] * 1.5
 
 
 @pytest.mark.parametrize("argv, message", [
