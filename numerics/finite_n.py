@@ -4,13 +4,18 @@ Every scalar function (rate derivative, energy and its derivatives in (m, q, r, 
 factor h_W) is generated from theory/ by lambdify; only the matrix chain rule lives here, as in
 numerics/full.py. At a circulant S* the Hessians commute with the cyclic shift S -> Pi S Pi^T, so
 in the Fourier basis X^(p,k) = f_k f_{k-p}^* (f_k the Fourier vectors) they split into T blocks
-p = 0..T-1 of size T. The prior's Hessian is the inverse of the Hessian of its cumulant generating
-function Lambda(Theta) = -(1/2) log det(I - Theta Theta^T) at Theta = grad I(S) (Legendre duality),
-so no derivative of singular values (degenerate at S*) is ever taken.
+p = 0..T-1 of size T. :func:`sector_blocks` writes every block in closed form (circulant products are
+diagonal there, the transpose maps k to p - k, Hadamard products with circulant A are convolutions),
+batched over the sectors in numpy: O(T^4) time, never a T^2 x T^2 matrix. The explicit sector basis and
+the dense matrices stay available (METHODS) for checks and the benchmark. The prior's Hessian is the
+inverse of the Hessian of its cumulant generating function Lambda(Theta) = -(1/2) log det(I - Theta Theta^T)
+at Theta = grad I(S) (Legendre duality), so no derivative of singular values (degenerate at S*) is ever
+taken.
 
 Public: :func:`one_loop` (one minimum), :func:`points` (every minimum at each alpha),
-:func:`jump` (the Borgs-Kotecky shift of the first-order jump), :func:`onset` (linear attention:
-soft mode integrated exactly).
+:func:`jump` (the Borgs-Kotecky shift of the first-order jump), :func:`onset` and
+:func:`soft_mode_m_rms` (linear attention: soft mode integrated exactly), :func:`barriers` (barrier
+heights and Kramers/Langer escape times), :func:`predictions_for_measurements` (beside sampled m).
 """
 from __future__ import annotations
 
