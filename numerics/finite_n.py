@@ -838,7 +838,9 @@ def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:
                              + ", ".join(low) + ": escape is not activated there, Kramers/Langer does not apply")
             row = {"alpha": float(a), "saddle_order_parameter": x_s, "dF_from": dF,
                    "log_escape_ratio": {str(N): {k: N * v for k, v in dF.items()} for N in Ns},
-                   "tau0": {k: math.exp(v) for k, v in log_tau0.items()}, "log_tau0": log_tau0,
+                   # tau0 beyond double precision (log tau0 > 700) is None in JSON; log_tau0 carries it
+                   "tau0": {k: math.exp(v) if v < 700 else math.inf for k, v in log_tau0.items()},
+                   "log_tau0": log_tau0,
                    "log_tau": {str(N): {k: log_tau0[k] + N * dF[k] for k in dF} for N in Ns},
                    "effective_barrier": effective, "kappa": kappa, "phi_saddle": phi_s, "phi_min": phi_min,
                    "saddle_negative_eigenvalue": saddle["negative_eigenvalue"],
