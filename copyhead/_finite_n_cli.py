@@ -40,16 +40,29 @@ def run(args) -> int:
     alphas, Ns = _validate(args)
     _check_T(spec)
     started = time.perf_counter()
-    points = fn.points(spec, alphas)
-    point_dicts = []
-    for p in points:
-        d = p.to_dict(Ns)
-        d["flag"] = fn.reliability_flag(p, Ns)
-        point_dicts.append(d)
+    from .errors import ConvergenceError
+
+    point_dicts, barrier_rows, failures = [], [], []
+    for a in alphas:
+        # one alpha without a usable minimum (e.g. the soft mode at alpha_c, where one loop diverges) is
+        # reported with its reason; the other alphas still get their predictions
+        try:
+            found = fn.points(spec, [a])
+            barrier_rows.extend(fn.barriers(spec, [a], Ns))
+        except ConvergenceError as exc:
+            failures.append({"alpha": a, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        for p in found:
+            d = p.to_dict(Ns)
+            d["flag"] = fn.reliability_flag(p, Ns)
+            point_dicts.append(d)
+    if failures and not point_dicts:
+        raise ConvergenceError(f"no one-loop prediction at any alpha; at alpha = {failures[0]['alpha']:g}: "
+                               + failures[0]["error"].split(": ", 1)[-1])
     jump = fn.jump(spec, Ns) if spec.attention == "softmax" else None
     onset = fn.onset(spec, Ns, alphas)
     out = {"model": spec.to_dict(), "version": __version__, "N": Ns, "points": point_dicts, "jump": jump,
-           "onset": onset, "barriers": fn.barriers(spec, alphas, Ns),
+           "onset": onset, "barriers": barrier_rows, "failed_alphas": failures,
            "approximation": "annealed one loop: population data term, Gaussian fluctuations of all T^2 logits, "
                             "density prefactor, Occam factor; data-set fluctuations (O(N^-1/2) per data set) excluded",
            "seconds": time.perf_counter() - started}
@@ -63,6 +76,8 @@ def run(args) -> int:
     for d in point_dicts:
         w(f"{d['alpha']:8.4g} {d['branch']:>9s} {d['m']:10.6f} {d['m_correction']:10.4f} {d['m_std_sqrtN']:12.4f}  "
           + "  ".join(f"{d['m_N'][str(N)]:11.6f}" for N in Ns) + ("" if d["flag"] == "ok" else "  *") + "\n")
+    for item in failures:
+        w(f"alpha = {item['alpha']:g}: no one-loop prediction ({item['error']})\n")
     if jump:
         w(f"jump: alpha* = {jump['alpha_star']:.8g}, alpha_eq(N) = alpha* + C/N with C = {jump['shift']:.5g}: "
           + ", ".join(f"N={N}: {v:.5g}" for N, v in jump["alpha_eq_first_order"].items()) + "\n")

@@ -558,8 +558,8 @@ def branch_name(spec: ModelSpec, minimum, minima) -> str:
     """uniform / copy for softmax (lowest and highest m of two minima), symmetric / broken for linear."""
     if spec.attention == "linear":
         return "symmetric" if abs(minimum.m) < 1e-9 else "broken"
-    if len(minima) == 1:
-        return "uniform" if minimum.m < 0.5 * (1 + 1 / spec.T) * 0.5 else "copy"
+    if len(minima) == 1:   # nearer uniform attention (m = 1/T) or the copy pattern (m = 1)
+        return "uniform" if minimum.m < 0.5 * (1 + 1 / spec.T) else "copy"
     ms = sorted(mn.m for mn in minima)
     return "uniform" if minimum.m == ms[0] else "copy"
 

@@ -191,3 +191,23 @@ def test_barrier_times_beyond_double_precision_stay_finite_in_json(capsys):
     (row,) = json.loads(capsys.readouterr().out)["barriers"]
     assert row["tau0"]["low_m"] is None and row["log_tau0"]["low_m"] > 700
     assert row["saddle_negative_count"] > 1 and "unstable directions" in row["flag"]
+
+
+def test_cli_reports_an_alpha_without_a_usable_minimum_and_keeps_the_others(capsys):
+    """At alpha_c (linear) the soft mode has zero curvature: that alpha is listed with its reason, alpha = 2 is
+    still predicted; with only alpha_c the command fails with one line (exit 1)."""
+    alpha_c = repr(fn.onset(ModelSpec(attention="linear", T=4, V=4))["alpha_c"])
+    assert main(["finite-n", "--attention", "linear", "--T", "4", "--V", "4", "--alphas", alpha_c, "2", "--N", "64",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [f["alpha"] for f in out["failed_alphas"]] == [float(alpha_c)]
+    assert {p["alpha"] for p in out["points"]} == {2.0}
+    assert main(["finite-n", "--attention", "linear", "--T", "4", "--V", "4", "--alphas", alpha_c, "--N", "64"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "alpha" in err and "Traceback" not in err
+
+
+def test_single_minimum_branch_names():
+    (low,) = fn.points(ModelSpec(T=3), [0.01])
+    (high,) = fn.points(ModelSpec(T=3), [100.0])
+    assert (low.branch, high.branch) == ("uniform", "copy")
