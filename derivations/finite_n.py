@@ -253,10 +253,9 @@ def _double_well_mfpt(N_: int, *, precise: bool = False) -> tuple[float, float]:
                              limit=200)[0] * np.exp(Us - Um)
     laplace, _ = fn.kramers_time_1d()
     hm, hs = 3 * xm**2 - 1, abs(3 * xs**2 - 1)
-    kramers = float(laplace.subs({sp.Symbol("h_m", positive=True): hm, sp.Symbol("h_s", positive=True): hs,
-                                  sp.Symbol("mu", positive=True): 1, N: N_,
-                                  sp.Symbol("Delta_F", positive=True): fn_(xs) - fn_(xm),
-                                  sp.Symbol("Delta_Phi_0", positive=True): phi0(xs) - phi0(xm)}))
+    sym = fn.KRAMERS_SYMBOLS
+    kramers = float(laplace.subs({sym["h_min"]: hm, sym["h_saddle"]: hs, sym["mu"]: 1, N: N_,
+                                  sym["barrier"]: fn_(xs) - fn_(xm), sym["dphi0"]: phi0(xs) - phi0(xm)}))
     return float(tau), kramers
 
 
@@ -347,7 +346,8 @@ def steps() -> list[Step]:
              r"product of the Gaussian integrals about the saddle and the minimum (SymPy). In $T^2$ dimensions (Langer) "
              r"the ratio of Hessian determinants enters and $N$ cancels: $\log\tau = \log(2\pi/\kappa) + "
              r"\Phi_{saddle} - \Phi_{min} + N\Delta F$, $\kappa$ the unstable rate of the overlap ODE at the saddle "
-             r"(Langevin time of the dynamics section). Integrating $A, B$ out of the overlap density gives the density "
+             r"(Langevin time of the dynamics section); $D_s = |\det\nabla^2 U|$ at the saddle, $D_m = \det\nabla^2 U$ at "
+             r"the minimum, $h = |f''|$ there. Integrating $A, B$ out of the overlap density gives the density "
              r"of $S$ with its prefactor, so the $S$-space determinants are those of the full overlap space.",
              (as_check("symbolic", lambda: symbolic_check(fn.kramers_time_1d()[0] - fn.kramers_time_1d()[1],
                                                           "Laplace asymptotics of the MFPT integral minus Kramers")),
