@@ -16,6 +16,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--alphas", nargs="+", required=True, metavar="A", help="data ratios alpha = n/N (positive)")
     g.add_argument("--N", dest="N_list", nargs="+", default=["32", "64", "128"], metavar="N",
                    help="network widths for the finite-N values, integers >= 2 (default 32 64 128)")
+    g.add_argument("--run-time", default=None, metavar="T_RUN",
+                   help="also predict the hysteresis edges of runs of this Langevin time (numerics/dynamics.py's "
+                        "clock: ULA steps x step), from the Kramers/Langer escape times; positive")
     g.add_argument("--json", action="store_true", help="print one JSON object to stdout")
 
 
@@ -23,6 +26,10 @@ def _validate(args):
     alphas = [parse_number("--alphas", text, positive=True) for text in args.alphas]
     Ns = [parse_int("--N", text, minimum=2) for text in args.N_list]
     return alphas, Ns
+
+
+def _run_time(args) -> float | None:
+    return None if args.run_time is None else parse_number("--run-time", args.run_time, positive=True)
 
 
 def _check_T(spec) -> None:
@@ -38,6 +45,7 @@ def run(args) -> int:
 
     spec = spec_from_args(args)
     alphas, Ns = _validate(args)
+    run_time = _run_time(args)
     _check_T(spec)
     started = time.perf_counter()
     from .errors import ConvergenceError
@@ -63,6 +71,7 @@ def run(args) -> int:
     onset = fn.onset(spec, Ns, alphas)
     out = {"model": spec.to_dict(), "version": __version__, "N": Ns, "points": point_dicts, "jump": jump,
            "onset": onset, "barriers": barrier_rows, "failed_alphas": failures,
+           "hysteresis": None if run_time is None else fn.hysteresis_edges(spec, Ns, run_time),
            "approximation": "annealed one loop: population data term, Gaussian fluctuations of all T^2 logits, "
                             "density prefactor, Occam factor; data-set fluctuations (O(N^-1/2) per data set) excluded",
            "seconds": time.perf_counter() - started}
@@ -81,6 +90,10 @@ def run(args) -> int:
     if jump:
         w(f"jump: alpha* = {jump['alpha_star']:.8g}, alpha_eq(N) = alpha* + C/N with C = {jump['shift']:.5g}: "
           + ", ".join(f"N={N}: {v:.5g}" for N, v in jump["alpha_eq_first_order"].items()) + "\n")
+    if out["hysteresis"]:
+        for N, e in out["hysteresis"]["edges"].items():
+            fmt = lambda d: "-" if d["alpha"] is None else f"{d['alpha']:.5g}" + ("" if d["flag"] == "ok" else "*")  # noqa: E731
+            w(f"hysteresis (run time {run_time:g}), N={N}: down {fmt(e['down'])}, up {fmt(e['up'])}\n")
     if onset:
         w(f"onset: alpha_c = {onset['alpha_c']:.8g}, shift {onset['shift']:.5g}/N; m_rms(alpha_c): "
           + ", ".join(f"N={N}: {v:.4g}" for N, v in onset["m_rms"].items()) + "\n")

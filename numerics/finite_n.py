@@ -854,3 +854,57 @@ def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:
                              "+ N dF, Phi from the Fourier-sector Hessians, kappa from the overlap ODE's Jacobian"}
             out.append(row)
     return out
+
+
+def hysteresis_edges(spec: ModelSpec, Ns, run_time: float, *, lo: float = 0.05, hi: float = 200.0) -> dict | None:
+    """Predicted edges of the hysteresis loop of runs of Langevin time ``run_time`` (numerics/dynamics.py's clock)
+    from the uniform and from the copy start, per N: where the Kramers/Langer escape time equals the run time.
+
+    up: the alpha between the spinodals where log tau from the uniform minimum = log run_time (a run from the
+    uniform start leaves it above this alpha); down: where log tau from the copy minimum = log run_time (a run
+    from the copy start leaves it below). Both are searched over the whole metastable window: the O(1) terms
+    can put the down edge above alpha*. Each edge carries the flag of the barrier row at the root (saddle with more
+    than one unstable direction, or barrier too low); None with a note where log tau - log run_time does not
+    change sign in the window. None if the model has no first-order transition in [lo, hi].
+    """
+    from scipy.optimize import brentq
+
+    from ..model import CopyHeadModel
+    from .transitions import find_transitions
+
+    if not (isinstance(run_time, (int, float)) and math.isfinite(run_time) and run_time > 0):
+        raise InvalidParameterError("run_time", f"must be finite and > 0, got {run_time!r}")
+    Ns = check_Ns(Ns)
+    check_inputs(spec)
+    first = [tr for tr in find_transitions(CopyHeadModel(spec).problem(), lo, hi).transitions
+             if tr.kind == "first-order" and tr.spinodals]
+    if not first:
+        return None
+    a_star = float(first[0].critical_value)
+    spin_lo, spin_hi = (float(v) for v in first[0].spinodals)
+    margin = 1e-4 * a_star
+    log_run = math.log(run_time)
+
+    def row(a, N):
+        (r,) = barriers(spec, [a], [N])
+        return r
+
+    edges = {}
+    for N in Ns:
+        entry = {}
+        window = (spin_lo + margin, spin_hi - margin)     # the O(1) terms can put either edge on either side of alpha*
+        for name, side in (("up", "low_m"), ("down", "high_m")):
+            gap = lambda a, N=N, side=side: row(a, N)["log_tau"][str(N)][side] - log_run  # noqa: E731
+            # log tau from uniform falls with alpha, from copy rises: one sign change at most
+            g_lo, g_hi = gap(window[0]), gap(window[1])
+            if g_lo * g_hi > 0:
+                entry[name] = {"alpha": None, "note": f"log tau - log run_time keeps its sign on {list(window)} "
+                                                      f"({g_lo:.3g}, {g_hi:.3g})"}
+                continue
+            root = float(brentq(gap, *window, xtol=1e-8 * a_star))
+            r = row(root, N)
+            entry[name] = {"alpha": root, "flag": r["flag"], "saddle_negative_count": r["saddle_negative_count"]}
+        edges[str(N)] = entry
+    return {"run_time": float(run_time), "alpha_star": a_star, "spinodals": [spin_lo, spin_hi], "edges": edges,
+            "time_unit": "Langevin time of numerics/dynamics.py (ULA steps x step on (Q, K), no preconditioner)",
+            "method": "Brent on log tau(alpha) = log run_time, tau from barriers() (Kramers/Langer)"}

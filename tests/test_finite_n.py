@@ -214,3 +214,18 @@ def test_single_minimum_branch_names():
     (low,) = fn.points(ModelSpec(T=3), [0.01])
     (high,) = fn.points(ModelSpec(T=3), [100.0])
     assert (low.branch, high.branch) == ("uniform", "copy")
+
+
+def test_hysteresis_edges_widen_with_N_and_sit_where_tau_equals_the_run_time(capsys):
+    spec, run_time = ModelSpec(T=8), 1e4
+    out = fn.hysteresis_edges(spec, [128, 512], run_time)
+    e128, e512 = out["edges"]["128"], out["edges"]["512"]
+    assert out["spinodals"][0] < e512["down"]["alpha"] < e128["down"]["alpha"] < e128["up"]["alpha"] \
+        < e512["up"]["alpha"] < out["spinodals"][1]
+    (row,) = fn.barriers(spec, [e128["up"]["alpha"]], [128])
+    assert abs(row["log_tau"]["128"]["low_m"] - np.log(run_time)) < 1e-6
+    assert main(["finite-n", "--T", "8", "--alphas", "5.6", "--run-time", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--run-time" in err
+    with pytest.raises(InvalidParameterError, match="run_time"):
+        fn.hysteresis_edges(spec, [128], float("nan"))
