@@ -547,10 +547,13 @@ def predictions_for_measurements(spec: ModelSpec, measured) -> dict:
         if not candidates:
             rows.append(None)
             continue
-        best = min(candidates, key=lambda p: abs(p.m_N(N) - m))
-        rows.append({"N": N, "alpha": a, "branch": best.branch, "m_infinite_N": best.m,
-                     "m_correction": best.m_correction, "m_N": best.m_N(N), "m_std": best.m_std_sqrtN / math.sqrt(N),
-                     "flag": reliability_flag(best, [N])})
+        # linear attention: S -> -S is a symmetry and only m >= 0 minima are listed; a chain on the mirror
+        # branch is compared with the mirrored prediction
+        sign = -1.0 if spec.attention == "linear" and m < 0 else 1.0
+        best = min(candidates, key=lambda p: abs(sign * p.m_N(N) - m))
+        rows.append({"N": N, "alpha": a, "branch": best.branch, "m_infinite_N": sign * best.m,
+                     "m_correction": sign * best.m_correction, "m_N": sign * best.m_N(N),
+                     "m_std": best.m_std_sqrtN / math.sqrt(N), "flag": reliability_flag(best, [N])})
     return {"rows": rows, "error": None}
 
 

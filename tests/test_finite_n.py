@@ -229,3 +229,12 @@ def test_hysteresis_edges_widen_with_N_and_sit_where_tau_equals_the_run_time(cap
     assert err.count("\n") == 1 and "--run-time" in err
     with pytest.raises(InvalidParameterError, match="run_time"):
         fn.hysteresis_edges(spec, [128], float("nan"))
+
+
+def test_prediction_beside_a_chain_on_the_mirror_branch():
+    """Linear attention: a chain at m < 0 (the S -> -S mirror) is set beside the mirrored prediction."""
+    spec = ModelSpec(attention="linear", T=4, V=4)
+    (p,) = [q for q in fn.points(spec, [3.0]) if q.branch == "broken"]
+    rows = fn.predictions_for_measurements(spec, [(64, 3.0, -p.m), (64, 3.0, p.m)])["rows"]
+    assert rows[0]["m_N"] == pytest.approx(-p.m_N(64)) and rows[1]["m_N"] == pytest.approx(p.m_N(64))
+    assert rows[0]["branch"] == rows[1]["branch"] == "broken"
