@@ -603,6 +603,8 @@ def jump(spec: ModelSpec, Ns=(), *, lo: float = 0.05, hi: float = 200.0) -> dict
 
     from ..model import CopyHeadModel
 
+    Ns = check_Ns(Ns)
+    check_inputs(spec)
     report = find_transitions(CopyHeadModel(spec).problem(), lo, hi)
     first = [tr for tr in report.transitions if tr.kind == "first-order"]
     if not first:
@@ -729,6 +731,7 @@ def onset(spec: ModelSpec, Ns=(), alphas=(), *, points_per_side: int = 400) -> d
     from .compiled import compiled_model
 
     check_inputs(spec, alphas)
+    Ns = check_Ns(Ns)
     subs = dict(zip(MODEL_PARAMS, spec.numeric_params.values()))
     alpha_c = float(sp.N(landau_expansion(spec.prior).alpha_c.subs(subs), 30))
     fe = compiled_model("linear", "centred", spec.prior)
@@ -814,6 +817,7 @@ def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:
     from .free_energy import local_minima
 
     alphas = check_inputs(spec, alphas)
+    Ns = check_Ns(Ns)
     fe = compiled_model(spec.attention, spec.tokens, spec.prior)
     params = list(spec.numeric_params.values())
     out = []

@@ -63,6 +63,10 @@ def test_library_rejects_bad_alpha_and_large_T():
         fn.points(ModelSpec(T=4), [0.0])
     with pytest.raises(InvalidParameterError, match="T"):
         fn.points(ModelSpec(T=fn.MAX_T + 1), [2.0])
+    for call in (lambda: fn.jump(ModelSpec(T=8), [1]), lambda: fn.barriers(ModelSpec(T=8), [5.6], [0]),
+                 lambda: fn.onset(ModelSpec(attention="linear", T=4), [2.5])):
+        with pytest.raises(InvalidParameterError, match="N"):
+            call()
 
 
 def test_verify_prints_the_one_loop_prediction(capsys):
