@@ -340,7 +340,6 @@ def sector_blocks(point: "_Point") -> SectorBlocks:
     G = (point.Gm, 2 / T * point.A, np.ones((T, T)) / T, 2 / T * rows * np.ones((1, T)))
     g = np.array([_circulant_eigenvalues(Ga) for Ga in G])          # (4, T): <X^(0,k), G_a>
     dov = np.conj(g) @ D[0]                                         # (4, T)
-    energy = energy.copy()
     energy[0] += np.conj(dov).T @ point.e_hess @ dov
     grad_m = np.conj(dov[0])
     scale2 = point.scale ** 2
@@ -372,7 +371,8 @@ def sector_blocks(point: "_Point") -> SectorBlocks:
         # log det L: each pair's determinant once, each fixed point's entry once
         logabs = np.log(np.abs(det))
         prior_logdet = -(np.sum(np.where(fixed, logabs, 0.5 * logabs), axis=1)) - T * math.log(scale2)
-        if np.any(np.real(det) <= 0):
+        # a Hermitian 2 x 2 block is positive definite iff a diagonal entry and the determinant are positive
+        if np.any(np.real(det) <= 0) or np.any(np.real(diag) <= 0):
             raise ConvergenceError("the prior's Hessian is not positive definite in some Fourier sector")
     return SectorBlocks(prior, energy, d2m, grad_m, weights, prior_logdet)
 
