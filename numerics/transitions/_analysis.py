@@ -12,12 +12,12 @@ from copyhead.errors import ConvergenceError, InvalidParameterError
 from . import _landau
 from ._continuation import continue_branch, refine_fold
 from ._domain import infer_domain
-from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum,
-                      with_symmetry)
+from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, control_exponent, control_value,
+                      minimum_test, newton_stationary, scalar_blocks, track_minimum, with_control_unit, with_symmetry)
 from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
 from ._systems import fourth_directional
-from .results import Fold, Transition, TransitionReport
+from .results import Fold, Transition, TransitionReport, jsonable
 
 MODEL_NUMERIC = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
 WIDE_RANGE = (1e-60, 1e60)          # decades scanned for the model's own control scale
@@ -164,11 +164,97 @@ def susceptibility(problem, x, c):
 
 def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | None = None, n_grid: int = 49,
                      range_source: str = "user", log=None, spinodals: bool = True) -> TransitionReport:
-    """Locate and classify every transition of the global minimum for control in [lo, hi]."""
+    """Locate and classify every transition of the global minimum for control in [lo, hi].
+
+    A range far from 1 (|control| ~ 1e-20 or 1e12) is solved in the reduced control u = c / 10^k with
+    u = O(1), so every tolerance is relative to the range's own scale; the report is in the user's units."""
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise InvalidParameterError("range", f"need finite LO < HI, got [{lo}, {hi}]")
     if problem.positive_control and lo <= 0:
         raise InvalidParameterError("range", f"{problem.control} must be positive; got LO = {lo}")
+    exponent = 0 if control_exponent(problem) else range_exponent(lo, hi)
+    if exponent:
+        unit = 10.0 ** exponent
+        reduced = _find_transitions(with_control_unit(problem, exponent), lo / unit, hi / unit, digits=digits,
+                                    n_grid=n_grid, range_source=range_source, spinodals=spinodals)
+        return in_user_units(reduced, exponent, (lo, hi))
+    return _find_transitions(problem, lo, hi, digits=digits, n_grid=n_grid, range_source=range_source,
+                             spinodals=spinodals)
+
+
+def range_exponent(lo: float, hi: float) -> int:
+    """k such that the range measured in units of 10^k is O(1) (0 within 1e-2 .. 1e2: nothing to reduce).
+    A geometric grid (0 < lo, hi/lo > 8) is centred on its geometric mean."""
+    if lo > 0 and hi / lo > 8:
+        size = math.sqrt(lo * hi)
+    else:
+        size = max(abs(lo), abs(hi))
+    k = int(round(math.log10(size)))
+    return k if abs(k) >= 2 else 0
+
+
+# evidence entries measured in the control (times unit), per unit of the control (divided by unit)
+_CONTROL_KEYS = ("bracket", "half_width_range", "distance_range", "control", "det_sign_changes")
+_PER_CONTROL_KEYS = ("da2_dcontrol", "susceptibility_peak")
+
+
+def _evidence_in_user_units(obj, unit):
+    if isinstance(obj, dict):
+        out = {}
+        for key, v in obj.items():
+            if key in _CONTROL_KEYS and v is not None and not isinstance(v, str):
+                out[key] = _times(v, unit)
+            elif key in _PER_CONTROL_KEYS and isinstance(v, (int, float)):
+                out[key] = v / unit
+            elif key == "amplitude" and isinstance(v, (int, float)) and isinstance(obj.get("beta"), (int, float)):
+                out[key] = v / unit ** obj["beta"]        # |x - x0| = A |c - c*|^beta
+            else:
+                out[key] = _evidence_in_user_units(v, unit)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_evidence_in_user_units(v, unit) for v in obj)
+    return obj
+
+
+def _times(v, unit):
+    if isinstance(v, (list, tuple)):
+        return type(v)(_times(u, unit) for u in v)
+    return float(v) * unit
+
+
+def _digits_in_user_units(text, exponent, digits):
+    import mpmath
+
+    if text is None:
+        return None
+    with mpmath.workdps(digits + 10):       # a decimal shift: exact, no second rounding
+        return mpmath.nstr(mpmath.mpf(text) * mpmath.mpf(10) ** exponent, digits)
+
+
+def _fold_in_user_units(fold: Fold, unit) -> Fold:
+    return dataclasses.replace(fold, control=fold.control * unit)
+
+
+def in_user_units(report: TransitionReport, exponent: int, user_range) -> TransitionReport:
+    """A report computed in the reduced control u = c / 10^exponent, expressed in the user's control c."""
+    unit = 10.0 ** exponent
+    transitions = []
+    for t in report.transitions:
+        transitions.append(dataclasses.replace(
+            t, critical_value=t.critical_value * unit,
+            spinodals=None if t.spinodals is None else tuple(v * unit for v in t.spinodals),
+            df_dcontrol_jump=None if t.df_dcontrol_jump is None else t.df_dcontrol_jump / unit,
+            critical_value_digits=_digits_in_user_units(t.critical_value_digits, exponent, t.digits or 0),
+            evidence={**_evidence_in_user_units(jsonable(t.evidence), unit),
+                      "control_unit": f"solved in the reduced control {report.control} / 1e{exponent}"}))
+    branches = _evidence_in_user_units(dict(report.branches), unit)
+    return dataclasses.replace(report, range=(float(user_range[0]), float(user_range[1])),
+                               transitions=tuple(transitions),
+                               folds=tuple(_fold_in_user_units(f, unit) for f in report.folds), branches=branches)
+
+
+def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | None = None, n_grid: int = 49,
+                      range_source: str = "user", spinodals: bool = True) -> TransitionReport:
     t0 = time.perf_counter()
     warnings = []
     cs = _grid(lo, hi, n_grid)
@@ -183,16 +269,16 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         else:
             why = ("the minimum may lie on the edge of the domain (" + ", ".join(problem.domain.describe())
                    + ") or closer to it than double precision resolves")
-        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {missing[0]:.6g}: {why}")
+        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {control_value(problem, missing[0]):.6g}: {why}")
     for j, end in ((0, "LO"), (len(cs) - 1, "HI")):
         if gm[j] is not None and len(_distinct_minima(problem, mins[j], cs[j])) > 1:
-            warnings.append(f"a second local minimum exists at the range end {end} = {cs[j]:.6g}: its branch (and a "
+            warnings.append(f"a second local minimum exists at the range end {end} = {control_value(problem, cs[j]):.6g}: its branch (and a "
                             "transition between the two) may continue past the searched range")
     unbounded = _unbounded_below(problem, cs, gm)
     if unbounded:
         c_u, x_u, f_u, f_m = unbounded[0]
         warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX:g}): at "
-                        f"{problem.control} = {c_u:.6g}, f = {f_u:.6g} at x = {[float(v) for v in x_u]}, below the "
+                        f"{problem.control} = {control_value(problem, c_u):.6g}, f = {f_u:.6g} at x = {[float(v) for v in x_u]}, below the "
                         f"lowest minimum found (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
                         "transitions of local minima are flagged")
     scale = hi - lo
@@ -498,14 +584,14 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
         # singular point, e.g. exactly at a critical point)? Then there is no first-order transition here.
         if shrinks:
             if warnings is not None:
-                warnings.append(f"global minimum continuous but singular between {c0:.10g} and {c1:.10g} "
+                warnings.append(f"global minimum continuous but singular between {control_value(problem, c0):.10g} and {control_value(problem, c1):.10g} "
                                 "(diverging susceptibility: a critical point?)")
             return None, []
         if _single_valued(problem, c0, c1):
             # first order needs two distinct minima coexisting; a soft but unique minimum that tracking lost
             # (e.g. a near-critical crossover) is not a jump
             if warnings is not None:
-                warnings.append(f"between {c0:.10g} and {c1:.10g} the minimum was not tracked continuously, but a "
+                warnings.append(f"between {control_value(problem, c0):.10g} and {control_value(problem, c1):.10g} the minimum was not tracked continuously, but a "
                                 "17-point scan finds a single minimum throughout: no first-order transition")
             return None, []
     c = float(sol["c"])
@@ -538,7 +624,7 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
                     break
             if side not in found:
                 evidence[f"spinodal_{side}"] = ("the minimum stays stable along its branch until it leaves "
-                                                f"[{ext_lo:.6g}, {ext_hi:.6g}] (no spinodal there)")
+                                                f"[{control_value(problem, ext_lo):.6g}, {control_value(problem, ext_hi):.6g}] (no spinodal there)")
         for side_, fold_ in found.items():
             evidence[f"spinodal_{side_}"] = fold_.to_dict()
         if "lo" in found and "hi" in found:

@@ -178,6 +178,102 @@ def mp_params(problem: Problem):
             for n in problem.compiled.params]
 
 
+# ------------------------------------------------------------------ reduced control
+
+#: how many control derivatives each compiled block carries (scaled by unit^n in the reduced control)
+CONTROL_ORDER = {"d_control": 1, "gradient_d_control": 1, "hessian_d_control": 1, "d2_control": 2}
+
+
+@dataclass(frozen=True)
+class ControlScaled:
+    """A compiled free energy in the reduced control u = c / 10^exponent, with every block exact in u.
+
+    The engine's tolerances are relative to 1 + |c|; a control living at 1e-20 or 1e12 (alpha* is
+    proportional to sigma2) is therefore solved in u = O(1). A power of ten keeps decimal strings exact:
+    the mpmath root u* is shifted by the exponent, not re-rounded."""
+
+    inner: object
+    exponent: int
+
+    @property
+    def unit(self) -> float:
+        return 10.0 ** self.exponent
+
+    def __getattr__(self, name):          # params, order_params, control, ...
+        if name in ("inner", "exponent"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def block(self, name, x, control, params, *, repair: bool = True):
+        out = self.inner.block(name, x, np.multiply(control, self.unit), params, repair=repair)
+        n = CONTROL_ORDER.get(name, 0)
+        return out * self.unit ** n if n else out
+
+    def value(self, x, control, params, *, repair: bool = True):
+        return self.block("value", x, control, params, repair=repair)
+
+    def mp_block(self, name, x, control, params):
+        import mpmath
+
+        unit = mpmath.mpf(10) ** self.exponent
+        raw = self.inner.mp_block(name, x, mpmath.mpf(control) * unit, params)
+        n = CONTROL_ORDER.get(name, 0)
+        return _scaled_nested(raw, unit ** n) if n else raw
+
+
+def _scaled_nested(raw, factor):
+    if isinstance(raw, (list, tuple)):
+        return [_scaled_nested(v, factor) for v in raw]
+    return raw * factor
+
+
+@dataclass(frozen=True)
+class ControlScaledDomain:
+    """The domain in the reduced control u = c / 10^exponent."""
+
+    inner: Domain
+    exponent: int
+
+    @property
+    def unbounded(self) -> bool:
+        return self.inner.unbounded
+
+    @property
+    def conditions(self):
+        return self.inner.conditions
+
+    def describe(self) -> list:
+        return self.inner.describe()
+
+    def box(self, k, c, params):
+        return self.inner.box(k, np.multiply(c, 10.0 ** self.exponent), params)
+
+    def inside(self, xs, c, params):
+        return self.inner.inside(xs, np.multiply(c, 10.0 ** self.exponent), params)
+
+
+def control_exponent(problem: Problem) -> int:
+    return int(problem.extra.get("control_unit_exponent", 0))
+
+
+def control_value(problem: Problem, u) -> float:
+    """The user's control value of a reduced control u (identity for an unscaled problem)."""
+    return float(u) * 10.0 ** control_exponent(problem)
+
+
+def with_control_unit(problem: Problem, exponent: int) -> Problem:
+    """The same problem with the control measured in units of 10^exponent (see ControlScaled)."""
+    if exponent == 0 or control_exponent(problem):
+        return problem
+    unit = 10.0 ** exponent
+    obs = problem.observable
+    observable = None if obs is None else (lambda xs, c, pv, _o=obs: _o(xs, np.multiply(c, unit), pv))
+    return replace(problem, compiled=ControlScaled(problem.compiled, exponent),
+                   quartic=None if problem.quartic is None else ControlScaled(problem.quartic, exponent),
+                   domain=ControlScaledDomain(problem.domain, exponent), observable=observable,
+                   extra={**problem.extra, "control_unit_exponent": int(exponent)})
+
+
 PROBE_CONTROLS = (-3.7, -1.3, -0.41, 0.29, 0.93, 2.1, 5.3, 17.0)
 
 
