@@ -279,7 +279,7 @@ def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | N
         c_u, x_u, f_u, f_m = unbounded[0]
         warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX:g}): at "
                         f"{problem.control} = {control_value(problem, c_u):.6g}, f = {f_u:.6g} at x = {[float(v) for v in x_u]}, below the "
-                        f"lowest minimum found (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
+                        f"lowest minimum found or f inside the domain (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
                         "transitions of local minima are flagged")
     scale = hi - lo
     transitions, folds, branch_info = [], [], {"continued": 0, "steps": 0, "det_sign_changes": []}
@@ -329,15 +329,37 @@ def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | N
     branch_info["seconds"] = time.perf_counter() - t0
     return TransitionReport(problem.control, problem.observable_name, (float(lo), float(hi)), range_source,
                             dict(problem.param_values), tuple(transitions), tuple(folds), branch_info,
-                            tuple(warnings), _report_flag(unbounded, transitions))
+                            tuple(_deduplicated(warnings)), _report_flag(unbounded, transitions, bool(missing)))
 
 
-def _report_flag(unbounded: bool, transitions) -> str:
-    """The report is "ok" only when every transition in it is: one unconverged transition taints the whole."""
+def _report_flag(unbounded: bool, transitions, missing: bool = False) -> str:
+    """The report is "ok" only when every transition in it is: one unconverged transition taints the whole, and
+    control values without a local minimum (it lies on the domain's edge, or nowhere) leave the answer open."""
     if unbounded:
         return "free-energy-unbounded-below"
+    if missing:
+        return "minimum-not-found"
     bad = sorted({t.flag for t in transitions if t.flag != "ok"})
     return "ok" if not bad else "transition-not-ok: " + ", ".join(bad)
+
+
+def _deduplicated(warnings) -> list:
+    """Each warning once; runs of "continuous but singular" intervals become one warning over their union."""
+    out, singular = [], []
+    for w in warnings:
+        if w.startswith("global minimum continuous but singular between "):
+            singular.append(w)
+        elif w not in out:
+            out.append(w)
+    if len(singular) > 1:
+        import re
+
+        ends = [float(v) for w in singular for v in re.findall(r"between (\S+) and (\S+) ", w)[0]]
+        out.append(f"global minimum continuous but singular in {len(singular)} grid intervals between {min(ends):.10g} "
+                   f"and {max(ends):.10g} (diverging susceptibility: a critical point?)")
+    else:
+        out.extend(singular)
+    return out
 
 
 def _distinct_minima(problem, minima, c):
@@ -364,31 +386,85 @@ def _soft(m) -> bool:
         and n0 >= 0)
 
 
+FAR_RADII = np.geomspace(10.0, 1e100, 34)   # out to the far scale of double precision: a term growing like
+# log(x)^2 loses to t*x only beyond x ~ 1e5 at t = -1e-3 (1e23 at t = -1e-20)
+
+
 def _unbounded_below(problem, cs, gm):
-    """(c, x, f, f_min) wherever f far out along the unbounded directions of the domain lies below the lowest
-    minimum found: the free energy is unbounded below, or its minimum is beyond the search region."""
+    """(c, x, f, f_ref) wherever f far out along an unbounded direction of the domain lies below the lowest
+    minimum found (or, with no minimum, below f at a point inside the domain): the free energy is unbounded
+    below, or its minimum lies beyond the search region. Rays are sampled geometrically out to 1e100 (growth
+    rates are compared at the domain's far scale, not at a fixed radius), and every candidate is confirmed
+    in mpmath at two precisions, so rounding in a cancelling expression far out is not taken for a descent."""
     k = problem.k
     lo, hi = problem.domain.box(k, cs, problem.p)
     found = []
     signs = [np.array(v) for v in np.array(np.meshgrid(*([[-1.0, 0.0, 1.0]] * k), indexing="ij")).reshape(k, -1).T
              if np.any(v)]
-    radii = np.geomspace(10.0, XMAX, 13)
     for j, (c, m) in enumerate(zip(cs, gm)):
-        if m is None:
-            continue
         free = [d for d in signs if all((d[i] >= 0 or lo[i, j] == -np.inf) and (d[i] <= 0 or hi[i, j] == np.inf)
                                         for i in range(k))]
         if not free:
             continue
+        if m is not None:
+            base, f_ref = np.asarray(m.x, float), float(m.f)
+        else:
+            base = _interior_point(problem, lo[:, j], hi[:, j], c)
+            if base is None:
+                continue
+            f_ref = float(problem.f(list(base), c))
         D = np.array([d / np.linalg.norm(d) for d in free])
-        P = (m.x[None, None, :] + radii[None, :, None] * (1 + np.max(np.abs(m.x))) * D[:, None, :]).reshape(-1, k)
+        P = (base[None, None, :] + FAR_RADII[None, :, None] * (1 + np.max(np.abs(base))) * D[:, None, :]).reshape(-1, k)
         with np.errstate(all="ignore"):
             fv = np.asarray(problem.f(list(P.T), c), float).reshape(-1)
-        fv = np.where(np.isfinite(fv), fv, np.inf)
-        i = int(np.argmin(fv))
-        if fv[i] < m.f - 1e-9 * (1 + abs(m.f)):
-            found.append((float(c), P[i], float(fv[i]), float(m.f)))
+            inside = problem.domain.inside(list(P.T), c, problem.p).reshape(-1)
+        fv = np.where(np.isfinite(fv) & inside, fv, np.inf)
+        below = np.nonzero(fv < f_ref - 1e-9 * (1 + abs(f_ref)))[0]
+        # the nearest candidates first: the closer to the minimum, the less rounding can fake a descent
+        radius_index = below % FAR_RADII.size
+        for i in below[np.argsort(radius_index, kind="stable")][:3]:
+            exact = _confirmed_value(problem, P[i], c)
+            if exact is not None and exact < f_ref - 1e-9 * (1 + abs(f_ref)):
+                found.append((float(c), P[i], exact, f_ref))
+                break
     return found
+
+
+def _interior_point(problem, lo, hi, c):
+    """A point inside the domain at control c (no minimum was found there to start the far-field rays from)."""
+    k = problem.k
+    x = np.zeros(k)
+    for i in range(k):
+        if np.isfinite(lo[i]) and np.isfinite(hi[i]):
+            x[i] = 0.5 * (lo[i] + hi[i])
+        elif np.isfinite(lo[i]):
+            x[i] = lo[i] + 1e-3 * max(1.0, abs(lo[i]))
+        elif np.isfinite(hi[i]):
+            x[i] = hi[i] - 1e-3 * max(1.0, abs(hi[i]))
+    with np.errstate(all="ignore"):
+        ok = bool(np.all(problem.domain.inside(list(x), c, problem.p))) and np.isfinite(float(problem.f(list(x), c)))
+    return x if ok else None
+
+
+def _confirmed_value(problem, x, c):
+    """f(x) in mpmath at two precisions, each with 10 digits per decade of |x| (a polynomial of degree 10 far
+    out cancels no more), or None if they disagree (rounding) or f is not real there."""
+    import mpmath
+
+    values = []
+    base = 30 + 10 * int(max(0.0, math.log10(1.0 + float(np.max(np.abs(x))))))
+    for dps in (base, 2 * base):
+        with mpmath.workdps(dps):
+            try:
+                v = problem.at(x, c, mp=True).value
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+            if not isinstance(v, mpmath.mpf) or not mpmath.isfinite(v):
+                return None
+            values.append(v)
+    if abs(values[0] - values[1]) > 1e-6 * (1 + abs(values[1])):
+        return None
+    return float(values[1])
 
 
 def _classify_interval(problem, cs, i, a, b, scale, warnings, i2=None):

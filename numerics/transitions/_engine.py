@@ -62,11 +62,25 @@ class Problem:
 
     # ---- exact blocks (x: sequence of k arrays or floats) ----
     def blk(self, name, x, c):
-        # no mpmath repair: scans meet many points outside the domain or far out, and skip non-finite ones
-        return self.compiled.block(name, x, c, self.p, repair=False)
+        # no mpmath repair on arrays: scans meet many points outside the domain or far out, and skip non-finite
+        # ones; a single point (Newton, continuation, tracking) is repaired where an intermediate overflowed
+        out = self.compiled.block(name, x, c, self.p, repair=False)
+        if np.ndim(c) == 0 and all(np.ndim(v) == 0 for v in x) and not np.all(np.isfinite(out)):
+            return self.repaired(name, x, c, np.asarray(out, float))
+        return out
 
     def f(self, x, c):
         return self.compiled.block("value", x, c, self.p, repair=False)
+
+    def repaired(self, name, x, c, out):
+        """Block `name` at one point whose double-precision evaluation `out` is not finite: an intermediate
+        overflowed (cosh(500)^2 in the Hessian of log cosh x), so it is recomputed in mpmath, but only inside
+        the domain, where the complex continuation of a term cannot pass for a real value."""
+        with np.errstate(all="ignore"):
+            inside = bool(np.all(self.domain.inside([float(v) for v in x], float(c), self.p)))
+        if not inside:
+            return out
+        return np.asarray(self.compiled.block(name, [float(v) for v in x], float(c), self.p, repair=True), float)
 
     def grad(self, x, c):
         return self.blk("gradient", x, c)
@@ -130,7 +144,10 @@ class Point:
         if self.mp:
             raw = p.compiled.mp_block(name, self.x, self.c, mp_params(p))
             return np.array(raw, dtype=object).reshape(shape) if shape else raw
-        return np.asarray(p.compiled.block(name, self.x, self.c, p.p, repair=False), float).reshape(shape)
+        out = np.asarray(p.compiled.block(name, self.x, self.c, p.p, repair=False), float)
+        if not np.all(np.isfinite(out)):
+            out = p.repaired(name, self.x, self.c, out)
+        return out.reshape(shape)
 
     @cached_property
     def value(self):
@@ -491,8 +508,12 @@ def _classify(problem, xs, c):
                                         (k, k, X.shape[0])), 2, 0)
     pts = []
     for x, fx, Hx in zip(X, f, H):
-        if not (np.isfinite(fx) and np.all(np.isfinite(Hx))):
+        if not np.isfinite(fx):
             continue
+        if not np.all(np.isfinite(Hx)):
+            Hx = problem.repaired("hessian", x, c, Hx).reshape(k, k)
+            if not np.all(np.isfinite(Hx)):
+                continue
         w = np.linalg.eigvalsh(Hx) if k > 1 else Hx.reshape(1)
         tol = zero_mode_tolerance(w)
         if w[0] > tol:                       # strict minimum: no further test needed
