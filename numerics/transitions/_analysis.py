@@ -12,8 +12,8 @@ from copyhead.errors import ConvergenceError, InvalidParameterError
 from . import _landau
 from ._continuation import continue_branch, refine_fold
 from ._domain import infer_domain
-from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, control_exponent, control_value,
-                      minimum_test, newton_stationary, scalar_blocks, track_minimum, with_control_unit, with_symmetry)
+from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, control_value, minimum_test,
+                      newton_stationary, scalar_blocks, track_minimum, unit_exponents, with_symmetry, with_units, x_unit)
 from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
 from ._systems import fourth_directional
@@ -172,14 +172,30 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         raise InvalidParameterError("range", f"need finite LO < HI, got [{lo}, {hi}]")
     if problem.positive_control and lo <= 0:
         raise InvalidParameterError("range", f"{problem.control} must be positive; got LO = {lo}")
-    exponent = 0 if control_exponent(problem) else range_exponent(lo, hi)
-    if exponent:
-        unit = 10.0 ** exponent
-        reduced = _find_transitions(with_control_unit(problem, exponent), lo / unit, hi / unit, digits=digits,
-                                    n_grid=n_grid, range_source=range_source, spinodals=spinodals)
-        return in_user_units(reduced, exponent, (lo, hi))
+    if unit_exponents(problem) == (0, 0):
+        c_exp = range_exponent(lo, hi)
+        cu = 10.0 ** c_exp
+        x_exp = order_parameter_exponent(with_units(problem, c_exp), lo / cu, hi / cu)
+        if c_exp or x_exp:
+            reduced = _find_transitions(with_units(problem, c_exp, x_exp), lo / cu, hi / cu, digits=digits,
+                                        n_grid=n_grid, range_source=range_source, spinodals=spinodals)
+            return in_user_units(reduced, c_exp, x_exp, (lo, hi))
     return _find_transitions(problem, lo, hi, digits=digits, n_grid=n_grid, range_source=range_source,
                              spinodals=spinodals)
+
+
+def order_parameter_exponent(problem: Problem, lo: float, hi: float, n: int = 9) -> int:
+    """k such that the local minima over [lo, hi], measured in units of 10^k, are O(1): the median over a
+    coarse scan of each control value's largest |x| (0 within 1e-3 .. 1e3, or with no minimum away from 0)."""
+    cs = _grid(lo, hi, n)
+    with np.errstate(all="ignore"):
+        mins = all_minima(problem, cs)
+    sizes = [max(float(np.max(np.abs(m.x))) for m in pts) for pts in mins if pts]
+    sizes = [v for v in sizes if v > 0 and math.isfinite(v)]
+    if not sizes:
+        return 0
+    k = int(round(float(np.median(np.log10(sizes)))))
+    return k if abs(k) >= 3 else 0
 
 
 def range_exponent(lo: float, hi: float) -> int:
@@ -193,32 +209,51 @@ def range_exponent(lo: float, hi: float) -> int:
     return k if abs(k) >= 2 else 0
 
 
-# evidence entries measured in the control (times unit), per unit of the control (divided by unit)
+# evidence entries measured in the control (times its unit), per unit of the control (divided by it)
 _CONTROL_KEYS = ("bracket", "half_width_range", "distance_range", "control", "det_sign_changes")
 _PER_CONTROL_KEYS = ("da2_dcontrol", "susceptibility_peak")
+# entries measured in the order parameters: power of the order-parameter unit they carry
+_X_POWERS = {"x": 1, "distance_at_1e-2": 1, "distance_at_1e-4": 1, "gradient_norm": -1, "hessian_eigenvalues": -2,
+             "a2": -2, "da2_dcontrol": -2, "a3": -3, "a4": -4, "a4_effective": -4, "a4_stiff_mode_correction": -4}
 
 
-def _evidence_in_user_units(obj, unit):
+def _evidence_in_user_units(obj, cu, xu, named=False):
+    """Evidence computed in reduced units, in the user's units (cu, xu: units of control and order parameters).
+    named: inside an order-parameter dict {name: value} (order_parameters, branch_point x)."""
     if isinstance(obj, dict):
         out = {}
         for key, v in obj.items():
-            if key in _CONTROL_KEYS and v is not None and not isinstance(v, str):
-                out[key] = _times(v, unit)
-            elif key in _PER_CONTROL_KEYS and isinstance(v, (int, float)):
-                out[key] = v / unit
-            elif key == "amplitude" and isinstance(v, (int, float)) and isinstance(obj.get("beta"), (int, float)):
-                out[key] = v / unit ** obj["beta"]        # |x - x0| = A |c - c*|^beta
+            if named:
+                out[key] = _times(v, xu)
+                continue
+            factor = 1.0
+            if key in _CONTROL_KEYS:
+                factor *= cu
+            if key in _PER_CONTROL_KEYS:
+                factor /= cu
+            if key in _X_POWERS and key != "x":
+                factor *= xu ** _X_POWERS[key]
+            if key == "amplitude" and isinstance(obj.get("beta"), (int, float)):
+                factor = xu / cu ** obj["beta"]              # |x - x0| = A |c - c*|^beta
+            if key in ("x", "symmetric_point") and isinstance(v, dict):
+                out[key] = _evidence_in_user_units(v, cu, xu, named=True)
+            elif key == "x" and not isinstance(v, str):
+                out[key] = _times(v, xu)
+            elif factor != 1.0 and v is not None and not isinstance(v, (str, dict, bool)):
+                out[key] = _times(v, factor)
             else:
-                out[key] = _evidence_in_user_units(v, unit)
+                out[key] = _evidence_in_user_units(v, cu, xu)
         return out
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_evidence_in_user_units(v, unit) for v in obj)
+        return type(obj)(_evidence_in_user_units(v, cu, xu) for v in obj)
     return obj
 
 
 def _times(v, unit):
     if isinstance(v, (list, tuple)):
         return type(v)(_times(u, unit) for u in v)
+    if isinstance(v, dict):
+        return {k: _times(u, unit) for k, u in v.items()}
     return float(v) * unit
 
 
@@ -231,26 +266,23 @@ def _digits_in_user_units(text, exponent, digits):
         return mpmath.nstr(mpmath.mpf(text) * mpmath.mpf(10) ** exponent, digits)
 
 
-def _fold_in_user_units(fold: Fold, unit) -> Fold:
-    return dataclasses.replace(fold, control=fold.control * unit)
-
-
-def in_user_units(report: TransitionReport, exponent: int, user_range) -> TransitionReport:
-    """A report computed in the reduced control u = c / 10^exponent, expressed in the user's control c."""
-    unit = 10.0 ** exponent
+def in_user_units(report: TransitionReport, c_exp: int, x_exp: int, user_range) -> TransitionReport:
+    """A report computed in reduced units (control / 10^c_exp, order parameters / 10^x_exp), in the user's."""
+    cu, xu = 10.0 ** c_exp, 10.0 ** x_exp
     transitions = []
     for t in report.transitions:
         transitions.append(dataclasses.replace(
-            t, critical_value=t.critical_value * unit,
-            spinodals=None if t.spinodals is None else tuple(v * unit for v in t.spinodals),
-            df_dcontrol_jump=None if t.df_dcontrol_jump is None else t.df_dcontrol_jump / unit,
-            critical_value_digits=_digits_in_user_units(t.critical_value_digits, exponent, t.digits or 0),
-            evidence={**_evidence_in_user_units(jsonable(t.evidence), unit),
-                      "control_unit": f"solved in the reduced control {report.control} / 1e{exponent}"}))
-    branches = _evidence_in_user_units(dict(report.branches), unit)
+            t, critical_value=t.critical_value * cu,
+            spinodals=None if t.spinodals is None else tuple(v * cu for v in t.spinodals),
+            df_dcontrol_jump=None if t.df_dcontrol_jump is None else t.df_dcontrol_jump / cu,
+            critical_value_digits=_digits_in_user_units(t.critical_value_digits, c_exp, t.digits or 0),
+            order_parameters=_times(jsonable(t.order_parameters), xu),
+            evidence={**_evidence_in_user_units(jsonable(t.evidence), cu, xu),
+                      "reduced_units": f"solved in {report.control} / 1e{c_exp} and order parameters / 1e{x_exp}"}))
+    folds = tuple(dataclasses.replace(f, control=f.control * cu, x=tuple(v * xu for v in f.x)) for f in report.folds)
     return dataclasses.replace(report, range=(float(user_range[0]), float(user_range[1])),
-                               transitions=tuple(transitions),
-                               folds=tuple(_fold_in_user_units(f, unit) for f in report.folds), branches=branches)
+                               transitions=tuple(transitions), folds=folds,
+                               branches=_evidence_in_user_units(dict(report.branches), cu, xu))
 
 
 def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | None = None, n_grid: int = 49,
@@ -265,7 +297,7 @@ def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | N
         0 < j < len(cs) - 1 and gm[j - 1] is not None and gm[j + 1] is not None)]
     if missing:
         if problem.domain.unbounded:
-            why = "the free energy may be unbounded below or its minimum outside |x| < 1e4"
+            why = f"the free energy may be unbounded below or its minimum outside |x| < {XMAX * x_unit(problem):g}"
         else:
             why = ("the minimum may lie on the edge of the domain (" + ", ".join(problem.domain.describe())
                    + ") or closer to it than double precision resolves")
@@ -277,8 +309,8 @@ def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | N
     unbounded = _unbounded_below(problem, cs, gm)
     if unbounded:
         c_u, x_u, f_u, f_m = unbounded[0]
-        warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX:g}): at "
-                        f"{problem.control} = {control_value(problem, c_u):.6g}, f = {f_u:.6g} at x = {[float(v) for v in x_u]}, below the "
+        warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX * x_unit(problem):g}): at "
+                        f"{problem.control} = {control_value(problem, c_u):.6g}, f = {f_u:.6g} at x = {[float(v) * x_unit(problem) for v in x_u]}, below the "
                         f"lowest minimum found or f inside the domain (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
                         "transitions of local minima are flagged")
     scale = hi - lo
@@ -580,11 +612,14 @@ def _distinct_pair(problem, sol):
     return abs(dfc) * max(abs(c), 1.0) > 1e-10 * (1 + f_typ)
 
 
-def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max):
+def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max, x_scale=1.0, stops=None):
     """Continue the branch of the minimum at (x_start, c) in `direction`; the first point where it stops being
-    a minimum (fold: dc/ds changes sign; branch point: lowest Hessian eigenvalue changes sign), refined."""
+    a minimum (fold: dc/ds changes sign; branch point: lowest Hessian eigenvalue changes sign), refined.
+    Why a continuation ended without one is appended to `stops`."""
     br = continue_branch(problem, x_start, c, ext_lo, ext_hi, direction, scale=scale, ds0=ds_max / 5,
-                         stop_after_stability_change=3, ds_max=ds_max)
+                         stop_after_stability_change=3, ds_max=ds_max, x_scale=x_scale)
+    if stops is not None:
+        stops.append(f"{br.stop} at {problem.control} = {control_value(problem, br.c[-1]):.6g} after {br.steps} steps")
     branch_info["continued"] += 1
     branch_info["steps"] += br.steps
     for (i0, i1) in br.folds + br.branch_points:
@@ -689,18 +724,30 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
             ext_lo = max(ext_lo, lo * 1e-3)
         found = {}
         jump_x = float(np.max(np.abs(xa - xb)))
+        # order parameters are measured in units of the jump where it is small (softmax logits ~ 1/gamma)
+        x_scale = min(1.0, jump_x) if jump_x > 0 else 1.0
         for x_start, direction, side in ((xa, +1, "hi"), (xb, -1, "lo")):
+            stops = []
             for ds_scale in (1.0, 0.1, 0.01):
+                x_rel = float(np.max(np.abs(x_start))) / x_scale
                 fold = _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info,
-                                 ds_max=ds_scale * min(0.05, 0.05 * jump_x / (1 + np.max(np.abs(x_start)))))
+                                 ds_max=ds_scale * min(0.05, 0.05 * (jump_x / x_scale) / (1 + x_rel)),
+                                 x_scale=x_scale, stops=stops)
                 # a spinodal lies on the metastable side of the coexistence point
                 if fold is not None and (fold.control - c) * direction >= -1e-12 * (1 + abs(c)):
                     folds.append(fold)
                     found[side] = fold
                     break
             if side not in found:
-                evidence[f"spinodal_{side}"] = ("the minimum stays stable along its branch until it leaves "
-                                                f"[{control_value(problem, ext_lo):.6g}, {control_value(problem, ext_hi):.6g}] (no spinodal there)")
+                left = all(s_.startswith(("left-range", "control-nonpositive", "order-parameter-diverged"))
+                           for s_ in stops)
+                evidence[f"spinodal_{side}"] = (
+                    ("the minimum stays stable along its branch until it leaves "
+                     f"[{control_value(problem, ext_lo):.6g}, {control_value(problem, ext_hi):.6g}] (no spinodal there)")
+                    if left else "spinodal not found: the continuation ended before the minimum lost stability ("
+                    + "; ".join(stops) + ")")
+                if not left:
+                    flag = "spinodal-not-found" if flag == "ok" else flag
         for side_, fold_ in found.items():
             evidence[f"spinodal_{side_}"] = fold_.to_dict()
         if "lo" in found and "hi" in found:

@@ -1,7 +1,9 @@
 """Pseudo-arclength continuation of stationary branches grad_x f(x; c) = 0.
 
-Unknowns z = (x, c / scale). The tangent is the null vector of the exact
-Jacobian [H | scale * d grad / dc]; the corrector is Newton on
+Unknowns z = (x / x_scale, c / scale), each O(1) (an order parameter living
+at 1e-4, e.g. softmax logits at gamma = 1e4, is measured in its own units).
+The tangent is the null vector of the exact Jacobian
+[x_scale * H | scale * d grad / dc]; the corrector is Newton on
 (grad = 0, t . (z - z_pred) = 0). The step adapts to the corrector's
 iteration count and to the turning of the tangent. Along the branch we record
 det H and the c-component of the tangent: a sign change of det H together
@@ -29,10 +31,10 @@ class Branch:
     stop: str = ""
 
 
-def _jac(problem: Problem, x, c, scale):
+def _jac(problem: Problem, x, c, scale, x_scale=1.0):
     H = np.asarray(problem.hess(list(x), c), float).reshape(problem.k, problem.k)
-    gc = np.asarray(problem.blk("gradient_d_control", x, c), float).reshape(problem.k)
-    return H, np.hstack([H, scale * gc[:, None]])
+    gc = np.asarray(problem.blk("gradient_d_control", list(x), c), float).reshape(problem.k)
+    return H, np.hstack([x_scale * H, scale * gc[:, None]])
 
 
 def _tangent(J, prev=None):
@@ -47,14 +49,17 @@ def _tangent(J, prev=None):
 
 def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, scale: float | None = None,
                     max_steps: int = 3000, ds0: float = 0.01, xmax: float = XMAX,
-                    stop_after_stability_change: int | None = None, ds_max: float = 0.05) -> Branch:
+                    stop_after_stability_change: int | None = None, ds_max: float = 0.05,
+                    x_scale: float = 1.0) -> Branch:
     """Continue the branch through (x0, c0) in the direction of increasing (+1) or decreasing (-1) c
-    until c leaves [c_lo, c_hi], |x| exceeds xmax, or the step collapses."""
+    until c leaves [c_lo, c_hi], |x| exceeds xmax, or the step collapses. Steps are measured in
+    (x / x_scale, c / scale)."""
     k = problem.k
     scale = float(scale or (c_hi - c_lo) or 1.0)
+    x_scale = float(x_scale)
     x = np.asarray(x0, float).copy()
     c = float(c0)
-    H, J = _jac(problem, x, c, scale)
+    H, J = _jac(problem, x, c, scale, x_scale)
     t = _tangent(J)
     if t is None:
         return Branch(np.array([c]), x.reshape(1, k), np.array([np.nan]), np.array([np.nan]), np.array([0.0]),
@@ -63,7 +68,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
         t = -t
     cs, xs, dets, mins, tcs = [c], [x.copy()], [np.linalg.det(H)], [np.linalg.eigvalsh(H)[0]], [t[-1]]
     ds = min(ds0, ds_max)
-    z = np.hstack([x, c / scale])
+    z = np.hstack([x / x_scale, c / scale])
     stop = "max-steps"
     steps = 0
     for steps in range(1, max_steps + 1):
@@ -74,9 +79,9 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
             zn = zp.copy()
             ok = False
             for it in range(8):
-                xn, cn = zn[:k], zn[k] * scale
+                xn, cn = zn[:k] * x_scale, zn[k] * scale
                 g = np.asarray(problem.grad(list(xn), cn), float).reshape(k)
-                Hn, Jn = _jac(problem, xn, cn, scale)
+                Hn, Jn = _jac(problem, xn, cn, scale, x_scale)
                 if not (np.all(np.isfinite(g)) and np.all(np.isfinite(Jn))):
                     outside = True
                     break
@@ -91,7 +96,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
                     ok = True
                     break
             if ok:
-                Hn, Jn = _jac(problem, zn[:k], zn[k] * scale, scale)
+                Hn, Jn = _jac(problem, zn[:k] * x_scale, zn[k] * scale, scale, x_scale)
                 tn = _tangent(Jn, t)
                 if tn is None:
                     outside = True
@@ -104,7 +109,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
                     else "step-collapsed")
             break
         z = zn
-        x, c = z[:k], z[k] * scale
+        x, c = z[:k] * x_scale, z[k] * scale
         cs.append(c)
         xs.append(x.copy())
         with np.errstate(over="ignore"):

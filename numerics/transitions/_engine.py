@@ -195,36 +195,39 @@ def mp_params(problem: Problem):
             for n in problem.compiled.params]
 
 
-# ------------------------------------------------------------------ reduced control
+# ------------------------------------------------------------------ reduced units
 
-#: how many control derivatives each compiled block carries (scaled by unit^n in the reduced control)
+#: how many control and order-parameter derivatives each compiled block carries (scaled by unit^n)
 CONTROL_ORDER = {"d_control": 1, "gradient_d_control": 1, "hessian_d_control": 1, "d2_control": 2}
+X_ORDER = {"gradient": 1, "hessian": 2, "third": 3, "gradient_d_control": 1, "hessian_d_control": 2}
 
 
 @dataclass(frozen=True)
-class ControlScaled:
-    """A compiled free energy in the reduced control u = c / 10^exponent, with every block exact in u.
+class ReducedUnits:
+    """A compiled free energy in reduced units u = c / 10^c_exp, y = x / 10^x_exp, every block exact in (y, u).
 
-    The engine's tolerances are relative to 1 + |c|; a control living at 1e-20 or 1e12 (alpha* is
-    proportional to sigma2) is therefore solved in u = O(1). A power of ten keeps decimal strings exact:
-    the mpmath root u* is shifted by the exponent, not re-rounded."""
+    The engine's tolerances are relative to 1 + |c| and 1 + |x|; a control living at 1e-20 or 1e12 (alpha* is
+    proportional to sigma2), or an order parameter at 1e-7 (softmax logits at gamma = 1e6), is solved where
+    both are O(1). Powers of ten keep decimal strings exact: the mpmath root u* is shifted, not re-rounded."""
 
     inner: object
-    exponent: int
-
-    @property
-    def unit(self) -> float:
-        return 10.0 ** self.exponent
+    c_exp: int
+    x_exp: int = 0
 
     def __getattr__(self, name):          # params, order_params, control, ...
-        if name in ("inner", "exponent"):
+        if name in ("inner", "c_exp", "x_exp"):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
+    def _factor(self, name, ten):
+        return ten ** (self.c_exp * CONTROL_ORDER.get(name, 0) + self.x_exp * X_ORDER.get(name, 0))
+
     def block(self, name, x, control, params, *, repair: bool = True):
-        out = self.inner.block(name, x, np.multiply(control, self.unit), params, repair=repair)
-        n = CONTROL_ORDER.get(name, 0)
-        return out * self.unit ** n if n else out
+        xu = 10.0 ** self.x_exp
+        out = self.inner.block(name, [np.multiply(v, xu) for v in x], np.multiply(control, 10.0 ** self.c_exp),
+                               params, repair=repair)
+        factor = self._factor(name, 10.0)
+        return out * factor if factor != 1 else out
 
     def value(self, x, control, params, *, repair: bool = True):
         return self.block("value", x, control, params, repair=repair)
@@ -232,10 +235,11 @@ class ControlScaled:
     def mp_block(self, name, x, control, params):
         import mpmath
 
-        unit = mpmath.mpf(10) ** self.exponent
-        raw = self.inner.mp_block(name, x, mpmath.mpf(control) * unit, params)
-        n = CONTROL_ORDER.get(name, 0)
-        return _scaled_nested(raw, unit ** n) if n else raw
+        ten = mpmath.mpf(10)
+        raw = self.inner.mp_block(name, [mpmath.mpf(v) * ten ** self.x_exp for v in x],
+                                  mpmath.mpf(control) * ten ** self.c_exp, params)
+        factor = self._factor(name, ten)
+        return _scaled_nested(raw, factor) if factor != 1 else raw
 
 
 def _scaled_nested(raw, factor):
@@ -245,11 +249,12 @@ def _scaled_nested(raw, factor):
 
 
 @dataclass(frozen=True)
-class ControlScaledDomain:
-    """The domain in the reduced control u = c / 10^exponent."""
+class ReducedDomain:
+    """The domain in reduced units (see ReducedUnits)."""
 
     inner: Domain
-    exponent: int
+    c_exp: int
+    x_exp: int = 0
 
     @property
     def unbounded(self) -> bool:
@@ -263,32 +268,48 @@ class ControlScaledDomain:
         return self.inner.describe()
 
     def box(self, k, c, params):
-        return self.inner.box(k, np.multiply(c, 10.0 ** self.exponent), params)
+        lo, hi = self.inner.box(k, np.multiply(c, 10.0 ** self.c_exp), params)
+        return lo / 10.0 ** self.x_exp, hi / 10.0 ** self.x_exp
 
     def inside(self, xs, c, params):
-        return self.inner.inside(xs, np.multiply(c, 10.0 ** self.exponent), params)
+        xu = 10.0 ** self.x_exp
+        return self.inner.inside([np.multiply(v, xu) for v in xs], np.multiply(c, 10.0 ** self.c_exp), params)
 
 
-def control_exponent(problem: Problem) -> int:
-    return int(problem.extra.get("control_unit_exponent", 0))
+def unit_exponents(problem: Problem) -> tuple:
+    """(c_exp, x_exp) of a problem in reduced units, (0, 0) for the user's own units."""
+    return tuple(problem.extra.get("unit_exponents", (0, 0)))
 
 
 def control_value(problem: Problem, u) -> float:
-    """The user's control value of a reduced control u (identity for an unscaled problem)."""
-    return float(u) * 10.0 ** control_exponent(problem)
+    """The user's control value of a reduced control u (identity in the user's own units)."""
+    return float(u) * 10.0 ** unit_exponents(problem)[0]
 
 
-def with_control_unit(problem: Problem, exponent: int) -> Problem:
-    """The same problem with the control measured in units of 10^exponent (see ControlScaled)."""
-    if exponent == 0 or control_exponent(problem):
+def x_unit(problem: Problem) -> float:
+    return 10.0 ** unit_exponents(problem)[1]
+
+
+def with_units(problem: Problem, c_exp: int, x_exp: int = 0) -> Problem:
+    """The same problem with the control in units of 10^c_exp and the order parameters in units of 10^x_exp."""
+    if (c_exp == 0 and x_exp == 0) or unit_exponents(problem) != (0, 0):
         return problem
-    unit = 10.0 ** exponent
+    cu, xu = 10.0 ** c_exp, 10.0 ** x_exp
     obs = problem.observable
-    observable = None if obs is None else (lambda xs, c, pv, _o=obs: _o(xs, np.multiply(c, unit), pv))
-    return replace(problem, compiled=ControlScaled(problem.compiled, exponent),
-                   quartic=None if problem.quartic is None else ControlScaled(problem.quartic, exponent),
-                   domain=ControlScaledDomain(problem.domain, exponent), observable=observable,
-                   extra={**problem.extra, "control_unit_exponent": int(exponent)})
+    if obs is None:       # the default observable is the first order parameter, in the user's units
+        observable = (lambda xs, c, pv: np.multiply(xs[0], xu) + 0.0 * np.asarray(c, dtype=float))
+    else:
+        observable = (lambda xs, c, pv: obs([np.multiply(v, xu) for v in xs], np.multiply(c, cu), pv))
+
+    def reduced_point(pt):
+        return None if pt is None else tuple(float(v) / xu for v in pt)
+
+    return replace(problem, compiled=ReducedUnits(problem.compiled, c_exp, x_exp),
+                   quartic=None if problem.quartic is None else ReducedUnits(problem.quartic, c_exp, x_exp),
+                   domain=ReducedDomain(problem.domain, c_exp, x_exp), observable=observable,
+                   symmetric_point=reduced_point(problem.symmetric_point),
+                   symmetric_candidate=reduced_point(problem.symmetric_candidate),
+                   extra={**problem.extra, "unit_exponents": (int(c_exp), int(x_exp))})
 
 
 PROBE_CONTROLS = (-3.7, -1.3, -0.41, 0.29, 0.93, 2.1, 5.3, 17.0)
@@ -346,29 +367,37 @@ OFFSET_LIMIT = 1e4     # above this |f|, differences of f are integrated from th
 
 
 def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False):
-    """f(xa) - f(xb) at control c. Where |f| is large (an x-independent offset, e.g. a term growing with the
-    control), subtracting two values of f cancels digits; the difference is then the line integral of the
-    exact gradient from xb to xa (4 panels of 16-point Gauss-Legendre), in which the offset never appears.
-    block="d_control" does the same for d f / d control (the latent-heat analogue)."""
+    """f(xa) - f(xb) at control c. Subtracting two values of f cancels digits: all of them where f carries a
+    large x-independent offset (a term growing with the control), and most where the minima are close (softmax
+    logits at gamma = 1e6 give f ~ 1e-3 but f_a - f_b ~ 1e-27). The difference is then the line integral of the
+    exact gradient from xb to xa (Gauss-Legendre, 4 and 8 panels of 16 points), in which the offset never
+    appears; it is used where its error (rounding, and the difference of the two quadratures) is below the
+    rounding of the direct difference. block="d_control" does the same for d f / d control (the latent heat)."""
     xa, xb = np.asarray(xa, float), np.asarray(xb, float)
     fa, fb = (float(np.asarray(problem.blk(block, list(v), c))) for v in (xa, xb))
     direct = fa - fb
     rounding = 4e-16 * max(abs(fa), abs(fb))
-    if not (np.isfinite(fa) and np.isfinite(fb)) or max(abs(fa), abs(fb)) <= OFFSET_LIMIT:
+    if not (np.isfinite(fa) and np.isfinite(fb)) or rounding == 0.0 or np.array_equal(xa, xb):
         return (direct, rounding) if with_error else direct
     d = xa - xb
-    t = np.concatenate([(j + (_GL_T + 1) / 2) / 4 for j in range(4)])
-    w = np.concatenate([_GL_W / 8] * 4)
-    P = xb[None, :] + t[:, None] * d[None, :]
-    with np.errstate(all="ignore"):
-        grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
-        g = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(problem.k, -1)
-    if not np.all(np.isfinite(g)):
-        return (direct, rounding) if with_error else direct        # the segment leaves the domain
-    integrand = w * (d @ g)
-    value = float(np.sum(integrand))
-    # rounding of the sum and of the gradient entries (the quadrature error of a smooth integrand is far below)
-    return (value, 1e-14 * float(np.sum(np.abs(integrand)))) if with_error else value
+    grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
+    sums = []
+    for panels in (4, 8):
+        t = np.concatenate([(j + (_GL_T + 1) / 2) / panels for j in range(panels)])
+        w = np.concatenate([_GL_W / (2 * panels)] * panels)
+        P = xb[None, :] + t[:, None] * d[None, :]
+        with np.errstate(all="ignore"):
+            g = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(problem.k, -1)
+        if not np.all(np.isfinite(g)):
+            return (direct, rounding) if with_error else direct        # the segment leaves the domain
+        integrand = w * (d @ g)
+        sums.append((float(np.sum(integrand)), float(np.sum(np.abs(integrand)))))
+    value = sums[1][0]
+    # rounding of the sum and of the gradient entries, and the quadrature error (4 against 8 panels)
+    error = max(1e-14 * sums[1][1], abs(sums[1][0] - sums[0][0]))
+    if max(abs(fa), abs(fb)) <= OFFSET_LIMIT and not error < rounding:
+        return (direct, rounding) if with_error else direct
+    return (value, error) if with_error else value
 
 
 def zero_mode_tolerance(eig) -> float:
