@@ -630,12 +630,22 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
         i1 = i0 + 1
         j = i0 if abs(br.det[i0]) < abs(br.det[i1]) else i1
         is_fold = (i0, i1) in br.folds
-        if (not is_fold and problem.symmetric_point is not None and _at_symmetric(problem, br.x[i0])
-                and _at_symmetric(problem, br.x[i1])):
-            cc = critical_newton(problem, problem.symmetric_point, br.c[j])
-            xf, cf, res, conv = np.asarray(problem.symmetric_point, float), cc["c"], cc["residual"], cc["converged"]
+        fixed = None
+        if not is_fold and problem.symmetric_point is not None and _at_symmetric(problem, br.x[i0]) \
+                and _at_symmetric(problem, br.x[i1]):
+            fixed = np.asarray(problem.symmetric_point, float)
+        elif not is_fold and _close(br.x[i0], br.x[i1], 1e-12):
+            # the minimum does not move with the control (a symmetric value away from the origin, e.g. the
+            # Potts simplex centre): the branch point is where H at that fixed point becomes singular
+            fixed = np.asarray(br.x[j], float)
+        if fixed is not None:
+            cc = critical_newton(problem, fixed, br.c[j], c_scale=scale)
+            xf, cf, res, conv = fixed, cc["c"], cc["residual"], cc["converged"]
+            g = np.asarray(problem.grad(list(fixed), cf), float).ravel() if conv else None
+            conv = bool(conv and np.all(np.isfinite(g)) and np.max(np.abs(g)) <= 1e-10 * (1 + float(np.max(np.abs(
+                problem.at(fixed, cf).hessian)))) and abs(cf - br.c[j]) <= 5 * abs(br.c[i1] - br.c[i0]) + 1e-9 * scale)
             method = "newton(det H(x0)=0): branch point of the symmetric branch"
-        else:
+        if fixed is None or not conv:
             conv = False
             if not is_fold:
                 bp = branch_point_newton(problem, br.x[j], br.c[j], c_scale=scale)
@@ -739,17 +749,23 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
                     found[side] = fold
                     break
             if side not in found:
-                left = all(s_.startswith(("left-range", "control-nonpositive", "order-parameter-diverged"))
-                           for s_ in stops)
+                # a branch shown stable out to the end of the continued range, or to the edge of the domain,
+                # has no spinodal there
+                ends = [s_ for s_ in stops if s_.startswith(("left-range", "control-nonpositive",
+                                                             "order-parameter-diverged", "domain-edge"))]
+                left = bool(ends)
                 evidence[f"spinodal_{side}"] = (
-                    ("the minimum stays stable along its branch until it leaves "
-                     f"[{control_value(problem, ext_lo):.6g}, {control_value(problem, ext_hi):.6g}] (no spinodal there)")
+                    ("no spinodal: the minimum stays stable along its branch in "
+                     f"[{control_value(problem, ext_lo):.6g}, {control_value(problem, ext_hi):.6g}] until it stops ("
+                     + ends[0] + ")")
                     if left else "spinodal not found: the continuation ended before the minimum lost stability ("
                     + "; ".join(stops) + ")")
                 if not left:
                     flag = "spinodal-not-found" if flag == "ok" else flag
         for side_, fold_ in found.items():
             evidence[f"spinodal_{side_}"] = fold_.to_dict()
+            if fold_.flag != "ok" and flag == "ok":
+                flag = "spinodal-not-refined"
         if "lo" in found and "hi" in found:
             spin = (found["lo"].control, found["hi"].control)
             evidence["spinodal_folds"] = [found["lo"].to_dict(), found["hi"].to_dict()]
