@@ -302,6 +302,12 @@ def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | N
             why = ("the minimum may lie on the edge of the domain (" + ", ".join(problem.domain.describe())
                    + ") or closer to it than double precision resolves")
         warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {control_value(problem, missing[0]):.6g}: {why}")
+    noisy = [j for j, m in enumerate(mins) if not resolved_minima(problem, m)]
+    if noisy:
+        warnings.append(f"minima not resolved in double precision at {len(noisy)} control value(s), e.g. "
+                        f"{problem.control} = {control_value(problem, cs[noisy[0]]):.6g}: rounding makes closely "
+                        "spaced spurious minima (a term of f too large for its digits); transitions there are "
+                        "not trusted")
     for j, end in ((0, "LO"), (len(cs) - 1, "HI")):
         if gm[j] is not None and len(_distinct_minima(problem, mins[j], cs[j])) > 1:
             warnings.append(f"a second local minimum exists at the range end {end} = {control_value(problem, cs[j]):.6g}: its branch (and a "
@@ -989,9 +995,10 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
         vals = [float(problem.obs(list(p_.x), c)) for p_ in pts if p_.f <= fmin + 1e-9 * (1 + abs(fmin))]
         obs[j] = vals[0] if prev is None else min(vals, key=lambda v: abs(v - prev))
         prev = obs[j]
-    # far out in the control, rounding makes spurious minima (hundreds for the copy head at alpha ~ 1e20):
-    # keep the longest run of control values with few minima, where the numbers can be trusted
-    clean = np.isfinite(obs) & (np.array([len(m) for m in mins]) <= 2 * problem.k + 1)
+    # far out in the control, rounding makes spurious minima (hundreds for the copy head at alpha ~ 1e14 and
+    # T = 2^48, pairs 2e-5 apart already at 1e12): keep the longest run of control values whose minima are
+    # resolved in double precision, where the numbers can be trusted
+    clean = np.isfinite(obs) & np.array([resolved_minima(problem, m) for m in mins])
     best, start = (0, 0), None
     for j, ok in enumerate(list(clean) + [False]):
         if ok and start is None:
@@ -1026,6 +1033,20 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
         j0 = min(j0, multi[0])
     j0, j1 = max(j0 - 2 * per_decade, best[0]), min(j1 + 2 * per_decade, best[1] - 1)
     return float(cs[j0]), float(cs[j1])
+
+
+def resolved_minima(problem: Problem, minima) -> bool:
+    """False where rounding makes spurious minima: more than 2k + 1 of them, or two closer to each other than
+    1e-4 of their size (noise zeros of a gradient that has lost its digits to a large term, e.g. the copy
+    head far out in alpha). Distinct minima of a smooth f are not that close without being one."""
+    if len(minima) > 2 * problem.k + 1:
+        return False
+    for i, a in enumerate(minima):
+        for b in minima[i + 1:]:
+            size = max(float(np.max(np.abs(a.x))), float(np.max(np.abs(b.x))))
+            if float(np.max(np.abs(a.x - b.x))) <= 1e-4 * size:
+                return False
+    return True
 
 
 def symmetric_instability_decades(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_RANGE[1],
@@ -1077,6 +1098,20 @@ def auto_range(problem: Problem, lo: float | None = None, hi: float | None = Non
         hi = wide[1] if hi is None else hi
     cs = np.geomspace(lo, hi, n)
     mins = all_minima(problem, cs)
+    resolved = [resolved_minima(problem, m) for m in mins]
+    if not all(resolved) and any(resolved):
+        # rounding far out makes spurious minima: scan again within the longest resolved run
+        runs, start = [], None
+        for j, ok in enumerate(resolved + [False]):
+            if ok and start is None:
+                start = j
+            elif not ok and start is not None:
+                runs.append((start, j - 1))
+                start = None
+        j0, j1 = max(runs, key=lambda r: r[1] - r[0])
+        if j1 > j0:
+            cs = np.geomspace(cs[j0], cs[j1], n)
+            mins = all_minima(problem, cs)
     gm = _global_minima(problem, cs, mins)
     good = [j for j, g in enumerate(gm) if g is not None]
     if not good:
