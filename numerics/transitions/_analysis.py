@@ -13,7 +13,8 @@ from . import _landau
 from ._continuation import continue_branch, refine_fold
 from ._domain import infer_domain
 from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, control_value, minimum_test,
-                      newton_stationary, scalar_blocks, track_minimum, unit_exponents, with_symmetry, with_units, x_unit)
+                      minima_nd, newton_stationary, scalar_blocks, stationary_1d, track_minimum, unit_exponents,
+                      with_symmetry, with_units, x_unit)
 from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
 from ._systems import fourth_directional
@@ -172,30 +173,46 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         raise InvalidParameterError("range", f"need finite LO < HI, got [{lo}, {hi}]")
     if problem.positive_control and lo <= 0:
         raise InvalidParameterError("range", f"{problem.control} must be positive; got LO = {lo}")
-    if unit_exponents(problem) == (0, 0):
+    if unit_exponents(problem) == (0, 0, 0):
         c_exp = range_exponent(lo, hi)
         cu = 10.0 ** c_exp
-        x_exp = order_parameter_exponent(with_units(problem, c_exp), lo / cu, hi / cu)
-        if c_exp or x_exp:
-            reduced = _find_transitions(with_units(problem, c_exp, x_exp), lo / cu, hi / cu, digits=digits,
+        x_exp, f_exp = order_parameter_exponents(problem, c_exp, lo / cu, hi / cu)
+        if c_exp or x_exp or f_exp:
+            reduced = _find_transitions(with_units(problem, c_exp, x_exp, f_exp), lo / cu, hi / cu, digits=digits,
                                         n_grid=n_grid, range_source=range_source, spinodals=spinodals)
-            return in_user_units(reduced, c_exp, x_exp, (lo, hi))
+            return in_user_units(reduced, c_exp, x_exp, f_exp, (lo, hi))
     return _find_transitions(problem, lo, hi, digits=digits, n_grid=n_grid, range_source=range_source,
                              spinodals=spinodals)
 
 
-def order_parameter_exponent(problem: Problem, lo: float, hi: float, n: int = 9) -> int:
-    """k such that the local minima over [lo, hi], measured in units of 10^k, are O(1): the median over a
-    coarse scan of each control value's largest |x| (0 within 1e-3 .. 1e3, or with no minimum away from 0)."""
+def order_parameter_exponents(problem: Problem, c_exp: int, lo: float, hi: float, n: int = 9) -> tuple:
+    """(k_x, k_f): with the control in units of 10^c_exp, in units of 10^k_x the local minima over [lo, hi] are O(1) (the median over a coarse scan
+    of each control value's largest |x|), and in units of 10^k_f so is the curvature there (the median largest
+    |Hessian eigenvalue| in those x units). Each is 0 within 1e-3 .. 1e3, or without minima to measure.
+    The curvature is measured first: minima of a free energy whose variations are ~1e-40 are found only once
+    f is O(1); their size then gives k_x, and the curvature in units of 10^k_x gives k_f."""
     cs = _grid(lo, hi, n)
-    with np.errstate(all="ignore"):
-        mins = all_minima(problem, cs)
+
+    def scan(p_):     # without all_minima's snapping onto the symmetric point (absolute tolerances in x and f)
+        with np.errstate(all="ignore"):
+            if p_.k == 1:
+                return [[m for m in pts if m.stable] for pts in stationary_1d(p_, cs)]
+            return minima_nd(p_, cs)
+
+    def curvature_exponent(mins, x_factor=1.0):
+        curv = [float(np.max(np.abs(m.eig))) * x_factor for pts in mins for m in pts]
+        curv = [v for v in curv if v > 0 and math.isfinite(v)]
+        k = int(round(float(np.median(np.log10(curv))))) if curv else 0
+        return k if abs(k) >= 3 else 0
+
+    first = scan(with_units(problem, c_exp))
+    k_f0 = curvature_exponent(first)
+    mins = scan(with_units(problem, c_exp, 0, k_f0)) if k_f0 else first
     sizes = [max(float(np.max(np.abs(m.x))) for m in pts) for pts in mins if pts]
     sizes = [v for v in sizes if v > 0 and math.isfinite(v)]
-    if not sizes:
-        return 0
-    k = int(round(float(np.median(np.log10(sizes)))))
-    return k if abs(k) >= 3 else 0
+    k_x = int(round(float(np.median(np.log10(sizes))))) if sizes else 0
+    k_x = k_x if abs(k_x) >= 3 else 0
+    return k_x, k_f0 + curvature_exponent(mins, 10.0 ** (2 * k_x))
 
 
 def range_exponent(lo: float, hi: float) -> int:
@@ -215,9 +232,12 @@ _PER_CONTROL_KEYS = ("da2_dcontrol", "susceptibility_peak")
 # entries measured in the order parameters: power of the order-parameter unit they carry
 _X_POWERS = {"x": 1, "distance_at_1e-2": 1, "distance_at_1e-4": 1, "gradient_norm": -1, "hessian_eigenvalues": -2,
              "a2": -2, "da2_dcontrol": -2, "a3": -3, "a4": -4, "a4_effective": -4, "a4_stiff_mode_correction": -4}
+# entries that are (derivatives of) the free energy: they carry its unit once
+_F_KEYS = ("free_energy", "free_energy_difference", "gradient_norm", "hessian_eigenvalues", "a2", "da2_dcontrol",
+           "a3", "a4", "a4_effective", "a4_stiff_mode_correction")
 
 
-def _evidence_in_user_units(obj, cu, xu, named=False):
+def _evidence_in_user_units(obj, cu, xu, fu=1.0, named=False):
     """Evidence computed in reduced units, in the user's units (cu, xu: units of control and order parameters).
     named: inside an order-parameter dict {name: value} (order_parameters, branch_point x)."""
     if isinstance(obj, dict):
@@ -233,19 +253,21 @@ def _evidence_in_user_units(obj, cu, xu, named=False):
                 factor /= cu
             if key in _X_POWERS and key != "x":
                 factor *= xu ** _X_POWERS[key]
+            if key in _F_KEYS:
+                factor *= fu
             if key == "amplitude" and isinstance(obj.get("beta"), (int, float)):
                 factor = xu / cu ** obj["beta"]              # |x - x0| = A |c - c*|^beta
             if key in ("x", "symmetric_point") and isinstance(v, dict):
-                out[key] = _evidence_in_user_units(v, cu, xu, named=True)
+                out[key] = _evidence_in_user_units(v, cu, xu, fu, named=True)
             elif key == "x" and not isinstance(v, str):
                 out[key] = _times(v, xu)
             elif factor != 1.0 and v is not None and not isinstance(v, (str, dict, bool)):
                 out[key] = _times(v, factor)
             else:
-                out[key] = _evidence_in_user_units(v, cu, xu)
+                out[key] = _evidence_in_user_units(v, cu, xu, fu)
         return out
     if isinstance(obj, (list, tuple)):
-        return type(obj)(_evidence_in_user_units(v, cu, xu) for v in obj)
+        return type(obj)(_evidence_in_user_units(v, cu, xu, fu) for v in obj)
     return obj
 
 
@@ -266,23 +288,25 @@ def _digits_in_user_units(text, exponent, digits):
         return mpmath.nstr(mpmath.mpf(text) * mpmath.mpf(10) ** exponent, digits)
 
 
-def in_user_units(report: TransitionReport, c_exp: int, x_exp: int, user_range) -> TransitionReport:
-    """A report computed in reduced units (control / 10^c_exp, order parameters / 10^x_exp), in the user's."""
-    cu, xu = 10.0 ** c_exp, 10.0 ** x_exp
+def in_user_units(report: TransitionReport, c_exp: int, x_exp: int, f_exp: int, user_range) -> TransitionReport:
+    """A report computed in reduced units (control / 10^c_exp, order parameters / 10^x_exp, f / 10^f_exp), in
+    the user's units."""
+    cu, xu, fu = 10.0 ** c_exp, 10.0 ** x_exp, 10.0 ** f_exp
     transitions = []
     for t in report.transitions:
         transitions.append(dataclasses.replace(
             t, critical_value=t.critical_value * cu,
             spinodals=None if t.spinodals is None else tuple(v * cu for v in t.spinodals),
-            df_dcontrol_jump=None if t.df_dcontrol_jump is None else t.df_dcontrol_jump / cu,
+            df_dcontrol_jump=None if t.df_dcontrol_jump is None else t.df_dcontrol_jump * fu / cu,
             critical_value_digits=_digits_in_user_units(t.critical_value_digits, c_exp, t.digits or 0),
             order_parameters=_times(jsonable(t.order_parameters), xu),
-            evidence={**_evidence_in_user_units(jsonable(t.evidence), cu, xu),
-                      "reduced_units": f"solved in {report.control} / 1e{c_exp} and order parameters / 1e{x_exp}"}))
+            evidence={**_evidence_in_user_units(jsonable(t.evidence), cu, xu, fu),
+                      "reduced_units": f"solved in {report.control} / 1e{c_exp}, order parameters / 1e{x_exp}, "
+                                       f"f / 1e{f_exp}"}))
     folds = tuple(dataclasses.replace(f, control=f.control * cu, x=tuple(v * xu for v in f.x)) for f in report.folds)
     return dataclasses.replace(report, range=(float(user_range[0]), float(user_range[1])),
                                transitions=tuple(transitions), folds=folds,
-                               branches=_evidence_in_user_units(dict(report.branches), cu, xu))
+                               branches=_evidence_in_user_units(dict(report.branches), cu, xu, fu))
 
 
 def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | None = None, n_grid: int = 49,
@@ -315,9 +339,10 @@ def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | N
     unbounded = _unbounded_below(problem, cs, gm)
     if unbounded:
         c_u, x_u, f_u, f_m = unbounded[0]
+        f_unit = 10.0 ** unit_exponents(problem)[2]
         warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX * x_unit(problem):g}): at "
-                        f"{problem.control} = {control_value(problem, c_u):.6g}, f = {f_u:.6g} at x = {[float(v) * x_unit(problem) for v in x_u]}, below the "
-                        f"lowest minimum found or f inside the domain (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
+                        f"{problem.control} = {control_value(problem, c_u):.6g}, f = {f_u * f_unit:.6g} at x = {[float(v) * x_unit(problem) for v in x_u]}, below the "
+                        f"lowest minimum found or f inside the domain (f = {f_m * f_unit:.6g}), at {len(unbounded)} of {len(cs)} control values; "
                         "transitions of local minima are flagged")
     scale = hi - lo
     transitions, folds, branch_info = [], [], {"continued": 0, "steps": 0, "det_sign_changes": []}

@@ -213,14 +213,15 @@ class ReducedUnits:
     inner: object
     c_exp: int
     x_exp: int = 0
+    f_exp: int = 0          # f itself in units of 10^f_exp (a free energy whose variations are ~1e-40)
 
     def __getattr__(self, name):          # params, order_params, control, ...
-        if name in ("inner", "c_exp", "x_exp"):
+        if name in ("inner", "c_exp", "x_exp", "f_exp"):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
     def _factor(self, name, ten):
-        return ten ** (self.c_exp * CONTROL_ORDER.get(name, 0) + self.x_exp * X_ORDER.get(name, 0))
+        return ten ** (self.c_exp * CONTROL_ORDER.get(name, 0) + self.x_exp * X_ORDER.get(name, 0) - self.f_exp)
 
     def block(self, name, x, control, params, *, repair: bool = True):
         xu = 10.0 ** self.x_exp
@@ -277,8 +278,8 @@ class ReducedDomain:
 
 
 def unit_exponents(problem: Problem) -> tuple:
-    """(c_exp, x_exp) of a problem in reduced units, (0, 0) for the user's own units."""
-    return tuple(problem.extra.get("unit_exponents", (0, 0)))
+    """(c_exp, x_exp, f_exp) of a problem in reduced units, (0, 0, 0) for the user's own units."""
+    return tuple(problem.extra.get("unit_exponents", (0, 0, 0)))
 
 
 def control_value(problem: Problem, u) -> float:
@@ -290,9 +291,10 @@ def x_unit(problem: Problem) -> float:
     return 10.0 ** unit_exponents(problem)[1]
 
 
-def with_units(problem: Problem, c_exp: int, x_exp: int = 0) -> Problem:
-    """The same problem with the control in units of 10^c_exp and the order parameters in units of 10^x_exp."""
-    if (c_exp == 0 and x_exp == 0) or unit_exponents(problem) != (0, 0):
+def with_units(problem: Problem, c_exp: int, x_exp: int = 0, f_exp: int = 0) -> Problem:
+    """The same problem with the control in units of 10^c_exp, the order parameters in units of 10^x_exp and
+    f in units of 10^f_exp."""
+    if (c_exp, x_exp, f_exp) == (0, 0, 0) or unit_exponents(problem) != (0, 0, 0):
         return problem
     cu, xu = 10.0 ** c_exp, 10.0 ** x_exp
     obs = problem.observable
@@ -304,12 +306,12 @@ def with_units(problem: Problem, c_exp: int, x_exp: int = 0) -> Problem:
     def reduced_point(pt):
         return None if pt is None else tuple(float(v) / xu for v in pt)
 
-    return replace(problem, compiled=ReducedUnits(problem.compiled, c_exp, x_exp),
-                   quartic=None if problem.quartic is None else ReducedUnits(problem.quartic, c_exp, x_exp),
+    return replace(problem, compiled=ReducedUnits(problem.compiled, c_exp, x_exp, f_exp),
+                   quartic=None if problem.quartic is None else ReducedUnits(problem.quartic, c_exp, x_exp, f_exp),
                    domain=ReducedDomain(problem.domain, c_exp, x_exp), observable=observable,
                    symmetric_point=reduced_point(problem.symmetric_point),
                    symmetric_candidate=reduced_point(problem.symmetric_candidate),
-                   extra={**problem.extra, "unit_exponents": (int(c_exp), int(x_exp))})
+                   extra={**problem.extra, "unit_exponents": (int(c_exp), int(x_exp), int(f_exp))})
 
 
 PROBE_CONTROLS = (-3.7, -1.3, -0.41, 0.29, 0.93, 2.1, 5.3, 17.0)
