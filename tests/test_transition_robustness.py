@@ -191,3 +191,51 @@ def test_large_context_length_range_brackets_the_true_transition(k):
         assert abs(tr.critical_value / float(coexistence_exact(spec)["alpha_star"]) - 1) < 1e-11
     lo, _ = mp_fold(spec, tr.evidence["spinodal_lo"]["x"][0], tr.evidence["spinodal_lo"]["control"])
     assert abs(tr.evidence["spinodal_lo"]["control"] / lo - 1) < 1e-10
+
+
+# ------------------------------------------------------------------ spinodal lines in phase diagrams
+
+@pytest.mark.slow
+def test_linear_attention_spinodal_lines_reach_the_tricritical_point():
+    """Linear attention, gamma in [0.3, 1]: below gamma_tc = sqrt(15)/8 the transition is first order with two
+    spinodals. The upper one is the instability of S = 0, alpha_c = 16/(gamma sqrt(240)) (closed form, step e);
+    both lines must run from the range end to the tricritical point (they once came out as 12 points and two
+    isolated points)."""
+    from copyhead.numerics.transitions import phase_diagram
+
+    gamma_tc = math.sqrt(15) / 8
+    diagram = phase_diagram(model_problem(ModelSpec(attention="linear")), "gamma", (0.3, 1.0))
+    lines = [b for b in diagram.boundaries if b.kind == "spinodal"]
+    assert len(lines) == 2
+    upper = max(lines, key=lambda b: max(c for c, _ in b.points))
+    for line in lines:
+        gammas = [d for _, d in line.points]
+        assert min(gammas) == pytest.approx(0.3) and max(gammas) == pytest.approx(gamma_tc, rel=1e-12)
+        assert len(line.points) >= 10 and any("tricritical" in e for e in line.ends)
+    for alpha, gamma in upper.points:
+        assert abs(alpha / (16 / (gamma * math.sqrt(240))) - 1) < 1e-10
+
+
+@pytest.mark.slow
+def test_blume_capel_spinodal_line_is_a_fold_everywhere():
+    """Blume-Capel (T, D): the spinodal of the ordered phase runs from the tricritical point (T = 1/3) to the
+    end of the D range; each point is checked as a fold of the mean-field free energy in mpmath
+    (f_m = f_mm = 0 at that D, from the catalogue's formula)."""
+    import sys, pathlib
+
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from catalogue import CASE_BY_ID, bc_free_energy
+    from copyhead.numerics.transitions import phase_diagram
+
+    case = CASE_BY_ID["blume-capel-diagram"]
+    p = expression_problem(case.expr, list(case.order_params), case.control, case.params_dict)
+    diagram = phase_diagram(p, case.diagram.second, case.diagram.second_range, case.range)
+    (line,) = [b for b in diagram.boundaries if b.kind == "spinodal"]
+    Ds = [d for _, d in line.points]
+    assert max(Ds) == pytest.approx(case.diagram.second_range[1]) and "tricritical" in line.ends[0]
+    assert len(line.points) >= 6
+    for T, D in line.points[1:]:      # the first point is the tricritical point itself (m = 0)
+        with mp.workdps(30):
+            fm = lambda m, t: mp.diff(lambda y: bc_free_energy(y, t, mp.mpf(D)), m)
+            m_f, T_f = mp.findroot(lambda m, t: [fm(m, t), mp.diff(lambda y: fm(y, t), m)], (mp.mpf("0.5"), mp.mpf(T)))
+        assert abs(T / float(T_f) - 1) < 1e-9

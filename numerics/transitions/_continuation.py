@@ -11,6 +11,7 @@ with a sign change of dc/ds is a fold; without it, a branch point.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -161,3 +162,77 @@ def refine_fold(problem: Problem, x, c, c_scale: float = 1.0):
     z0 = np.hstack([x, [float(c)], l])
     r = newton(Fold(problem, l), z0, typical=np.hstack([np.ones(k), [c_scale], np.ones(k)]))
     return r.x[:k], float(r.x[k]), r.residual, r.converged, r.iterations
+
+
+def continue_spinodal(problem: Problem, second: str, d0: float, start, ds, max_halvings: int = 6):
+    """Continue one spinodal through the second-parameter values ds (ordered away from d0).
+
+    A spinodal is either a fold of a branch (fold system) or, where a minimum that does not move with the
+    control loses stability (the symmetric phase of Blume-Capel, S = 0 of linear attention), a branch point at
+    that fixed point (H(x0) phi = 0). The kind is decided at the start and kept. Between two values of ds a
+    failed or jumping corrector halves the step (up to max_halvings times) before the line is ended.
+    Returns (points [(control, second)], reason the line ended)."""
+    from ._special_points import branch_point_newton, critical_newton, soft_vector
+
+    x, c = np.asarray(start[0], float), float(start[1])
+    p0 = problem.with_params(**{second: float(d0)})
+    pt = p0.at(x, c)
+    gc = pt.gradient_d_control
+    phi = soft_vector(p0, x, c)
+    scale_g = 1.0 + float(np.max(np.abs(pt.hessian)))
+    fixed = bool(np.max(np.abs(gc)) <= 1e-10 * scale_g)           # grad f(x0; c) = 0 for every c nearby
+    fold = not fixed and abs(phi @ gc) > 1e-6 * (1 + float(np.linalg.norm(gc)))
+    kind = "fold" if fold else ("fixed-point instability" if fixed else "branch point")
+
+    def solve(d, xg, cg):
+        p = problem.with_params(**{second: float(d)})
+        if kind == "fixed-point instability":
+            g = np.asarray(p.grad(list(x), cg), float).ravel()
+            if not (np.all(np.isfinite(g)) and np.max(np.abs(g)) <= 1e-10 * scale_g):
+                return None, "the point no longer stationary at every control (not a fixed point)"
+            r = critical_newton(p, x, cg)
+            return ((x, r["c"]), None) if r["converged"] else (None, "H(x0) phi = 0 Newton failed")
+        if kind == "branch point":
+            r = branch_point_newton(p, xg, cg)
+            return ((np.asarray(r["x"], float), r["c"]), None) if r["converged"] else (None, "branch-point Newton failed")
+        xf, cf, _, conv, _ = refine_fold(p, xg, cg)
+        if not (conv and np.all(np.isfinite(xf)) and math.isfinite(cf)):
+            return None, "fold Newton failed (the fold merges with another branch or leaves the domain)"
+        q = p.at(xf, cf)
+        if not (np.all(np.isfinite(q.hessian)) and np.all(np.isfinite(q.gradient_d_control))):
+            return None, "domain edge"
+        w, V = np.linalg.eigh(q.hessian)
+        v = V[:, int(np.argmin(np.abs(w)))]
+        if abs(v @ q.gradient_d_control) <= 1e-6 * (1 + float(np.linalg.norm(q.gradient_d_control))):
+            return None, "no longer a fold: it meets a branch point (a tricritical or critical end point?)"
+        return (np.asarray(xf, float), float(cf)), None
+
+    out = []
+    hist = [(float(d0), x, c)]
+    reason = "end of the second-parameter range"
+    for d_target in ds:
+        d_target = float(d_target)
+        pending = [d_target]
+        halvings = 0
+        while pending:
+            d = pending[-1]
+            (d_a, x_a, c_a) = hist[-1]
+            if len(hist) >= 2:            # linear predictor in the second parameter
+                (d_b, x_b, c_b) = hist[-2]
+                w_ = (d - d_a) / (d_a - d_b)
+                xg, cg = x_a + w_ * (x_a - x_b), c_a + w_ * (c_a - c_b)
+            else:
+                xg, cg = x_a, c_a
+            sol, why = solve(d, xg, cg)
+            if sol is not None and len(hist) >= 2 and abs(sol[1] - cg) > 10 * abs(cg - c_a) + 1e-6 * (1 + abs(cg)):
+                sol, why = None, "the corrector jumped to another spinodal"
+            if sol is None:
+                halvings += 1
+                if halvings > max_halvings:
+                    return out, f"{why} at {second} = {d:.6g}"
+                pending.append(0.5 * (d_a + d))
+                continue
+            pending.pop()
+            hist.append((d, sol[0], float(sol[1])))
+            out.append((float(sol[1]), d))
+    return out, reason
