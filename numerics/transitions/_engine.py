@@ -381,6 +381,11 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
     rounding = 4e-16 * max(abs(fa), abs(fb))
     if not (np.isfinite(fa) and np.isfinite(fb)) or rounding == 0.0 or np.array_equal(xa, xb):
         return (direct, rounding) if with_error else direct
+    noise_f, noise_g = (0.0, 0.0)
+    if with_error:      # tie decisions need the honest error: a cancelling expression rounds far above 1 ulp
+        na, nb = rounding_noise(problem, xa, c, block), rounding_noise(problem, xb, c, block)
+        noise_f, noise_g = na[0] + nb[0], max(na[1], nb[1])
+        rounding = max(rounding, noise_f)
     d = xa - xb
     grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
     sums = []
@@ -395,11 +400,37 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
         integrand = w * (d @ g)
         sums.append((float(np.sum(integrand)), float(np.sum(np.abs(integrand)))))
     value = sums[1][0]
-    # rounding of the sum and of the gradient entries, and the quadrature error (4 against 8 panels)
-    error = max(1e-14 * sums[1][1], abs(sums[1][0] - sums[0][0]))
+    # rounding of the sum and of the gradient entries (measured noise of the gradient included), and the
+    # quadrature error (4 against 8 panels)
+    error = max(1e-14 * sums[1][1], abs(sums[1][0] - sums[0][0]), noise_g * float(np.max(np.abs(d))) * problem.k)
     if max(abs(fa), abs(fb)) <= OFFSET_LIMIT and not error < rounding:
         return (direct, rounding) if with_error else direct
     return (value, error) if with_error else value
+
+
+_NOISE_STEPS = np.array([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0]) * 2.0 ** -50
+
+
+def rounding_noise(problem: Problem, x, c, block: str = "value"):
+    """(noise of the block, noise of its gradient) at x, measured: the block at x moved by a few ulps changes
+    by H dx^2 ~ 1e-30 relative, the gradient by H dx; whatever else changes is rounding of a cancelling
+    expression (linear attention at sigma2 = 1e-20 rounds f ~ 13 to 1e-4)."""
+    x = np.asarray(x, float)
+    k = problem.k
+    grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
+    dx = _NOISE_STEPS[:, None] * (np.abs(x)[None, :] + 2.0 ** -20)          # (6, k), all coordinates at once
+    P = x[None, :] + dx
+    with np.errstate(all="ignore"):
+        f0 = float(np.asarray(problem.blk(block, list(x), c)))
+        fv = np.asarray(problem.blk(block, list(P.T), c), float).reshape(-1)
+        g0 = np.asarray(problem.blk(grad_block, list(x), c), float).reshape(k)
+        gv = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(k, -1).T
+        H = np.asarray(problem.blk("hessian" if block == "value" else "hessian_d_control", list(x), c),
+                       float).reshape(k, k)
+    if not (np.all(np.isfinite(fv)) and np.all(np.isfinite(gv)) and np.all(np.isfinite(H))):
+        return 0.0, 0.0
+    linear = (gv - g0[None, :]) - dx @ H.T
+    return float(np.max(np.abs(fv - f0 - dx @ g0))), float(np.max(np.abs(linear)))
 
 
 def zero_mode_tolerance(eig) -> float:
