@@ -447,7 +447,7 @@ CASES = (
          reference="x at t = -g, y at t = g"),
     Case("tetracritical-diagram", "Coupled phi^4, c^2 < 4: tetracritical point", COUPLED_PHI4, ("x", "y"), "t",
          (-1, 1), (("g", 0.2), ("c", 1.0)),
-         diagram=Diagram("g", (-0.5, 0.5), (Special("tetracritical", (("t", 0.0), ("g", 0.0))),)),
+         diagram=Diagram("g", (-0.5, 0.5), (Special("tetracritical-point", (("t", 0.0), ("g", 0.0))),)),
          reference="four second-order lines meet at t = g = 0"),
     Case("bicritical-spin-flop", "Coupled phi^4, c^2 > 4: spin flop (first order in g)", COUPLED_PHI4, ("x", "y"), "g",
          (-1, 1), (("t", -0.5), ("c", 3.0)),
@@ -455,7 +455,7 @@ CASES = (
          reference="f_x = -(t+g)^2/4 = f_y = -(t-g)^2/4 at g = 0; each phase is destabilised by the other field"),
     Case("bicritical-diagram", "Coupled phi^4, c^2 > 4: bicritical point", COUPLED_PHI4, ("x", "y"), "g", (-1, 1),
          (("t", -0.5), ("c", 3.0)),
-         diagram=Diagram("t", (-1.0, 1.0), (Special("bicritical", (("g", 0.0), ("t", 0.0))),)),
+         diagram=Diagram("t", (-1.0, 1.0), (Special("bicritical-point", (("g", 0.0), ("t", 0.0))),)),
          reference="two second-order lines and the spin-flop line meet at g = t = 0"),
     # -------------------------------------------------- continuous symmetry
     Case("o2-second", "O(2) phi^4 (zero mode in the ordered phase)", O2_SECOND, ("x", "y"), "t", (-1, 1), (),

@@ -90,7 +90,7 @@ def test_catalogue_size_and_coverage():
     kinds = {e.kind for c in CASES for e in c.expected}
     specials = {s.kind for c in CASES if c.diagram for s in c.diagram.special}
     assert kinds == {"first-order", "second-order", "crossover"}
-    assert {"tricritical", "critical-point", "tetracritical", "bicritical"} <= specials
+    assert {"tricritical", "critical-point", "tetracritical-point", "bicritical-point", "critical-end-point"} <= specials
     assert {1, 2, 3} <= {len(c.order_params) for c in CASES}
     assert any(not c.expected and not c.diagram and not c.must_flag for c in CASES)        # no transition
     assert any(len(c.expected) >= 2 for c in CASES)                                          # successive

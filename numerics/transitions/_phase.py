@@ -7,7 +7,12 @@ for first order, det H(x0) = 0 for second order, susceptibility peak for a
 crossover). Where the kind of a line changes between coarse points, the
 special point is located and refined by Newton:
   tricritical          lambda_min H(x0; c, d) = 0 and a4_eff(c, d) = 0        (unknowns c, d)
-  critical end point   grad f = 0, lambda_min H = 0, D^3 f[v, v, v] = 0        (unknowns x, c, d)
+  critical point       grad f = 0, H phi = 0, D^3 f[phi, phi, phi] = 0       (unknowns x, c, d, phi)
+  critical end point   a branch point coexisting with a distinct phase        (unknowns xa, c, d, phi, beta, xb)
+Bicritical and tetracritical points (two soft modes of the symmetric point at once) are searched for
+directly: wherever two instabilities of x0 with different soft modes lie next to each other at a coarse
+point, Gauss-Newton on the DoubleZero system starts between them; the kind follows from the Landau quartic
+on the two-dimensional kernel and is checked against the phases met on a small circle around the point.
 """
 from __future__ import annotations
 
@@ -17,9 +22,11 @@ import numpy as np
 
 from ._analysis import _landau_evidence, auto_range, find_transitions, susceptibility
 from ._continuation import continue_branch
-from ._engine import Problem, minimum_test, newton_stationary, scalar_blocks, track_minimum
+from ._engine import Problem, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum
 from ._newton import newton
-from ._special_points import coexistence_newton, critical_newton, fd_jacobian_newton, golden_max, soft_vector
+from ._special_points import (branch_point_newton, coexistence_newton, critical_end_point_newton, critical_newton,
+                              double_zero_newton, fd_jacobian_newton, golden_max, kernel_quartic, multicritical_kind,
+                              soft_vector)
 from ._systems import CriticalPoint, Tricritical
 from .results import Boundary, PhaseDiagram, SpecialPoint
 
@@ -37,7 +44,7 @@ def _state(problem, tr):
     if hw:
         width = float(hw[1] - hw[0])
     return {"kind": tr.kind, "c": tr.critical_value, "x": _x_of(problem, tr.order_parameters["before"]),
-            "width": width}
+            "width": width, "branch_point": tr.kind == "second-order" and "branch_point" in tr.evidence}
 
 
 def _stable(problem, x, c):
@@ -61,6 +68,15 @@ def _track(problem, state, prev_state=None, weight=None):
         if not (_stable(problem, xa, c) and _stable(problem, xb, c)):
             return None
         return {"kind": kind, "c": c, "xa": xa, "xb": xb}
+    if kind == "second-order" and state.get("branch_point"):
+        # a second-order line off the symmetric point (e.g. inside an ordered phase): the branch point
+        c0, x0 = state["c"], state["x"]
+        if prev_state is not None and weight is not None:
+            c0, x0 = c0 + weight * (c0 - prev_state["c"]), x0 + weight * (x0 - prev_state["x"])
+        sol = branch_point_newton(problem, x0, c0)
+        if not sol["converged"] or not _stable(problem, sol["x"], float(sol["c"])):
+            return None
+        return {"kind": kind, "c": float(sol["c"]), "x": np.asarray(sol["x"], float), "branch_point": True}
     if kind == "second-order":
         c0 = state["c"] if prev_state is None or weight is None else state["c"] + weight * (state["c"] - prev_state["c"])
         sol = critical_newton(problem, problem.symmetric_point, c0)
@@ -278,6 +294,146 @@ def _critical_point(problem, second, d_first, state, d_other, digits=None):
                         "ok" if conv else "not-converged", evidence, values_digits)
 
 
+def _x0_instabilities(problem, lo, hi, n: int = 65):
+    """[(c, phi)]: where an eigenvalue of H(x0; c) crosses zero for c in [lo, hi] (a sign change of a sorted
+    eigenvalue on a grid), refined by Newton on the SymmetricCritical system."""
+    x0 = problem.symmetric_point
+    cs = np.linspace(lo, hi, n)
+    eig = []
+    for c in cs:
+        H = problem.at(x0, c).hessian
+        eig.append(np.linalg.eigvalsh(H) if np.all(np.isfinite(H)) else None)
+    out = []
+    for i in range(n - 1):
+        if eig[i] is None or eig[i + 1] is None:
+            continue
+        for m in range(problem.k):
+            w0, w1 = eig[i][m], eig[i + 1][m]
+            if w0 * w1 < 0:
+                cg = cs[i] + (cs[i + 1] - cs[i]) * w0 / (w0 - w1)
+                sol = critical_newton(problem, x0, cg, c_scale=hi - lo)
+                c = float(sol["c"])
+                if sol["converged"] and lo <= c <= hi:
+                    phi = np.asarray(sol["phi"], float)
+                    phi = phi / np.linalg.norm(phi)
+                    if not any(abs(c - c2) <= 1e-9 * (hi - lo) and abs(phi @ p2) > 0.9 for c2, p2 in out):
+                        out.append((c, phi))
+    return sorted(out, key=lambda t: t[0])
+
+
+def _phase_label(amplitudes, scale):
+    on = [abs(a) > 1e-3 * scale for a in amplitudes]
+    return {(False, False): "disordered", (True, False): "mode-1", (False, True): "mode-2"}.get(tuple(on), "mixed")
+
+
+def _phases_around(problem, second, x0, c, d, V, c_radius, d_radius, n: int = 24):
+    """The global minimum on a small ellipse around (c, d), labelled by its amplitudes l_i . (x - x0) on the two
+    soft modes: the cyclic sequence of phases met (consecutive repeats collapsed) and the samples."""
+    samples = []
+    for th in np.linspace(0.0, 2 * np.pi, n, endpoint=False) + np.pi / n:
+        cq, dq = c + c_radius * math.cos(th), d + d_radius * math.sin(th)
+        p = problem.with_params(**{second: dq})
+        mins = all_minima(p, [cq])[0]
+        if not mins:
+            return None, samples
+        best = min(mins, key=lambda m: m.f)
+        samples.append((float(cq), float(dq), V.T @ (np.asarray(best.x, float) - np.asarray(x0, float))))
+    scale = max(float(np.max(np.abs(a))) for _, _, a in samples)
+    labels = [_phase_label(a, scale) for _, _, a in samples]
+    seq = [lab for i, lab in enumerate(labels) if lab != labels[i - 1]] or labels[:1]
+    return seq, [(cq, dq, [float(v) for v in a], lab) for (cq, dq, a), lab in zip(samples, labels)]
+
+
+def _phases_kind(seq):
+    """bicritical-point / tetracritical-point from the cyclic sequence of phases around the point, else None."""
+    if seq is None:
+        return None
+    ring = seq + seq
+    if sorted(seq) == ["disordered", "mode-1", "mode-2"]:
+        return "bicritical-point"
+    if sorted(seq) == ["disordered", "mixed", "mode-1", "mode-2"] and any(
+            ring[i:i + 3] in (["mode-1", "mixed", "mode-2"], ["mode-2", "mixed", "mode-1"]) for i in range(len(seq))):
+        return "tetracritical-point"
+    return None
+
+
+def _multicritical_points(problem, second, coarse, ranges, digits=None):
+    """Bicritical and tetracritical points: two soft modes of the symmetric point at once, each solved from
+    the DoubleZero system started between two neighbouring instabilities of x0 with different soft modes."""
+    if problem.symmetric_point is None or problem.k < 2:
+        return []
+    found = []
+    d_lo, d_hi = float(coarse[0]), float(coarse[-1])
+    spacing = (d_hi - d_lo) / max(1, len(coarse) - 1)
+    for j, d in enumerate(coarse):
+        rng = ranges[j]
+        p = problem.with_params(**{second: float(d)})
+        if rng is None or p.symmetric_point is None:
+            continue
+        lo, hi = map(float, rng)
+        x0 = p.symmetric_point
+        ins = _x0_instabilities(p, lo, hi)
+        for (ca, pa), (cb, pb) in zip(ins[:-1], ins[1:]):
+            if abs(pa @ pb) > 0.5:
+                continue
+            r, system, W = double_zero_newton(problem, second, x0, 0.5 * (ca + cb), d, pa, pb, c_scale=hi - lo,
+                                              d_scale=spacing)
+            if not r.converged:
+                continue
+            c_s, d_s = map(float, r.x)
+            if not (lo <= c_s <= hi and d_lo <= d_s <= d_hi and abs(d_s - d) <= 1.5 * spacing):
+                continue
+            if any(abs(c_s - u.values[problem.control]) <= 1e-7 * (hi - lo)
+                   and abs(d_s - u.values[second]) <= 1e-7 * spacing for u in found):
+                continue
+            sp_ = _multicritical_point(problem, second, system, r, W, (lo, hi), spacing, digits)
+            if sp_ is not None:
+                found.append(sp_)
+    return found
+
+
+def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits):
+    c_s, d_s = map(float, r.x)
+    p = problem.with_params(**{second: d_s})
+    x0 = p.symmetric_point
+    if x0 is None:
+        return None
+    w = np.linalg.eigvalsh(p.at(x0, c_s).hessian)
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(w))))
+    # a double zero inside an ordered phase is no point of the phase diagram: x0 must be the global minimum
+    f0 = float(p.f(list(x0), c_s))
+    if np.any(w < -tol) or any(m.f < f0 - 1e-9 * (1 + abs(f0)) for m in all_minima(p, [c_s])[0]):
+        return None
+    quartic = kernel_quartic(p, x0, c_s, W)
+    landau_kind, landau_reason = multicritical_kind(quartic)
+    seq, samples = _phases_around(problem, second, x0, c_s, d_s, system.V, 0.02 * (c_range[1] - c_range[0]),
+                                  0.1 * spacing)
+    phases_kind = _phases_kind(seq)
+    kind = landau_kind or phases_kind
+    if kind is None:
+        return None
+    flag = "ok" if landau_kind == phases_kind else "landau-and-phases-disagree"
+    meeting = {"bicritical-point": "two second-order lines (disordered -> mode-1, disordered -> mode-2) and one "
+                                   "first-order line (mode-1 <-> mode-2) meet",
+               "tetracritical-point": "two second-order lines of x0 cross; four second-order lines meet and a "
+                                      "mixed phase (both modes ordered) opens between them"}[kind]
+    evidence = {"symmetric_point": {n: float(v) for n, v in zip(problem.order_names, x0)},
+                "kernel": [[float(v) for v in col] for col in W.T],
+                "hessian_eigenvalues": [float(v) for v in w],
+                "schur_residual": float(r.residual), "newton_iterations": r.iterations,
+                "kernel_quartic": quartic, "landau_kind": landau_kind, "landau_reason": landau_reason,
+                "phases_around": seq, "phases_kind": phases_kind, "phase_samples": samples,
+                "lines_meeting": meeting}
+    values_digits = None
+    if digits:
+        mp = newton(system, np.array([c_s, d_s]), digits=digits)
+        evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+        if mp.converged:
+            values_digits = _digits_of(mp.mp_x[:2], (problem.control, second), digits, mp.dps)
+    return SpecialPoint(kind, {problem.control: c_s, second: d_s}, True, float(r.residual), system.method, flag,
+                        evidence, values_digits)
+
+
 def phase_diagram(problem: Problem, second: str, second_range, control_range=None, *, n_coarse: int = 7,
                   n_points: int = 41, log=None, digits: int | None = None, spinodals: bool = True) -> PhaseDiagram:
     """Transition lines in (control, second) for second in second_range; control_range None = automatic
@@ -292,12 +448,13 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     warnings = []
     coarse = np.linspace(lo2, hi2, max(2, n_coarse))
     fine = np.linspace(lo2, hi2, max(n_points, n_coarse))
-    reports = []
+    reports, ranges = [], []
     for d in coarse:
         p = problem.with_params(**{second: d})
         rng = control_range
         if rng is None:
             rng = auto_range(p)
+        ranges.append(rng)
         if rng is None:
             reports.append([])
             continue
@@ -307,7 +464,7 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
         if log:
             log(f"{second}={d:.6g}: " + ", ".join(f"{t.kind} at {t.critical_value:.6g}" for t in rep.transitions))
     lines = []       # each: {"kind", "points": [(c, d)], "spinodals": [...]}
-    specials = []
+    specials = _multicritical_points(problem, second, coarse, ranges, digits)
     for j in range(len(coarse) - 1):
         d0, d1 = coarse[j], coarse[j + 1]
         used = set()
@@ -409,10 +566,16 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     specials = unique
     # merge line pieces of the same kind that join at coarse points
     merged = []
+
+    def at_special(pt):       # lines meeting at a special point are different lines
+        return any(abs(pt[0] - u.values[problem.control]) <= 1e-9 * (1 + abs(pt[0]))
+                   and abs(pt[1] - u.values[second]) <= 1e-9 * (1 + abs(pt[1])) for u in specials)
+
     for ln in lines:
         for m in merged:
             if m["kind"] == ln["kind"] and abs(m["points"][-1][1] - ln["points"][0][1]) < 1e-12 and \
-                    abs(m["points"][-1][0] - ln["points"][0][0]) <= 1e-9 * (1 + abs(ln["points"][0][0])):
+                    abs(m["points"][-1][0] - ln["points"][0][0]) <= 1e-9 * (1 + abs(ln["points"][0][0])) and \
+                    not at_special(ln["points"][0]):
                 m["points"].extend(ln["points"][1:])
                 break
         else:
@@ -421,19 +584,23 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     spacing = (hi2 - lo2) / max(1, len(coarse) - 1)
     for sp_ in specials:
         c_s, d_s = sp_.values[problem.control], sp_.values[second]
-        kinds = {"tricritical": ("first-order", "second-order"), "critical-end-point": ("first-order", "second-order")
-                 }.get(sp_.kind, ("first-order",))
+        kinds = ("first-order",) if sp_.kind == "critical-point" else ("first-order", "second-order")
         for m in merged:
             if m["kind"] not in kinds or not m["points"]:
                 continue
             first, last = m["points"][0], m["points"][-1]
+            if at_special(first) or at_special(last):
+                continue
             if abs(last[1] - d_s) <= spacing and (last[1] - first[1]) * (d_s - last[1]) >= 0:
                 m["points"].append((c_s, d_s, None))
             elif abs(first[1] - d_s) <= spacing and (last[1] - first[1]) * (first[1] - d_s) >= 0:
                 m["points"].insert(0, (c_s, d_s, None))
     boundaries = []
     for m in merged:
-        pts = tuple((float(c), float(d)) for c, d, _ in m["points"])
+        pts = tuple((float(c), float(d)) for i, (c, d, _) in enumerate(m["points"])
+                    if i == 0 or (c, d) != tuple(m["points"][i - 1][:2]))
+        if len(pts) == 1 and at_special(pts[0]):
+            continue           # the lines meeting at a special point, seen at a coarse point exactly on it
         boundaries.append(Boundary(m["kind"], pts, "coarse full analysis + Newton continuation in the second parameter"))
     if spinodals:
         for pts in _spinodal_lines(problem, second, coarse, fine, reports):
