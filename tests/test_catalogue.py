@@ -22,12 +22,7 @@ from copyhead.cli import main as cli_main
 TIME_LIMIT = 30.0           # seconds per run: issue 9 allows none to take longer silently
 TIME_LIMIT_KNOWN_SLOW = 12.0  # for _SLOW_ANYWAY while they fail (keeps the slow run short); 30 s once fixed
 
-KNOWN_FAILURES = {
-    "tetracritical-diagram": "tetracritical point not a special-point kind of the engine yet",
-    "bicritical-diagram": "bicritical point not a special-point kind of the engine yet",
-    "o2-first": "continuous symmetry: the upper spinodal of the ordered circle (1/3) is cut short at 1/4 by the "
-                "zero mode in the continuation",
-}
+KNOWN_FAILURES = {}
 # default run: one- and two-order-parameter transitions through the API; diagrams, three order parameters and
 # every CLI run are slow tests
 _SLOW_ANYWAY = set()      # no case needs its full time limit any more

@@ -421,8 +421,9 @@ def _distinct_pair(problem, sol):
 def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max):
     """Continue the branch of the minimum at (x_start, c) in `direction`; the first point where it stops being
     a minimum (fold: dc/ds changes sign; branch point: lowest Hessian eigenvalue changes sign), refined."""
+    zero_modes = minimum_test(problem, x_start, c)[1]         # Goldstone modes of a continuous symmetry
     br = continue_branch(problem, x_start, c, ext_lo, ext_hi, direction, scale=scale, ds0=ds_max / 5,
-                         stop_after_stability_change=3, ds_max=ds_max)
+                         stop_after_stability_change=3, ds_max=ds_max, zero_modes=zero_modes)
     branch_info["continued"] += 1
     branch_info["steps"] += br.steps
     for (i0, i1) in br.folds + br.branch_points:
@@ -445,7 +446,7 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
                 xf, cf, res, conv = np.asarray(bp["x"], float), bp["c"], bp["residual"], bp["converged"]
                 method = bp["method"] + ": branch point (the minimum ends where another branch crosses)"
             if not conv:
-                xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j])
+                xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j], zero_modes=zero_modes)
                 method = "newton(grad=0, H phi=0, l.phi=1)" + ("" if is_fold else ": branch point")
             step = float(np.max(np.abs(br.x[i1] - br.x[i0]))) + abs(br.c[i1] - br.c[i0])
             near = (abs(cf - br.c[j]) + float(np.max(np.abs(xf - br.x[j])))) <= 5 * step + 1e-9 * scale

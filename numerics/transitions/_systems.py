@@ -102,32 +102,55 @@ class Coexistence:
 
 
 class Fold:
-    """A fold of a stationary branch (spinodal): z = (x, c, phi); l is the null vector guess, fixed."""
+    """A fold of a stationary branch (spinodal): z = (x, c, phi); l is the null vector guess, fixed.
+
+    With a continuous symmetry the branch carries zero modes (Goldstone directions, the rows of `symmetry`,
+    m x k) at every point, which make the plain system singular (phi could be a Goldstone mode, x could slide
+    along the orbit). They are deflated with a phase condition and Lagrange multipliers, z = (x, c, phi, mu,
+    nu): grad f + G^T mu = 0, G (x - x_ref) = 0, H phi + G^T nu = 0, G phi = 0, l . phi = 1. Since
+    grad f . (generator x) = 0 identically, mu = nu = 0 at a solution: a true fold with phi off the orbit
+    (the radial soft mode)."""
 
     method = "newton(grad=0, H phi=0, l.phi=1)"
     singular_ok = False
 
-    def __init__(self, problem: Problem, l):
+    def __init__(self, problem: Problem, l, symmetry=None, x_ref=None):
         self.problem = problem
         self.l = np.asarray(l, float)
-        self.sizes = (problem.k, 1, problem.k)
+        k = problem.k
+        self.G = np.zeros((0, k)) if symmetry is None else np.atleast_2d(np.asarray(symmetry, float))
+        m = self.G.shape[0]
+        self.x_ref = np.zeros(k) if x_ref is None else np.asarray(x_ref, float)
+        self.sizes = (k, 1, k, m, m)
+        if m:
+            self.method = ("newton(grad+G^T mu=0, G(x-x_ref)=0, H phi+G^T nu=0, G phi=0, l.phi=1): "
+                           f"{m} Goldstone mode(s) deflated")
 
     def residual(self, z, mp=False):
-        x, c, phi = _split(z, self.sizes)
+        x, c, phi, mu, nu = _split(z, self.sizes)
         pt = self.problem.at(x, c[0], mp)
-        return np.hstack([pt.gradient, pt.hessian @ phi, [self.l @ phi - 1]])
+        G = self.G
+        return np.hstack([pt.gradient + G.T @ mu, G @ (x - self.x_ref), pt.hessian @ phi + G.T @ nu, G @ phi,
+                          [self.l @ phi - 1]])
 
     def jacobian(self, z, mp=False):
-        k = self.problem.k
-        x, c, phi = _split(z, self.sizes)
+        k, m = self.problem.k, self.G.shape[0]
+        x, c, phi, mu, nu = _split(z, self.sizes)
         pt = self.problem.at(x, c[0], mp)
-        A = _zeros((2 * k + 1, 2 * k + 1), mp)
-        A[:k, :k] = pt.hessian
-        A[:k, k] = pt.gradient_d_control
-        A[k:2 * k, :k] = np.einsum("ijm,j->im", pt.third, phi)
-        A[k:2 * k, k] = pt.hessian_d_control @ phi
-        A[k:2 * k, k + 1:] = pt.hessian
-        A[2 * k, k + 1:] = self.l
+        n = 2 * k + 1 + 2 * m
+        A = _zeros((n, n), mp)
+        ix, ic, iphi, imu, inu = 0, k, k + 1, 2 * k + 1, 2 * k + 1 + m     # column offsets
+        r1, r2, r3, r4, r5 = 0, k, k + m, 2 * k + m, 2 * k + 2 * m          # row offsets
+        A[r1:r1 + k, ix:ix + k] = pt.hessian
+        A[r1:r1 + k, ic] = pt.gradient_d_control
+        A[r1:r1 + k, imu:imu + m] = self.G.T
+        A[r2:r2 + m, ix:ix + k] = self.G
+        A[r3:r3 + k, ix:ix + k] = np.einsum("ijm,j->im", pt.third, phi)
+        A[r3:r3 + k, ic] = pt.hessian_d_control @ phi
+        A[r3:r3 + k, iphi:iphi + k] = pt.hessian
+        A[r3:r3 + k, inu:inu + m] = self.G.T
+        A[r4:r4 + m, iphi:iphi + k] = self.G
+        A[r5, iphi:iphi + k] = self.l
         return A
 
 
