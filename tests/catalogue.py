@@ -269,6 +269,27 @@ def spin_flop_spinodals(t: float, c: float) -> tuple:
     return -abs(g), abs(g)
 
 
+def _lambda_g(y, w, h):
+    """The non-ordering part of the critical-end-point model: a cusp in y, g = y^4/4 + w y^3/3 - y^2/2 - h y."""
+    return y**4 / 4 + w * y**3 / 3 - y**2 / 2 - h * y
+
+
+@lru_cache(None)
+def critical_end_point(w: float) -> tuple:
+    """(t - y) x^2 + x^4 + g(y): x orders in a phase of density y where t = y (a second-order line, the
+    effective quartic 1 - 1/(2 g''(y)) > 0), and the two x = 0 phases of the cusp g coexist where g'(ya) =
+    g'(yb) = 0 and g(ya) = g(yb). The line ends on that first-order line where the upper phase ya is critical:
+    t = ya. Solved by mpmath for (ya, yb, h); test_references_cross_checked compares the closed form
+    h = w/3 + 2 w^3/27, ya = -w/3 + sqrt(1 + w^2/3) (h = 0, t = 1 at w = 0).
+    Returns (h, t, yb, quartic at the critical phase)."""
+    with mpmath.workdps(DPS):
+        def eqs(ya, yb, h):
+            return [ya**3 + w * ya**2 - ya - h, yb**3 + w * yb**2 - yb - h, _lambda_g(ya, w, h) - _lambda_g(yb, w, h)]
+        ya, yb, h = mpmath.findroot(eqs, (1.0, -1.2, 0.1))
+        g2 = 3 * ya**2 + 2 * w * ya - 1
+        return _f(h), _f(ya), _f(yb), _f(1 - 1 / (2 * g2))
+
+
 # ------------------------------------------------------------------ the catalogue
 
 CURIE_WEISS = "-m^2/2 - h*m + T*((1+m)/2*log((1+m)/2) + (1-m)/2*log((1-m)/2))"
@@ -284,6 +305,7 @@ THREE_OP = "t*x^2 + x^4 + x^6 + y^2 + z^2 - g*x^2*y - k*x^2*z"
 COUPLED_PHI4 = "(t+g)*x^2 + x^4 + (t-g)*y^2 + y^4 + c*x^2*y^2"
 O2_SECOND = "t*(x^2+y^2) + (x^2+y^2)^2"
 O2_FIRST = "t*(x^2+y^2) - (x^2+y^2)^2 + (x^2+y^2)^3"
+CEP_MODEL = "(t - y)*x^2 + x^4 + y^4/4 + w*y^3/3 - y^2/2 - h*y"
 
 _CW_LOW = 0.5
 _RS_CHI = 3.0
@@ -457,6 +479,23 @@ CASES = (
          (("t", -0.5), ("c", 3.0)),
          diagram=Diagram("t", (-1.0, 1.0), (Special("bicritical-point", (("g", 0.0), ("t", 0.0))),)),
          reference="two second-order lines and the spin-flop line meet at g = t = 0"),
+    # -------------------------------------------------- critical end point: a lambda line ends on a first-order line
+    Case("cep-successive", "Lambda line crossing a density jump: first order in y, then x orders", CEP_MODEL,
+         ("y", "x"), "h", (-1, 2), (("t", 1.2), ("w", 0.0)),
+         (Expect("first-order", 0.0, spinodals=(-2 / 27 ** 0.5, 2 / 27 ** 0.5), jump=2.0, df_jump=-2.0),
+          Expect("second-order", 1.2 ** 3 - 1.2, beta=0.5)),
+         reference="x = 0: the cusp y^3 - y = h coexists at h = 0 (y = -+1), folds h = -+2/sqrt(27); x orders "
+                   "where y = t, h = t^3 - t"),
+    Case("cep-diagram", "Critical end point: the lambda line t = y ends on the density jump", CEP_MODEL, ("x", "y"),
+         "h", (-1, 2), (("t", 1.0), ("w", 0.0)),
+         diagram=Diagram("t", (0.6, 1.5), (Special("critical-end-point", (("h", critical_end_point(0.0)[0]),
+                                                                          ("t", critical_end_point(0.0)[1]))),)),
+         reference="h = 0, t = 1 (symmetry y -> -y of the cusp at h = 0; mpmath solution of the defining equations)"),
+    Case("cep-asymmetric-diagram", "Critical end point of an asymmetric cusp (w = 1/2)", CEP_MODEL, ("x", "y"), "h",
+         (-1, 2), (("t", 1.0), ("w", 0.5)),
+         diagram=Diagram("t", (0.3, 1.3), (Special("critical-end-point", (("h", critical_end_point(0.5)[0]),
+                                                                          ("t", critical_end_point(0.5)[1]))),)),
+         reference="g'(ya) = g'(yb) = 0, g(ya) = g(yb), t = ya (mpmath)"),
     # -------------------------------------------------- continuous symmetry
     Case("o2-second", "O(2) phi^4 (zero mode in the ordered phase)", O2_SECOND, ("x", "y"), "t", (-1, 1), (),
          (Expect("second-order", 0.0, beta=0.5, jump=None),), reference="r^2 = -t/2"),

@@ -15,7 +15,8 @@ import math
 import mpmath
 import pytest
 
-from catalogue import (CASES, DPS, Case, bc_free_energy, blume_capel_first_T, blume_capel_second, potts_closed_form,
+from catalogue import (CASES, DPS, Case, bc_free_energy, blume_capel_first_T, blume_capel_second, critical_end_point,
+                       potts_closed_form,
                        potts_first, problems, run_engine, sublattice_gas, tilted_landau_peak, time_limit)
 from copyhead.cli import main as cli_main
 
@@ -109,6 +110,15 @@ def test_references_cross_checked():
     assert a4 > 0 and 0 < rho < 1 and T_c > 0            # a genuine second-order point: the case is valid
     # the tricritical point lies on the Blume-Capel second-order line, and first-order points lie below it
     assert abs(blume_capel_second(math.log(4) / 3) - 1 / 3) < 1e-12
+    h, t, yb, a4 = critical_end_point(0.0)      # closed form at w = 0, and a genuine critical end point
+    assert abs(h) < 1e-30 and abs(t - 1) < 1e-15 and abs(yb + 1) < 1e-15 and abs(a4 - 0.75) < 1e-15
+    for w in (0.5, -0.3):
+        # Maxwell construction on the cubic g' - h: equal areas put its middle root at the inflection y = -w/3,
+        # so h = w/3 + 2 w^3/27 and ya, yb = -w/3 +- sqrt(1 + w^2/3) (closed form)
+        h, t, yb, a4 = critical_end_point(w)
+        root = math.sqrt(1 + w * w / 3)
+        assert a4 > 0 and abs(h - (w / 3 + 2 * w**3 / 27)) < 1e-14 and abs(t - (-w / 3 + root)) < 1e-14
+        assert abs(yb - (-w / 3 - root)) < 1e-14
     T1, m1 = blume_capel_first_T(0.48)
     with mpmath.workdps(DPS):
         assert abs(bc_free_energy(m1, T1, 0.48) - bc_free_energy(0, T1, 0.48)) < 1e-12

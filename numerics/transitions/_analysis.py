@@ -447,7 +447,8 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
                 method = bp["method"] + ": branch point (the minimum ends where another branch crosses)"
             if not conv:
                 xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j], zero_modes=zero_modes)
-                method = "newton(grad=0, H phi=0, l.phi=1)" + ("" if is_fold else ": branch point")
+                method = ("newton(grad=0, H phi=0, l.phi=1)" + ("" if is_fold else ": branch point")
+                          + (f"; {zero_modes} Goldstone mode(s) deflated" if zero_modes else ""))
             step = float(np.max(np.abs(br.x[i1] - br.x[i0]))) + abs(br.c[i1] - br.c[i0])
             near = (abs(cf - br.c[j]) + float(np.max(np.abs(xf - br.x[j])))) <= 5 * step + 1e-9 * scale
             if not (conv and near):

@@ -434,6 +434,74 @@ def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits
                         evidence, values_digits)
 
 
+def _critical_end_point(problem, second, crit, first_orders, d_bracket, c_range, digits=None):
+    """Critical end point near the end of a second-order line: crit = (c, d, x) its last tracked point,
+    first_orders = [(d, Transition)] first-order transitions nearby. Newton on the CriticalEndPoint system from
+    the critical phase and, as its partner, the coexisting phase farther from it; accepted when both phases
+    are global minima there and distinct (a finite jump: not a tricritical point, where they merge)."""
+    c0, d0, xa = crit
+    lo_d, hi_d = min(d_bracket), max(d_bracket)
+    c_scale = c_range[1] - c_range[0]
+    d_scale = hi_d - lo_d
+    for d_f, tr in sorted(first_orders, key=lambda t: abs(t[0] - d0) + abs(t[1].critical_value - c0) / c_scale):
+        sides = [_x_of(problem, tr.order_parameters[n]) for n in ("before", "after")]
+        xb = max(sides, key=lambda v: float(np.linalg.norm(v - xa)))
+        r, system, _ = critical_end_point_newton(problem, second, xa, c0, d0, xb, c_scale=c_scale, d_scale=d_scale)
+        if not r.converged:
+            continue
+        xa_s, c_s, d_s, phi, beta, xb_s = (np.asarray(v, float) for v in system.split(r.x))
+        c_s, d_s = float(c_s[0]), float(d_s[0])
+        if not (lo_d - 1e-9 * d_scale <= d_s <= hi_d + 1e-9 * d_scale and c_range[0] <= c_s <= c_range[1]):
+            continue
+        p = problem.with_params(**{second: d_s})
+        jump = float(np.max(np.abs(xa_s - xb_s)))
+        if jump <= 1e-6 * (1 + float(np.max(np.abs(xa_s)))):
+            continue                       # the phases merge: a tricritical or critical point, not this
+        f_s = float(p.f(list(xa_s), c_s))
+        lower = [m for m in all_minima(p, [c_s])[0] if m.f < f_s - 1e-9 * (1 + abs(f_s))]
+        if lower or not (_stable(p, xa_s, c_s) and _stable(p, xb_s, c_s)):
+            continue                       # not on the phase boundary of the global minimum
+        from ._analysis import landau_at
+
+        lan = landau_at(p, xa_s, c_s, phi)
+        evidence = {"critical_phase": {n: float(v) for n, v in zip(problem.order_names, xa_s)},
+                    "coexisting_phase": {n: float(v) for n, v in zip(problem.order_names, xb_s)},
+                    "soft_direction": [float(v) for v in phi / np.linalg.norm(phi)],
+                    "observable_jump": abs(float(p.obs(list(xa_s), c_s)) - float(p.obs(list(xb_s), c_s))),
+                    "order_parameter_jump": jump,
+                    "landau_at_critical_phase": lan,
+                    "second_order_line_last_point": {problem.control: float(c0), second: float(d0)},
+                    "first_order_nearby": [{second: float(d), problem.control: float(t.critical_value)}
+                                           for d, t in first_orders],
+                    "newton_iterations": r.iterations,
+                    "lines_meeting": "a second-order line ends on a first-order line, which continues through it: "
+                                     "the critical phase coexists with a distinct phase (a finite jump)"}
+        flag = "ok" if (lan.get("a4_effective") or 0.0) > 0 else "landau-quartic-not-positive"
+        values_digits = None
+        if digits:
+            mp = newton(system, r.x, digits=digits)
+            evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+            if mp.converged:
+                k = problem.k
+                values_digits = _digits_of(mp.mp_x[k:k + 2], (problem.control, second), digits, mp.dps)
+        return SpecialPoint("critical-end-point", {problem.control: c_s, second: d_s}, True, float(r.residual),
+                            system.method, flag, evidence, values_digits)
+    return None
+
+
+def _track_back(problem, second, tr, d_from, ds):
+    """Follow a line from the transition tr at d_from through ds; its last tracked point (c, d, x)."""
+    state = _state(problem.with_params(**{second: d_from}), tr)
+    prev, prev_d, cur_d = None, None, d_from
+    for d in ds:
+        weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
+        new = _track(problem.with_params(**{second: float(d)}), state, prev, weight)
+        if new is None:
+            break
+        prev, prev_d, state, cur_d = state, cur_d, new, float(d)
+    return state["c"], cur_d, np.asarray(state["x"], float)
+
+
 def phase_diagram(problem: Problem, second: str, second_range, control_range=None, *, n_coarse: int = 7,
                   n_points: int = 41, log=None, digits: int | None = None, spinodals: bool = True) -> PhaseDiagram:
     """Transition lines in (control, second) for second in second_range; control_range None = automatic
@@ -509,10 +577,20 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 tr2 = reports[j + 1][partner]
                 pts.append((tr2.critical_value, d1, tr2.spinodals))
             lines.append({"kind": tr.kind, "points": pts})
+            if partner is None and tr.kind == "second-order" and any(
+                    t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+                fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
+                    (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, (state["c"], cur_d, np.asarray(state["x"], float)), fo,
+                                          (d0, d1), ranges[j] or ranges[j + 1] or (-np.inf, np.inf), digits)
+                if sp_:
+                    specials.append(sp_)
+                    continue
             if partner is None:
                 # the line ends between d0 and d1: find out why
                 kinds_next = {t.kind for t in reports[j + 1]}
-                if tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None:
+                if (tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None
+                        and problem.symmetric_point is not None):
                     nxt = min((t for t in reports[j + 1] if t.kind == "first-order"),
                               key=lambda t: abs(t.critical_value - tr.critical_value))
                     sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
@@ -542,6 +620,17 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 continue
             # a line starting between d0 and d1 (reverse direction of the cases above)
             earlier = {t.kind for t in reports[j]}
+            if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+                fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
+                    (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
+                crit = _track_back(problem, second, tr2, d1, [d for d in fine[::-1] if d0 < d < d1])
+                sp_ = _critical_end_point(problem, second, crit, fo, (d0, d1),
+                                          ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
+                if sp_:
+                    specials.append(sp_)
+                    lines.append({"kind": tr2.kind, "points": [(tr2.critical_value, d1, tr2.spinodals)],
+                                  "start": True})
+                    continue
             if tr2.kind == "second-order" and problem.quartic is not None and any(
                     _involves_symmetric(problem, t) for t in reports[j]):
                 prv = min((t for t in reports[j] if _involves_symmetric(problem, t)),
