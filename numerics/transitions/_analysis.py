@@ -19,51 +19,10 @@ from ._special_points import (branch_point_newton, coexistence_bisection, coexis
 from ._systems import fourth_directional
 from .results import Fold, Transition, TransitionReport
 
-MODEL_NUMERIC = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
 WIDE_RANGE = (1e-60, 1e60)          # decades scanned for the model's own control scale
-MODEL_PARAM_RANGE = (1e-30, 1e30)   # positive model parameters outside this are refused (see model_problem)
 
 
 # ------------------------------------------------------------------ builders
-
-def model_problem(spec, control: str = "alpha", alpha: float | None = None) -> Problem:
-    """The copy-head reduced free energy of ``spec`` (a ModelSpec) with ``control`` free.
-
-    The reported observable is m, the mean attention on the previous token.
-    For linear attention the symmetric point is S = 0 and Landau coefficients
-    come from the symbolic layer (compiled and disk-cached).
-    """
-    from copyhead.numerics.compiled import compiled_landau_quartic, compiled_model, compiled_observables
-
-    if control not in ("alpha",) + MODEL_NUMERIC:
-        raise InvalidParameterError(control, f"is not a model parameter; choose alpha or one of {', '.join(MODEL_NUMERIC)}")
-    cf = compiled_model(spec.attention, spec.tokens, spec.prior, control)
-    values = dict(spec.numeric_params)
-    for name, v in values.items():
-        if name not in ("T", "V") and not (MODEL_PARAM_RANGE[0] <= abs(v) <= MODEL_PARAM_RANGE[1]):
-            raise InvalidParameterError(name, f"= {v:g} is outside [{MODEL_PARAM_RANGE[0]:g}, {MODEL_PARAM_RANGE[1]:g}]"
-                                              ": the double-precision engine cannot resolve the model at this "
-                                              "scale (alpha* scales with it); rescale the model")
-    values["alpha"] = 1.0 if alpha is None else float(alpha)
-    param_values = {n: float(values[n]) for n in cf.params}
-    obs_fns = compiled_observables(spec.attention, spec.tokens)
-    m_fn = obs_fns["m"]
-
-    def observable(xs, c, pv, _ctrl=control):
-        full = [c if name == _ctrl else pv[name] for name in MODEL_NUMERIC]
-        return m_fn(*xs, *full)
-
-    symmetric = None
-    quartic = None
-    if spec.attention == "linear":
-        symmetric = tuple(0.0 for _ in cf.order_params)
-
-        quartic = compiled_landau_quartic(spec.attention, spec.tokens, spec.prior, control)
-    return Problem(cf, control, param_values, tuple(cf.order_params), "m", observable, symmetric, quartic,
-                   label=f"copy head {spec.attention}/{spec.tokens}/{spec.prior}",
-                   positive_control=(control != "alpha" or True),
-                   extra={"spec": spec.to_dict()})
-
 
 def expression_problem(text: str, order_params, control: str, params: dict | None = None) -> Problem:
     """A user-typed free energy (parsed safely, compiled with exact derivatives)."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from copyhead.errors import InvalidParameterError
+
 KINDS = ("first-order", "second-order", "crossover")
 SPECIAL_KINDS = ("tricritical", "critical-point", "critical-end-point", "bicritical", "tetracritical")
 BOUNDARY_KINDS = KINDS + ("spinodal",)
@@ -119,9 +121,9 @@ class Transition(_Result):
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+            raise InvalidParameterError("kind", f"must be one of {KINDS}, got {self.kind!r}")
         if not math.isfinite(self.critical_value):
-            raise ArithmeticError("a transition's critical value must be finite")
+            raise InvalidParameterError("critical_value", f"must be finite, got {self.critical_value!r}")
 
 
 @dataclass(frozen=True, repr=False)
