@@ -82,6 +82,9 @@ def _track(problem, state, prev_state=None, weight=None):
         sol = critical_newton(problem, problem.symmetric_point, c0)
         if not sol["converged"]:
             return None
+        w = np.linalg.eigvalsh(problem.at(problem.symmetric_point, float(sol["c"])).hessian)
+        if w[0] < -1e-7 * max(1.0, float(np.max(np.abs(w)))):
+            return None       # x0 is a saddle there (another mode ordered first): no transition of the minimum
         lan = _landau_evidence(problem, float(sol["c"]))
         if lan.get("a4_effective") is not None and lan["a4_effective"] <= 0:
             return None
@@ -502,6 +505,35 @@ def _track_back(problem, second, tr, d_from, ds):
     return state["c"], cur_d, np.asarray(state["x"], float)
 
 
+def _split_at_specials(lines, specials, control, second):
+    """A line continued straight through a bicritical, tetracritical or critical end point (where the branch
+    point it follows passes from one line onto another) is cut there into two lines that end on the point."""
+    out = list(lines)
+    for sp_ in specials:
+        if sp_.kind not in ("bicritical-point", "tetracritical-point", "critical-end-point"):
+            continue
+        c_s, d_s = sp_.values[control], sp_.values[second]
+        nxt = []
+        for m in out:
+            pts = m["points"]
+            cut = None
+            for i in range(1, len(pts) - 1):
+                (c0, d0, _), (c1, d1, _) = pts[i - 1], pts[i + 1]
+                if (pts[i][1] - d_s) * (pts[i - 1][1] - d_s) <= 0 or (pts[i][1] - d_s) * (d1 - d_s) < 0:
+                    near = abs(pts[i][0] - c_s) <= 2 * (abs(c1 - c0) + abs(pts[i][0] - c0)) + 1e-12 * (1 + abs(c_s))
+                    if near and min(abs(pts[i][1] - d_s), abs(pts[i - 1][1] - d_s)) > 1e-12 * (1 + abs(d_s)):
+                        cut = i if (pts[i][1] - d_s) * (pts[i - 1][1] - d_s) <= 0 else i + 1
+                        break
+            if cut is None:
+                nxt.append(m)
+                continue
+            point = (c_s, d_s, None)
+            nxt.append({"kind": m["kind"], "points": list(pts[:cut]) + [point]})
+            nxt.append({"kind": m["kind"], "points": [point] + list(pts[cut:])})
+        out = nxt
+    return out
+
+
 def phase_diagram(problem: Problem, second: str, second_range, control_range=None, *, n_coarse: int = 7,
                   n_points: int = 41, log=None, digits: int | None = None, spinodals: bool = True) -> PhaseDiagram:
     """Transition lines in (control, second) for second in second_range; control_range None = automatic
@@ -669,6 +701,7 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 break
         else:
             merged.append({"kind": ln["kind"], "points": list(ln["points"])})
+    merged = _split_at_specials(merged, specials, problem.control, second)
     # lines end at their special points: extend each adjacent line to it (for plots and tables)
     spacing = (hi2 - lo2) / max(1, len(coarse) - 1)
     for sp_ in specials:
