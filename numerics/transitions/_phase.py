@@ -493,21 +493,25 @@ def _critical_end_point(problem, second, crit, first_orders, d_bracket, c_range,
 
 
 def _track_back(problem, second, tr, d_from, ds):
-    """Follow a line from the transition tr at d_from through ds; its last tracked point (c, d, x)."""
+    """Follow a line from the transition tr at d_from through ds: its last tracked point (c, d, x) and the
+    points [(c, d)] passed."""
     state = _state(problem.with_params(**{second: d_from}), tr)
     prev, prev_d, cur_d = None, None, d_from
+    passed = []
     for d in ds:
         weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
         new = _track(problem.with_params(**{second: float(d)}), state, prev, weight)
         if new is None:
             break
         prev, prev_d, state, cur_d = state, cur_d, new, float(d)
-    return state["c"], cur_d, np.asarray(state["x"], float)
+        passed.append((new["c"], cur_d))
+    return (state["c"], cur_d, np.asarray(state["x"], float)), passed
 
 
 def _split_at_specials(lines, specials, control, second):
-    """A line continued straight through a bicritical, tetracritical or critical end point (where the branch
-    point it follows passes from one line onto another) is cut there into two lines that end on the point."""
+    """A line continued straight through a bicritical or tetracritical point, or a second-order line through a
+    critical end point (where the branch point it follows passes from one line onto another), is cut there
+    into two lines that end on the point."""
     out = list(lines)
     for sp_ in specials:
         if sp_.kind not in ("bicritical-point", "tetracritical-point", "critical-end-point"):
@@ -516,6 +520,9 @@ def _split_at_specials(lines, specials, control, second):
         nxt = []
         for m in out:
             pts = m["points"]
+            if sp_.kind == "critical-end-point" and m["kind"] == "first-order":
+                nxt.append(m)         # the first-order line continues through a critical end point
+                continue
             cut = None
             for i in range(1, len(pts) - 1):
                 (c0, d0, _), (c1, d1, _) = pts[i - 1], pts[i + 1]
@@ -655,12 +662,15 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]):
                 fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
                     (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
-                crit = _track_back(problem, second, tr2, d1, [d for d in fine[::-1] if d0 < d < d1])
+                crit, passed = _track_back(problem, second, tr2, d1, [d for d in fine[::-1] if d0 < d < d1])
                 sp_ = _critical_end_point(problem, second, crit, fo, (d0, d1),
                                           ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
                 if sp_:
                     specials.append(sp_)
-                    lines.append({"kind": tr2.kind, "points": [(tr2.critical_value, d1, tr2.spinodals)],
+                    d_s = sp_.values[second]
+                    # the line from the critical end point on: the back-tracked points beyond it, then d1
+                    kept = [(c, d, None) for c, d in passed[::-1] if (d - d_s) * (d1 - d_s) > 0]
+                    lines.append({"kind": tr2.kind, "points": kept + [(tr2.critical_value, d1, tr2.spinodals)],
                                   "start": True})
                     continue
             if tr2.kind == "second-order" and problem.quartic is not None and any(
