@@ -154,3 +154,19 @@ def test_critical_end_point_of_a_rescaled_model_from_the_cli(capsys):
     first_lines = [b for b in out["boundaries"] if b["kind"] == "first-order"]
     assert len(second_lines) == 1 and abs(second_lines[0]["points"][0][1] - float(t_ref)) < 1e-12
     assert len(first_lines) == 1 and first_lines[0]["points"][0][1] < float(t_ref) < first_lines[0]["points"][-1][1]
+
+
+@pytest.mark.slow
+def test_spin_flop_spinodals_are_continued_as_branch_points_to_the_bicritical_point():
+    """(t+g) x^2 + x^4 + (t-g) y^2 + y^4 + 3 x^2 y^2 at t < 0: the x phase (x^2 = -(t+g)/2) is stable against y
+    while t - g + 3 x^2 > 0, up to g = t (1 - 3/2)/(1 + 3/2) = -t/5 (a branch point: y can grow), the y phase
+    mirrors it; both spinodal lines end at the bicritical point g = t = 0."""
+    problem = expression_problem("(t+g)*x^2 + x^4 + (t-g)*y^2 + y^4 + c*x^2*y^2", ["x", "y"], "g",
+                                 {"t": -0.5, "c": 3.0})
+    diagram = phase_diagram(problem, "t", (-1.0, 1.0), (-1.0, 1.0))
+    spinodals = [b for b in diagram.boundaries if b.kind == "spinodal"]
+    assert len(spinodals) == 2
+    for line in spinodals:
+        assert len(line.points) > 10 and line.points[-1] == (0.0, 0.0)
+        assert all(abs(abs(g) + t / 5) < 1e-9 and t <= 0 for g, t in line.points)
+    assert sorted(math.copysign(1, g) for g, t in (s.points[0] for s in spinodals)) == [-1, 1]

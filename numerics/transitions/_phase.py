@@ -737,7 +737,7 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     if spinodals:
         for pts in _spinodal_lines(problem, second, coarse, fine, reports):
             for sp_ in specials:      # a spinodal line ends where the two spinodals merge
-                if sp_.kind != "critical-point":
+                if sp_.kind not in ("critical-point", "bicritical-point"):
                     continue
                 c_s, d_s = sp_.values[problem.control], sp_.values[second]
                 if len(pts) >= 2 and abs(pts[0][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (pts[0][1] - d_s) >= 0:
@@ -776,10 +776,29 @@ def _spinodal_lines(problem, second, coarse, fine, reports):
     return lines
 
 
+def _spinodal_type(problem, x, c):
+    """('fold' or 'branch-point', Goldstone zero modes) of a spinodal at (x, c): a soft mode phi with
+    phi . d grad/dc = 0 is a branch point (e.g. a spin flop: another order parameter can grow), else a fold;
+    zero eigenvalues beyond the soft one are symmetry (Goldstone) modes."""
+    pt = problem.at(x, c)
+    w, V = np.linalg.eigh(pt.hessian)
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(w))))
+    zero_modes = max(0, int(np.sum(np.abs(w) <= tol)) - 1)
+    gc = pt.gradient_d_control
+    soft = [i for i in np.argsort(np.abs(w))[:1 + zero_modes]]
+    branch = zero_modes == 0 and abs(V[:, soft[0]] @ gc) <= 1e-6 * (1 + float(np.linalg.norm(gc)))
+    return ("branch-point" if branch else "fold"), zero_modes
+
+
 def _continue_fold(problem, second, start, ds):
+    """A spinodal continued through the second-parameter values ds: the fold system (Goldstone modes deflated),
+    or, where the spinodal is a branch point of the metastable minimum, the branch-point system."""
     from ._continuation import refine_fold
 
     x, c = start
+    kind, zero_modes = _spinodal_type(problem, np.asarray(x, float), float(c))
+    x0 = problem.symmetric_point
+    off_x0 = x0 is None or np.max(np.abs(np.asarray(x, float) - np.asarray(x0))) > 1e-6
     out, hist = [], [(x, c)]
     for d in ds:
         if len(hist) >= 2 and len(out) >= 1:
@@ -788,14 +807,20 @@ def _continue_fold(problem, second, start, ds):
         else:
             xg, cg = hist[-1]
         p = problem.with_params(**{second: float(d)})
-        xf, cf, res, conv, _ = refine_fold(p, xg, cg)
-        if not conv or not np.all(np.isfinite(xf)):
-            break
-        pt = p.at(xf, cf)
-        w, V = np.linalg.eigh(pt.hessian)
-        phi = V[:, int(np.argmin(np.abs(w)))]
-        if abs(phi @ pt.gradient_d_control) <= 1e-6 * (1 + float(np.linalg.norm(pt.gradient_d_control))):
-            break           # no longer a fold: a branch point (the fold system holds there too), the line ended
+        if kind == "branch-point":
+            sol = branch_point_newton(p, xg, cg)
+            xf, cf, conv = np.asarray(sol["x"], float), float(sol["c"]), sol["converged"]
+            if not conv or not np.all(np.isfinite(xf)) or not _stable(p, xf, cf):
+                break
+            x0 = p.symmetric_point
+            if x0 is not None and off_x0 and np.max(np.abs(xf - np.asarray(x0))) <= 1e-6:
+                break       # the metastable ordered phase has shrunk onto x0 (a bicritical point): the line ended
+        else:
+            xf, cf, res, conv, _ = refine_fold(p, xg, cg, zero_modes=zero_modes)
+            if not conv or not np.all(np.isfinite(xf)):
+                break
+            if _spinodal_type(p, xf, cf)[0] != "fold":
+                break       # no longer a fold: a branch point (the fold system holds there too), the line ended
         if len(out) >= 2:
             step = abs(out[-1][0] - out[-2][0])
             if abs(cf - out[-1][0]) > 10 * step + 1e-6 * (1 + abs(cf)):
