@@ -16,7 +16,7 @@ import mpmath
 import pytest
 
 from catalogue import (CASES, DPS, Case, bc_free_energy, blume_capel_first_T, blume_capel_second, critical_end_point,
-                       potts_closed_form,
+                       phi8_ordered_coexistence, phi8_special, potts_closed_form,
                        potts_first, problems, run_engine, sublattice_gas, tilted_landau_peak, time_limit)
 from copyhead.cli import main as cli_main
 
@@ -119,6 +119,12 @@ def test_references_cross_checked():
         root = math.sqrt(1 + w * w / 3)
         assert a4 > 0 and abs(h - (w / 3 + 2 * w**3 / 27)) < 1e-14 and abs(t - (-w / 3 + root)) < 1e-14
         assert abs(yb - (-w / 3 - root)) < 1e-14
+    for c in (1.0, 1.7):
+        (a_e, b_e), (a_c, b_c) = phi8_special(c)
+        assert a_e == 0 and abs(b_e - c * c / 4) < 1e-14 and abs(a_c + c**3 / 16) < 1e-14
+        assert abs(b_c - 3 * c * c / 8) < 1e-14
+    a, jump, spin = phi8_ordered_coexistence(0.35)
+    assert abs(a + 0.05) < 1e-15 and spin[0] < a < spin[1] and jump > 0     # a = 1/8 - b/2 at c = 1
     T1, m1 = blume_capel_first_T(0.48)
     with mpmath.workdps(DPS):
         assert abs(bc_free_energy(m1, T1, 0.48) - bc_free_energy(0, T1, 0.48)) < 1e-12
