@@ -65,6 +65,18 @@ def test_kernel_quartic_decides_the_kind(c, kind):
     assert got == kind, reason
 
 
+@pytest.mark.parametrize("s", [1.0, 2.5])
+def test_kernel_quartic_eliminates_a_stiff_mode(s):
+    """A third, massive order parameter z with z^2 - s x^2 z relaxes to z = s x^2/2 and lowers the x^4
+    coefficient on the kernel to 1 - s^2/4 (negative for s = 2.5: no bicritical/tetracritical kind)."""
+    problem = expression_problem(SHIFTED + " + z^2 - s*x^2*z", ["x", "y", "z"], "t", {"g": 0.0, "c": 1.0, "s": s})
+    r, _, W = double_zero_newton(problem, "g", (0.0, 0.0, 0.0), 0.5, -0.3, (1, 0, 0), (0, 1, 0))
+    assert r.converged and abs(r.x[0] - 0.1) < 1e-14 and abs(r.x[1] - 0.2) < 1e-14
+    q = kernel_quartic(problem.with_params(g=float(r.x[1])), (0.0, 0.0, 0.0), float(r.x[0]), W)
+    assert abs(q["A"] - (1 - s * s / 4)) < 1e-12 and abs(q["E"] - 2) < 1e-12 and abs(q["C"] - 1) < 1e-12
+    assert (multicritical_kind(q)[0] == "tetracritical-point") == (s < 2)
+
+
 def test_phase_sequence_kinds():
     assert _phases_kind(["disordered", "mode-1", "mode-2"]) == "bicritical-point"
     assert _phases_kind(["mode-1", "mixed", "mode-2", "disordered"]) == "tetracritical-point"
