@@ -26,8 +26,8 @@ import time
 
 import mpmath as mp
 
-from copyhead import ModelSpec
-from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
+from copyhead import CopyHeadModel, ModelSpec
+from copyhead.numerics.transitions import auto_range, find_transitions
 
 KNOBS = {
     "sigma2": [1e-30, 1e-20, 1e-12, 1e-6, 1e-2, 1.0, 1e2, 1e6, 1e12, 1e20, 1e30],
@@ -71,7 +71,7 @@ def run(attention, knob, value):
     started = time.perf_counter()
     row = {"attention": attention, "knob": knob, "value": value}
     try:
-        problem = model_problem(spec)
+        problem = CopyHeadModel(spec).problem()
         rng = auto_range(problem)
         rep = find_transitions(problem, *rng) if rng else None
     except Exception as exc:          # a refusal (out of the engine's range) is a result too

@@ -11,8 +11,8 @@ import math
 import mpmath as mp
 import pytest
 
-from copyhead import ModelSpec
-from copyhead.numerics.transitions import auto_range, expression_problem, find_transitions, model_problem
+from copyhead import CopyHeadModel, ModelSpec
+from copyhead.numerics.transitions import auto_range, expression_problem, find_transitions
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_alpha_star_is_proportional_to_sigma2_to_double_precision(sigma2, alpha_
     """alpha* = sigma2 alpha*(sigma2 = 1) exactly; spinodals likewise (mpmath folds at sigma2 = 1). At 1e-20 the
     engine once printed 47 spurious "continuous but singular" warnings (absolute tolerances in alpha), at 1e12 it
     agreed to 5e-12 only (a cancelling offset in the coexistence Jacobian)."""
-    problem = model_problem(ModelSpec(sigma2=sigma2))
+    problem = CopyHeadModel(ModelSpec(sigma2=sigma2)).problem()
     rep = find_transitions(problem, 1.8 * sigma2, 20 * sigma2)
     assert rep.flag == "ok" and rep.warnings == ()
     (tr,) = rep.transitions
@@ -113,7 +113,7 @@ def test_alpha_star_is_proportional_to_sigma2_to_double_precision(sigma2, alpha_
 
 @pytest.mark.parametrize("sigma2", [1e-20, 1e20])
 def test_digits_follow_sigma2(sigma2, alpha_star_unit):
-    problem = model_problem(ModelSpec(sigma2=sigma2))
+    problem = CopyHeadModel(ModelSpec(sigma2=sigma2)).problem()
     (tr,) = find_transitions(problem, 1.8 * sigma2, 20 * sigma2, digits=20).transitions
     with mp.workdps(40):
         expected = mp.nstr(alpha_star_unit * mp.mpf(10) ** round(math.log10(sigma2)), 20)
@@ -121,7 +121,7 @@ def test_digits_follow_sigma2(sigma2, alpha_star_unit):
 
 
 def test_automatic_range_at_tiny_sigma2_gives_no_spurious_warnings(alpha_star_unit):
-    problem = model_problem(ModelSpec(sigma2=1e-20))
+    problem = CopyHeadModel(ModelSpec(sigma2=1e-20)).problem()
     rep = find_transitions(problem, *auto_range(problem))
     assert rep.flag == "ok" and rep.warnings == ()
     assert abs(rep.transitions[0].critical_value / (1e-20 * float(alpha_star_unit)) - 1) < 4e-15
@@ -134,7 +134,7 @@ def test_large_gamma_jump_and_spinodals(gamma):
     from copyhead.derivations.scaling import coexistence_exact
 
     spec = ModelSpec(gamma=gamma)
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     rep = find_transitions(problem, *auto_range(problem))
     (tr,) = rep.transitions
     assert tr.kind == "first-order" and tr.flag == "ok" and rep.flag == "ok"
@@ -179,7 +179,7 @@ def test_large_context_length_range_brackets_the_true_transition(k):
     from copyhead.derivations.scaling import coexistence_exact
 
     spec = ModelSpec(T=2 ** k)
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     rep = find_transitions(problem, *auto_range(problem))
     assert rep.flag == "ok"
     (tr,) = rep.transitions
@@ -204,7 +204,7 @@ def test_linear_attention_spinodal_lines_reach_the_tricritical_point():
     from copyhead.numerics.transitions import phase_diagram
 
     gamma_tc = math.sqrt(15) / 8
-    diagram = phase_diagram(model_problem(ModelSpec(attention="linear")), "gamma", (0.3, 1.0))
+    diagram = phase_diagram(CopyHeadModel(ModelSpec(attention="linear")).problem(), "gamma", (0.3, 1.0))
     lines = [b for b in diagram.boundaries if b.kind == "spinodal"]
     assert len(lines) == 2
     upper = max(lines, key=lambda b: max(c for c, _ in b.points))
@@ -221,9 +221,6 @@ def test_blume_capel_spinodal_line_is_a_fold_everywhere():
     """Blume-Capel (T, D): the spinodal of the ordered phase runs from the tricritical point (T = 1/3) to the
     end of the D range; each point is checked as a fold of the mean-field free energy in mpmath
     (f_m = f_mm = 0 at that D, from the catalogue's formula)."""
-    import sys, pathlib
-
-    sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from catalogue import CASE_BY_ID, bc_free_energy
     from copyhead.numerics.transitions import phase_diagram
 
