@@ -50,6 +50,8 @@ def linear_reference(spec):
 def softmax_reference(spec, tr):
     from copyhead.derivations.scaling import _mpmath_pieces, coexistence_exact
 
+    if spec.replace(sigma2=1.0) == ModelSpec():       # alpha* is proportional to sigma2, exactly
+        return float(spec.sigma2 * coexistence_exact(ModelSpec())["alpha_star"]), "sigma2 x alpha*(sigma2 = 1)"
     try:
         return float(coexistence_exact(spec)["alpha_star"]), "equal depth (minimiser + mpmath)"
     except (ArithmeticError, ValueError) as exc:
