@@ -182,3 +182,20 @@ def test_spin_flop_spinodals_are_continued_as_branch_points_to_the_bicritical_po
         assert len(line.points) > 10 and line.points[-1] == (0.0, 0.0)
         assert all(abs(abs(g) + t / 5) < 1e-9 and t <= 0 for g, t in line.points)
     assert sorted(math.copysign(1, g) for g, t in (s.points[0] for s in spinodals)) == [-1, 1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sign, second_range", [(1, (0.95, 1.07)), (-1, (-1.5, -0.6)), (-1, (-1.07, -0.95))])
+def test_critical_end_point_whichever_side_the_line_lies_and_in_a_narrow_box(sign, second_range):
+    """The catalogue's w = 0 model with t -> sign * t: the second-order line h = t'^3 - t' (t' = sign t > 1)
+    ends at h = 0, t' = 1, entered from above (sign 1) or from below (sign -1) in the second parameter. In the
+    narrow boxes the line lies within one control grid cell of the first-order line at the coarse point next
+    to the critical end point, where the coarse analysis misses it: the line is followed on to the point."""
+    expr = f"({sign}*t - y)*x^2 + x^4 + y^4/4 - y^2/2 - h*y"
+    problem = expression_problem(expr, ["x", "y"], "h", {"t": sign * 1.0})
+    diagram = phase_diagram(problem, "t", second_range, (-1, 2))
+    sp = _one(diagram, "critical-end-point")
+    assert sp.flag == "ok" and abs(sp.values["h"]) < 1e-12 and abs(sp.values["t"] - sign) < 1e-12
+    for line in diagram.boundaries:
+        if line.kind == "second-order":         # cut at the point: no metastable continuation beyond it
+            assert all(sign * d >= 1 - 1e-12 for _, d in line.points)

@@ -437,16 +437,18 @@ def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits
                         evidence, values_digits)
 
 
-def _critical_end_point(problem, second, crit, first_orders, d_bracket, c_range, digits=None):
-    """Critical end point near the end of a second-order line: crit = (c, d, x) its last tracked point,
-    first_orders = [(d, Transition)] first-order transitions nearby. Newton on the CriticalEndPoint system from
-    the critical phase and, as its partner, the coexisting phase farther from it; accepted when both phases
-    are global minima there and distinct (a finite jump: not a tricritical point, where they merge)."""
-    c0, d0, xa = crit
+def _critical_end_point(problem, second, crits, first_orders, d_bracket, c_range, digits=None):
+    """Critical end point near the end of a second-order line: crits = [(c, d, x)] tracked points of the line
+    to start from (in order), first_orders = [(d, Transition)] first-order transitions nearby. Newton on the
+    CriticalEndPoint system from the critical phase and, as its partner, the coexisting phase farther from it;
+    accepted when both phases are global minima there and distinct (a finite jump: not a tricritical point,
+    where they merge)."""
     lo_d, hi_d = min(d_bracket), max(d_bracket)
     c_scale = c_range[1] - c_range[0]
     d_scale = hi_d - lo_d
-    for d_f, tr in sorted(first_orders, key=lambda t: abs(t[0] - d0) + abs(t[1].critical_value - c0) / c_scale):
+    starts = [(crit, d_f, tr) for crit in crits for d_f, tr in
+              sorted(first_orders, key=lambda t: abs(t[0] - crit[1]) + abs(t[1].critical_value - crit[0]) / c_scale)]
+    for (c0, d0, xa), d_f, tr in starts:
         sides = [_x_of(problem, tr.order_parameters[n]) for n in ("before", "after")]
         xb = max(sides, key=lambda v: float(np.linalg.norm(v - xa)))
         r, system, _ = critical_end_point_newton(problem, second, xa, c0, d0, xb, c_scale=c_scale, d_scale=d_scale)
@@ -492,10 +494,10 @@ def _critical_end_point(problem, second, crit, first_orders, d_bracket, c_range,
     return None
 
 
-def _track_back(problem, second, tr, d_from, ds):
-    """Follow a line from the transition tr at d_from through ds: its last tracked point (c, d, x) and the
-    points [(c, d)] passed."""
-    state = _state(problem.with_params(**{second: d_from}), tr)
+def _follow(problem, second, state, d_from, ds):
+    """Follow a line from its state at d_from through ds: the tracked points [(c, d, x)] (a second-order
+    line is followed on past where it stops being a transition of the global minimum, as a branch point of a
+    metastable minimum: the critical end point lies between)."""
     prev, prev_d, cur_d = None, None, d_from
     passed = []
     for d in ds:
@@ -504,8 +506,8 @@ def _track_back(problem, second, tr, d_from, ds):
         if new is None:
             break
         prev, prev_d, state, cur_d = state, cur_d, new, float(d)
-        passed.append((new["c"], cur_d))
-    return (state["c"], cur_d, np.asarray(state["x"], float)), passed
+        passed.append((new["c"], cur_d, np.asarray(new["x"], float)))
+    return passed
 
 
 def _split_at_specials(lines, specials, control, second):
@@ -576,7 +578,9 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
         d0, d1 = coarse[j], coarse[j + 1]
         used = set()
         seg_fine = [d for d in fine if d0 < d < d1]
-        for tr in reports[j]:
+        # second-order lines first: a critical end point found on one explains a first-order line changing
+        # its pair of phases there (not an end of it)
+        for tr in sorted(reports[j], key=lambda t: t.kind != "second-order"):
             state = _state(problem.with_params(**{second: d0}), tr)
             pts = [(tr.critical_value, d0, tr.spinodals)]
             prev, prev_d = None, None
@@ -618,12 +622,19 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             lines.append({"kind": tr.kind, "points": pts})
             if partner is None and tr.kind == "second-order" and any(
                     t.kind == "first-order" for t in reports[j] + reports[j + 1]):
-                fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
-                    (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
-                sp_ = _critical_end_point(problem, second, (state["c"], cur_d, np.asarray(state["x"], float)), fo,
-                                          (d0, d1), ranges[j] or ranges[j + 1] or (-np.inf, np.inf), digits)
+                here = (state["c"], cur_d, np.asarray(state["x"], float))
+                # on past d1 (the line may have been missed at d1, close to the first-order line)
+                passed = _follow(problem, second, state, cur_d, [d for d in fine if d > cur_d]) if ok_all else []
+                d_hi = max([d1] + [q[1] for q in passed])
+                fo = [(coarse[i], t) for i in range(j, len(coarse)) if coarse[i] <= d_hi for t in reports[i]
+                      if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, [here] + passed[-1:], fo, (d0, d_hi),
+                                          ranges[j] or ranges[j + 1] or (-np.inf, np.inf), digits)
                 if sp_:
                     specials.append(sp_)
+                    d_s = sp_.values[second]
+                    # a branch point followed past the critical end point is no transition any more: cut there
+                    lines[-1]["points"] = [q for q in pts if (q[1] - d_s) * (d0 - d_s) >= 0]
                     continue
             if partner is None:
                 # the line ends between d0 and d1: find out why
@@ -650,6 +661,9 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                     sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
                     if sp_:
                         specials.append(sp_)
+                elif tr.kind == "first-order" and any(u.kind == "critical-end-point" and min(d0, d1) <= u.values[
+                        second] <= max(d0, d1) for u in specials):
+                    continue        # the first-order line continues through the critical end point
                 elif tr.kind == "first-order":
                     sp_ = _critical_point(problem, second, d0, _state(problem.with_params(**{second: d0}), tr), d1, digits)
                     if sp_:
@@ -662,14 +676,22 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]):
                 fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
                     (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
-                crit, passed = _track_back(problem, second, tr2, d1, [d for d in fine[::-1] if d0 < d < d1])
-                sp_ = _critical_end_point(problem, second, crit, fo, (d0, d1),
-                                          ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
+                # back to d0 and on (the line may have been missed at d0, close to the first-order line)
+                passed = _follow(problem, second, _state(problem.with_params(**{second: d1}), tr2), d1,
+                                 [d for d in fine[::-1] if d < d1])
+                inside = [q for q in passed if q[1] > d0]
+                crits = ([inside[-1]] if inside else []) + [q for q in passed if q[1] <= d0][:1] + passed[-1:]
+                d_lo = min([d0] + [q[1] for q in passed])
+                fo += [(coarse[i], t) for i in range(j) if coarse[i] >= d_lo for t in reports[i]
+                       if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, crits or [(tr2.critical_value, d1, _x_of(
+                    problem, tr2.order_parameters["before"]))], fo, (d_lo, d1),
+                    ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
                 if sp_:
                     specials.append(sp_)
                     d_s = sp_.values[second]
                     # the line from the critical end point on: the back-tracked points beyond it, then d1
-                    kept = [(c, d, None) for c, d in passed[::-1] if (d - d_s) * (d1 - d_s) > 0]
+                    kept = [(c, d, None) for c, d, _ in passed[::-1] if (d - d_s) * (d1 - d_s) > 0]
                     lines.append({"kind": tr2.kind, "points": kept + [(tr2.critical_value, d1, tr2.spinodals)],
                                   "start": True})
                     continue
