@@ -8,7 +8,9 @@ Default model: softmax, T = 8, V = 16 (other knobs at their defaults), as in the
 For each N and each of ``--datasets`` independent data sets:
 
 1. n0 = round(alpha_0 N) sequences, alpha_0 the one-loop alpha_eq(N) of ``copyhead.numerics.finite_n.jump``
-   (the Brent root, else the first-order estimate alpha* + C/N), or ``--alpha0``.
+   (the Brent root, else the first-order estimate alpha* + C/N), or ``--alpha0``. Pilot runs (steps 2-4 with a
+   fifth of the steps) then move n0 to the measured crossing, or by one window towards it when the crossing
+   lies outside the window (at most ``--recentre`` pilots); the prediction only chooses where to start.
 2. A ladder of power posteriors p_(a,b) ∝ prior^a L^b on this data set (``numerics/replica.py``), built by
    ``follow_coexistence`` from (a, b) = (1, 1) along the line of equal copy/uniform weight up to where the
    phases merge; its rung 0 is the exact posterior at n0.
@@ -112,11 +114,7 @@ def analyse(ll_offsets, m_swaps, offsets, n0, N, threshold, blocks):
             "jackknife_estimates": jack, "p_copy_rung0": float(copy[:, :].mean())}
 
 
-def run_dataset(spec, N, n0, offsets, args, ss, out_dir, d):
-    data_ss, path_ss, pt_ss = ss.spawn(3)
-    rng = np.random.default_rng(data_ss)
-    n_max = n0 + max(max(offsets), 0)
-    data = make_data(spec, n_max, rng)
+def _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, steps, rng):
     net = Network(spec, N, prefix(data, n0))
     others = [Network(spec, N, prefix(data, n0 + j)) for j in offsets]
     comp = PowerPosterior(net)
@@ -127,7 +125,6 @@ def run_dataset(spec, N, n0, offsets, args, ss, out_dir, d):
     path = follow_coexistence(comp, u, c, seed=path_ss, pilot_steps=args.pilot_steps, precond=precond,
                               max_rungs=args.max_rungs)
     t_path = time.perf_counter() - t0
-    sys.stderr.write(f"N={N} d={d}: ladder of {len(path.weights)} rungs in {t_path:.0f}s ({path.note})\n")
     L = args.ladders
     th0 = np.stack([path.states[l % 2] for l in range(L)])
 
@@ -136,29 +133,62 @@ def run_dataset(spec, N, n0, offsets, args, ss, out_dir, d):
         base = net.marginal_batch(rung0)[0]
         return np.stack([o.marginal_batch(rung0)[0] - base for o in others], axis=1)   # prior cancels
 
-    run = replica_exchange(comp, path.weights, th0, n_steps=args.steps, seed=pt_ss, swap_every=args.swap_every,
+    run = replica_exchange(comp, path.weights, th0, n_steps=steps, seed=pt_ss, swap_every=args.swap_every,
                            step=path.step, precond=precond, observe=observe)
-    t_pt = time.perf_counter() - t0 - t_path
     ll = np.stack(run.records, axis=1)                                    # (L, S, offsets)
-    m0 = run.m_at_swaps[:, 0, :]
     thr = valley(run.m[:, 0, :].ravel())
     thr_source = "valley of the rung-0 histogram of m"
     if thr is None:
         thr, thr_source = args.fallback_threshold, "fallback (rung-0 histogram not bimodal)"
-    res = analyse(ll, m0, offsets, n0, N, thr, blocks=2)
+    res = analyse(ll, run.m_at_swaps[:, 0, :], offsets, n0, N, thr, blocks=2)
+    res.update({"n0": n0, "threshold_m": thr, "threshold_source": thr_source,
+                "seconds": {"ladder": t_path, "replica_exchange": time.perf_counter() - t0 - t_path}})
+    return path, run, ll, res
+
+
+def recentre(res, offsets, n0):
+    """Next n0 from a pilot: the crossing if there is one, else one window further towards it."""
+    if res["alpha_eq"] is not None:
+        return None
+    width = max(offsets) - min(offsets)
+    return n0 - width if res["p_copy"][0] > 0.5 else n0 + width
+
+
+def run_dataset(spec, N, n0, offsets, args, ss, out_dir, d):
+    data_ss, path_ss, pt_ss, pilot_ss = ss.spawn(4)
+    rng = np.random.default_rng(data_ss)
+    width = max(offsets) - min(offsets)
+    n_max = n0 + max(max(offsets), 0) + args.recentre * width
+    data = make_data(spec, n_max, rng)
+    pilots = []
+    # pilot runs (a fifth of the steps) move n0 until the crossing lies inside the reweighting window
+    for attempt, pss in enumerate(pilot_ss.spawn(args.recentre)):
+        a_ss, b_ss = pss.spawn(2)
+        _, _, _, pres = _ladder_and_run(spec, N, data, n0, offsets, args, a_ss, b_ss,
+                                        max(args.steps // 5, 40 * args.swap_every), rng)
+        nxt = recentre(pres, offsets, n0)
+        pilots.append({"n0": n0, "alpha_eq": pres["alpha_eq"], "p_copy": pres["p_copy"], "next_n0": nxt})
+        sys.stderr.write(f"N={N} d={d}: pilot {attempt} at n0 = {n0}: alpha_eq {pres['alpha_eq']}, "
+                         f"p_copy at the window ends {pres['p_copy'][0]:.3f}, {pres['p_copy'][-1]:.3f}\n")
+        if pres["alpha_eq"] is not None:
+            n0 = int(round(pres["alpha_eq"] * N))
+            break
+        if nxt + min(offsets) < 1 or nxt + max(offsets) > n_max:
+            break
+        n0 = nxt
+    path, run, ll, res = _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, args.steps, rng)
+    sys.stderr.write(f"N={N} d={d}: ladder of {len(path.weights)} rungs ({path.note})\n")
     np.savez_compressed(os.path.join(out_dir, f"draws_N{N}_d{d}.npz"), m=run.m.astype(np.float32),
-                        m_rung0_at_swaps=m0, loglik_offsets_rung0=ll, offsets=np.array(offsets),
-                        weights=run.weights)
+                        m_rung0_at_swaps=run.m_at_swaps[:, 0, :], loglik_offsets_rung0=ll,
+                        offsets=np.array(offsets), n0=n0, weights=run.weights)
     summary = run.summary()
     summary.pop("rung_diagnostics")
-    res.update({"dataset": d, "n0": n0, "threshold_m": thr, "threshold_source": thr_source,
-                "ladder": path.to_json(), "replica_exchange": summary,
-                "rung0_diagnostics": run.diagnostics(0),
-                "seconds": {"ladder": t_path, "replica_exchange": t_pt}})
+    res.update({"dataset": d, "pilots": pilots, "ladder": path.to_json(), "replica_exchange": summary,
+                "rung0_diagnostics": run.diagnostics(0)})
     sys.stderr.write(f"N={N} d={d}: alpha_eq = {res['alpha_eq']} +- {res['alpha_eq_err_sampling']} "
                      f"(p_copy at n0 {res['p_copy_rung0']:.3f}; round trips {summary['round_trips_total']}; "
                      f"swap rates {min(summary['swap_rate']) if summary['swap_rate'] else None}..; "
-                     f"R-hat(m, rung 0) {res['rung0_diagnostics']['rhat']}) in {t_pt:.0f}s\n")
+                     f"R-hat(m, rung 0) {res['rung0_diagnostics']['rhat']}) in {res['seconds']}\n")
     return res
 
 
@@ -189,7 +219,8 @@ def main(argv=None) -> int:
     p.add_argument("--max-rungs", type=int, default=60)
     p.add_argument("--offsets", type=int, nargs="+", default=list(range(-12, 13, 2)),
                    help="data-set sizes n0 + j at which the rung-0 draws are reweighted")
-    p.add_argument("--alpha0", type=float, default=None, help="centre n0 = round(alpha0 N) (default: prediction)")
+    p.add_argument("--alpha0", type=float, default=None, help="first centre n0 = round(alpha0 N) (default: prediction)")
+    p.add_argument("--recentre", type=int, default=3, help="pilot runs allowed to move n0 to the crossing (>= 1)")
     p.add_argument("--fallback-threshold", type=float, default=0.33)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="experiments/out/finite_n_jump")
@@ -204,8 +235,8 @@ def main(argv=None) -> int:
             args.N_list, args.datasets, args.steps = [32], 1, 4000
         if any(N < 2 for N in args.N_list):
             raise UsageError("--N: every N must be >= 2")
-        if args.datasets < 1 or args.ladders < 2:
-            raise UsageError("--datasets >= 1 and --ladders >= 2")
+        if args.datasets < 1 or args.ladders < 2 or args.recentre < 1:
+            raise UsageError("--datasets >= 1, --ladders >= 2 and --recentre >= 1")
         if args.steps < 40 * args.swap_every or args.swap_every < 2:
             raise UsageError("--steps must be >= 40 swap intervals and --swap-every >= 2")
         if 0 not in args.offsets or len(set(args.offsets)) < 3:
@@ -242,7 +273,7 @@ def main(argv=None) -> int:
         per = [run_dataset(spec, N, n0, offsets, args, ss, args.out, d)
                for d, ss in enumerate(ss_N.spawn(args.datasets))]
         vals = [r["alpha_eq"] for r in per if r["alpha_eq"] is not None]
-        summ = {"alpha0": a0, "alpha0_source": a0_source, "n0": n0, "datasets": per,
+        summ = {"alpha0": a0, "alpha0_source": a0_source, "n0_first": n0, "datasets": per,
                 "alpha_eq_values": vals, "alpha_eq_mean": float(np.mean(vals)) if vals else None,
                 "alpha_eq_se": float(np.std(vals, ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else None,
                 "datasets_without_crossing": [r["dataset"] for r in per if r["alpha_eq"] is None]}
@@ -254,11 +285,11 @@ def main(argv=None) -> int:
                          "predicted_alpha_eq_first_order": pred["alpha_eq_first_order"][str(N)]})
         results[str(N)] = summ
         for r in per:
-            rows.append({"N": N, "dataset": r["dataset"], "n0": n0, "alpha_eq": r["alpha_eq"],
+            rows.append({"N": N, "dataset": r["dataset"], "n0": r["n0"], "alpha_eq": r["alpha_eq"],
                          "alpha_eq_err": r["alpha_eq_err_sampling"], "p_copy_at_n0": r["p_copy_rung0"],
                          "rungs": len(r["ladder"]["weights"]), "round_trips": r["replica_exchange"]["round_trips_total"],
                          "rhat_rung0": r["rung0_diagnostics"]["rhat"], "kind": "dataset"})
-        rows.append({"N": N, "dataset": "mean", "n0": n0, "alpha_eq": summ["alpha_eq_mean"],
+        rows.append({"N": N, "dataset": "mean", "n0": None, "alpha_eq": summ["alpha_eq_mean"],
                      "alpha_eq_err": summ["alpha_eq_se"], "p_copy_at_n0": None, "rungs": None, "round_trips": None,
                      "rhat_rung0": None, "kind": "mean over data sets (error: standard error)"})
         sys.stderr.write(f"N={N}: alpha_eq = {summ['alpha_eq_mean']} +- {summ['alpha_eq_se']} "
