@@ -8,9 +8,10 @@ Default model: softmax, T = 8, V = 16 (other knobs at their defaults), as in the
 For each N and each of ``--datasets`` independent data sets:
 
 1. n0 = round(alpha_0 N) sequences, alpha_0 the one-loop alpha_eq(N) of ``copyhead.numerics.finite_n.jump``
-   (the Brent root, else the first-order estimate alpha* + C/N), or ``--alpha0``. Pilot runs (steps 2-4 with a
-   fifth of the steps) then move n0 to the measured crossing, or by one window towards it when the crossing
-   lies outside the window (at most ``--recentre`` pilots); the prediction only chooses where to start.
+   (the Brent root, else the first-order estimate alpha* + C/N), or ``--alpha0``. When a run (steps 2-4) mixes
+   (rung-0 R-hat < 1.1) but its crossing lies outside the reweighting window, it is repeated half a window
+   towards the crossing, or in the middle of the bracket once both sides are known (at most ``--recentre``
+   runs); the prediction only chooses where to start.
 2. A ladder of power posteriors p_(a,b) ∝ prior^a L^b on this data set (``numerics/replica.py``), built by
    ``follow_coexistence`` from (a, b) = (1, 1) along the line of equal copy/uniform weight up to where the
    phases merge; its rung 0 is the exact posterior at n0.
@@ -123,7 +124,7 @@ def _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, steps, rng
     c = net.pack(*initial_state(spec, N, "copy", rng))
     t0 = time.perf_counter()
     path = follow_coexistence(comp, u, c, seed=path_ss, pilot_steps=args.pilot_steps, precond=precond,
-                              max_rungs=args.max_rungs)
+                              max_rungs=args.max_rungs, min_rungs=args.min_rungs)
     t_path = time.perf_counter() - t0
     L = args.ladders
     th0 = np.stack([path.states[l % 2] for l in range(L)])
@@ -146,44 +147,51 @@ def _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, steps, rng
     return path, run, ll, res
 
 
-def recentre(res, offsets, n0):
-    """Next n0 from a pilot: the crossing if there is one, else one window further towards it."""
-    if res["alpha_eq"] is not None:
-        return None
-    width = max(offsets) - min(offsets)
-    return n0 - width if res["p_copy"][0] > 0.5 else n0 + width
+def recentre(res, offsets, n0, bracket):
+    """Next n0 when the crossing is not in the window: half a window towards it, or the middle of the
+    bracket [n with p < 1/2, n with p > 1/2] once both sides have been seen; the crossing itself if it was
+    found but the fraction at n0 lies outside [0.1, 0.9]; None if done."""
+    if res["alpha_eq"] is not None:   # found; once more on it if n0 saw too little of one phase
+        return None if 0.1 <= res["p_copy_rung0"] <= 0.9 else int(round(res["alpha_eq"] * res["n"][0] / res["alpha"][0]))
+    below = res["p_copy"][0] > 0.5           # the whole window has p > 1/2: the crossing lies below
+    if below:
+        bracket[1] = n0 + min(offsets) if bracket[1] is None else min(bracket[1], n0 + min(offsets))
+    else:
+        bracket[0] = n0 + max(offsets) if bracket[0] is None else max(bracket[0], n0 + max(offsets))
+    if None not in bracket:
+        return int(round(0.5 * (bracket[0] + bracket[1])))
+    half = (max(offsets) - min(offsets)) // 2
+    return n0 - half if below else n0 + half
 
 
 def run_dataset(spec, N, n0, offsets, args, ss, out_dir, d):
-    data_ss, path_ss, pt_ss, pilot_ss = ss.spawn(4)
+    data_ss, runs_ss = ss.spawn(2)
     rng = np.random.default_rng(data_ss)
     width = max(offsets) - min(offsets)
-    n_max = n0 + max(max(offsets), 0) + args.recentre * width
+    n_max = n0 + max(max(offsets), 0) + (args.recentre - 1) * width
     data = make_data(spec, n_max, rng)
-    pilots = []
-    # pilot runs (a fifth of the steps) move n0 until the crossing lies inside the reweighting window
-    for attempt, pss in enumerate(pilot_ss.spawn(args.recentre)):
-        a_ss, b_ss = pss.spawn(2)
-        _, _, _, pres = _ladder_and_run(spec, N, data, n0, offsets, args, a_ss, b_ss,
-                                        max(args.steps // 5, 40 * args.swap_every), rng)
-        nxt = recentre(pres, offsets, n0)
-        pilots.append({"n0": n0, "alpha_eq": pres["alpha_eq"], "p_copy": pres["p_copy"], "next_n0": nxt})
-        sys.stderr.write(f"N={N} d={d}: pilot {attempt} at n0 = {n0}: alpha_eq {pres['alpha_eq']}, "
-                         f"p_copy at the window ends {pres['p_copy'][0]:.3f}, {pres['p_copy'][-1]:.3f}\n")
-        if pres["alpha_eq"] is not None:
-            n0 = int(round(pres["alpha_eq"] * N))
+    earlier, bracket = [], [None, None]
+    # a full run at n0; if its copy fraction does not cross 1/2 inside the window but the run mixed
+    # (rung-0 R-hat < 1.1), the next run moves towards the crossing (at most --recentre runs)
+    for attempt, rss in enumerate(runs_ss.spawn(args.recentre)):
+        path_ss, pt_ss = rss.spawn(2)
+        path, run, ll, res = _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, args.steps, rng)
+        diag = run.diagnostics(0)
+        mixed = diag["rhat"] is not None and diag["rhat"] < 1.1
+        nxt = recentre(res, offsets, n0, bracket)
+        sys.stderr.write(f"N={N} d={d} run {attempt}: n0 = {n0}, ladder of {len(path.weights)} rungs; "
+                         f"alpha_eq {res['alpha_eq']}, p_copy at the window ends {res['p_copy'][0]:.3f}, "
+                         f"{res['p_copy'][-1]:.3f}; R-hat {diag['rhat']}\n")
+        if nxt is None or nxt == n0 or not mixed or nxt + min(offsets) < 1 or nxt + max(offsets) > n_max:
             break
-        if nxt + min(offsets) < 1 or nxt + max(offsets) > n_max:
-            break
+        earlier.append({"n0": n0, "p_copy": res["p_copy"], "rhat_rung0": diag["rhat"], "next_n0": nxt})
         n0 = nxt
-    path, run, ll, res = _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, args.steps, rng)
-    sys.stderr.write(f"N={N} d={d}: ladder of {len(path.weights)} rungs ({path.note})\n")
     np.savez_compressed(os.path.join(out_dir, f"draws_N{N}_d{d}.npz"), m=run.m.astype(np.float32),
                         m_rung0_at_swaps=run.m_at_swaps[:, 0, :], loglik_offsets_rung0=ll,
                         offsets=np.array(offsets), n0=n0, weights=run.weights)
     summary = run.summary()
     summary.pop("rung_diagnostics")
-    res.update({"dataset": d, "pilots": pilots, "ladder": path.to_json(), "replica_exchange": summary,
+    res.update({"dataset": d, "runs_before": earlier, "ladder": path.to_json(), "replica_exchange": summary,
                 "rung0_diagnostics": run.diagnostics(0)})
     sys.stderr.write(f"N={N} d={d}: alpha_eq = {res['alpha_eq']} +- {res['alpha_eq_err_sampling']} "
                      f"(p_copy at n0 {res['p_copy_rung0']:.3f}; round trips {summary['round_trips_total']}; "
@@ -217,10 +225,11 @@ def main(argv=None) -> int:
     p.add_argument("--swap-every", type=int, default=10)
     p.add_argument("--pilot-steps", type=int, default=600, help="steps per rung while building the ladder")
     p.add_argument("--max-rungs", type=int, default=60)
-    p.add_argument("--offsets", type=int, nargs="+", default=list(range(-12, 13, 2)),
+    p.add_argument("--min-rungs", type=int, default=8, help="rungs built even where short chains already cross")
+    p.add_argument("--offsets", type=int, nargs="+", default=list(range(-16, 17, 2)),
                    help="data-set sizes n0 + j at which the rung-0 draws are reweighted")
     p.add_argument("--alpha0", type=float, default=None, help="first centre n0 = round(alpha0 N) (default: prediction)")
-    p.add_argument("--recentre", type=int, default=3, help="pilot runs allowed to move n0 to the crossing (>= 1)")
+    p.add_argument("--recentre", type=int, default=3, help="runs per data set allowed while moving n0 (>= 1)")
     p.add_argument("--fallback-threshold", type=float, default=0.33)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="experiments/out/finite_n_jump")
@@ -301,7 +310,7 @@ def main(argv=None) -> int:
                     "seeding": "SeedSequence(seed).spawn per N -> per data set -> (data, ladder, replica exchange)",
                     "params": {"N": args.N_list, "datasets": args.datasets, "ladders": args.ladders,
                                "steps": args.steps, "swap_every": args.swap_every, "pilot_steps": args.pilot_steps,
-                               "max_rungs": args.max_rungs, "offsets": offsets, "burn_in": BURN_IN_POLICY,
+                               "max_rungs": args.max_rungs, "min_rungs": args.min_rungs, "offsets": offsets, "burn_in": BURN_IN_POLICY,
                                "alpha0": args.alpha0},
                     "method": "replica exchange along the equal-weight line of power posteriors prior^a L^b; "
                               "rung 0 = exact posterior at n0, reweighted to n0 + offsets; alpha_eq where the "

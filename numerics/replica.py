@@ -257,7 +257,7 @@ def follow_coexistence(components: Components, theta_first, theta_second, *, see
                        pilot_steps: int = 600, step: float = 0.1, precond=None, chains: int = 2,
                        swap_sd: float = 1.2, merge_tol: float = 0.05, extra_rungs: int = 2,
                        max_rungs: int = 80, decreasing: int = 0, positive=(True, True),
-                       max_relative_step: float = 0.25) -> CoexistencePath:
+                       max_relative_step: float = 0.25, min_rungs: int = 1) -> CoexistencePath:
     """Walk from ``start`` in the plane of two weights along the tangent of the line of constant phase-weight
     ratio, until the two phases merge.
 
@@ -266,7 +266,9 @@ def follow_coexistence(components: Components, theta_first, theta_second, *, see
     ``<E>_1, <E>_2`` and their within-phase covariance Sigma. The next rung is ``w + s t`` with ``t``
     orthogonal to ``<E>_2 - <E>_1`` (pointing to decreasing weight ``decreasing``) and ``s`` chosen so that the
     swap log-ratio between the rungs has standard deviation about ``swap_sd`` (s = swap_sd / sqrt(2 t'Sigma t)),
-    but at most ``max_relative_step`` times the current |w|.
+    but at most ``max_relative_step`` times the current |w|. Where the phases already look merged and no
+    tangent is known yet (short chains crossed the barrier), the walk heats: t ∝ -(1, 1). At least
+    ``min_rungs`` rungs are built (a lone rung at a barrier that short chains cross can still mix slowly).
     The walk stops ``extra_rungs`` rungs after the phases' mean observables first differ by less than
     ``merge_tol``, or at ``max_rungs`` (then ``merged`` is False), or where a weight marked ``positive`` would
     leave (0, inf) (a prior or likelihood raised to a power <= 0 is no density).
@@ -305,15 +307,15 @@ def follow_coexistence(components: Components, theta_first, theta_second, *, see
             merged_for = 0
         elif merged_for >= 0:
             merged_for += 1
-        if merged_for >= extra_rungs:
+        if merged_for >= extra_rungs and len(out_w) >= min_rungs:
             note = f"phases merged (|delta m| < {merge_tol}) and {extra_rungs} rungs added beyond"
             break
         if len(out_w) >= max_rungs:
             note = f"stopped at max_rungs = {max_rungs} before the phases merged"
             break
         t = np.array([dE[1], -dE[0]])
-        if merged_for >= 0 and t_prev is not None:   # past the merge the difference is noise: keep going straight
-            t = t_prev
+        if merged_for >= 0:   # past the merge the difference is noise: keep going straight, or heat
+            t = t_prev if t_prev is not None else -np.ones(2)
         t = t / np.linalg.norm(t)
         if t[decreasing] > 0:
             t = -t
@@ -324,4 +326,4 @@ def follow_coexistence(components: Components, theta_first, theta_second, *, see
             break
         w, t_prev = w_next, t
     return CoexistencePath(np.array(out_w), np.array(out_dm), np.array(out_dE),
-                           np.stack(out_states, axis=1), np.array(out_step), merged_for >= extra_rungs, note)
+                           np.stack(out_states, axis=1), np.array(out_step), merged_for >= 0, note)
