@@ -58,14 +58,26 @@ def prefix(data: CopyData, n: int) -> CopyData:
 
 
 def valley(m: np.ndarray, lo: float = 0.1, hi: float = 0.7):
-    """Minimum of the smoothed histogram of m between its two highest peaks in [lo, hi]; None if unimodal."""
+    """Middle of the lowest stretch of the smoothed histogram of m between its highest peak and the highest
+    peak on the other side (peaks in [lo, hi] at least 0.1 apart); None if that dip is not below half the
+    lower peak (unimodal)."""
     counts, edges = np.histogram(m, bins=M_BINS)
     smooth = np.convolve(counts, np.ones(5) / 5, mode="same")
     centres = 0.5 * (edges[1:] + edges[:-1])
-    idx = np.nonzero((centres >= lo) & (centres <= hi))[0]
-    k = idx[np.argmin(smooth[idx])]
-    left, right = smooth[:k].max(initial=0), smooth[k + 1:].max(initial=0)
-    return float(centres[k]) if smooth[k] < 0.5 * min(left, right) else None
+    inside = (centres >= lo) & (centres <= hi)
+    if not np.any(smooth[inside]):
+        return None
+    p1 = int(np.argmax(np.where(inside, smooth, -1)))
+    far = inside & (np.abs(centres - centres[p1]) >= 0.1)
+    if not np.any(smooth[far]):
+        return None
+    p2 = int(np.argmax(np.where(far, smooth, -1)))
+    i, j = sorted((p1, p2))
+    low = smooth[i:j + 1].min()
+    if not low < 0.5 * min(smooth[p1], smooth[p2]):
+        return None
+    at_min = np.nonzero(smooth[i:j + 1] == low)[0] + i
+    return float(centres[int(round(at_min.mean()))])
 
 
 def weighted_copy_fraction(log_w: np.ndarray, copy: np.ndarray) -> tuple[float, float]:
@@ -127,7 +139,10 @@ def _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, steps, rng
                               max_rungs=args.max_rungs, min_rungs=args.min_rungs)
     t_path = time.perf_counter() - t0
     L = args.ladders
-    th0 = np.stack([path.states[l % 2] for l in range(L)])
+    # ladder l starts in phase l % 2 at every rung: the rung's metastable state where the two phases were
+    # still distinct there, else the initial uniform / copy state (so that unmixed ladders disagree in R-hat)
+    distinct = np.abs(path.delta_m) >= 0.05
+    th0 = np.stack([np.where(distinct[:, None], path.states[l % 2], (u, c)[l % 2]) for l in range(L)])
 
     def observe(thetas):
         rung0 = thetas[:, 0, :]
