@@ -10,6 +10,8 @@ from typing import Callable, Sequence
 import mpmath as mp
 import sympy as sp
 
+from ..errors import InvalidParameterError
+
 #: The kinds of evidence a step may rest on.
 CHECK_KINDS = ("symbolic", "exact", "mpmath-50", "quadrature", "optimisation", "monte-carlo", "density",
                "finite-difference")
@@ -34,7 +36,7 @@ def effort(fast, thorough):
 @contextlib.contextmanager
 def tier(name: str):
     if name not in TIERS:
-        raise ValueError(f"unknown tier {name!r}; choose one of {', '.join(TIERS)}")
+        raise InvalidParameterError("tier", f"must be one of {', '.join(TIERS)}, got {name!r}")
     previous, _tier[0] = _tier[0], name
     try:
         yield
@@ -53,7 +55,7 @@ class CheckResult:
 
     def __post_init__(self):
         if self.kind not in CHECK_KINDS:
-            raise ValueError(f"unknown check kind {self.kind!r}")
+            raise InvalidParameterError("kind", f"must be one of {', '.join(CHECK_KINDS)}, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -200,7 +202,7 @@ def run_sections(modules: Sequence[str], *, tier_name: str = "fast", workers: in
     first (longest first balances the processes); the rest follow in order.
     """
     if tier_name not in TIERS:
-        raise ValueError(f"unknown tier {tier_name!r}")
+        raise InvalidParameterError("tier", f"must be one of {', '.join(TIERS)}, got {tier_name!r}")
     done: dict = {}
     emitted: list[StepReport] = []
 

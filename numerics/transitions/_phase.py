@@ -7,7 +7,12 @@ for first order, det H(x0) = 0 for second order, susceptibility peak for a
 crossover). Where the kind of a line changes between coarse points, the
 special point is located and refined by Newton:
   tricritical          lambda_min H(x0; c, d) = 0 and a4_eff(c, d) = 0        (unknowns c, d)
-  critical end point   grad f = 0, lambda_min H = 0, D^3 f[v, v, v] = 0        (unknowns x, c, d)
+  critical point       grad f = 0, H phi = 0, D^3 f[phi, phi, phi] = 0       (unknowns x, c, d, phi)
+  critical end point   a branch point coexisting with a distinct phase        (unknowns xa, c, d, phi, beta, xb)
+Bicritical and tetracritical points (two soft modes of the symmetric point at once) are searched for
+directly: wherever two instabilities of x0 with different soft modes lie next to each other at a coarse
+point, Gauss-Newton on the DoubleZero system starts between them; the kind follows from the Landau quartic
+on the two-dimensional kernel and is checked against the phases met on a small circle around the point.
 """
 from __future__ import annotations
 
@@ -16,10 +21,12 @@ import math
 import numpy as np
 
 from ._analysis import _landau_evidence, auto_range, find_transitions, susceptibility
-from ._continuation import continue_branch
-from ._engine import Problem, minimum_test, newton_stationary, scalar_blocks, track_minimum
+from ._continuation import continue_branch, continue_spinodal
+from ._engine import Problem, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum
 from ._newton import newton
-from ._special_points import coexistence_newton, critical_newton, fd_jacobian_newton, golden_max, soft_vector
+from ._special_points import (branch_point_newton, coexistence_newton, critical_end_point_newton, critical_newton,
+                              double_zero_newton, fd_jacobian_newton, golden_max, kernel_quartic, multicritical_kind,
+                              soft_vector)
 from ._systems import CriticalPoint, Tricritical
 from .results import Boundary, PhaseDiagram, SpecialPoint
 
@@ -37,7 +44,7 @@ def _state(problem, tr):
     if hw:
         width = float(hw[1] - hw[0])
     return {"kind": tr.kind, "c": tr.critical_value, "x": _x_of(problem, tr.order_parameters["before"]),
-            "width": width}
+            "width": width, "branch_point": tr.kind == "second-order" and "branch_point" in tr.evidence}
 
 
 def _stable(problem, x, c):
@@ -61,11 +68,23 @@ def _track(problem, state, prev_state=None, weight=None):
         if not (_stable(problem, xa, c) and _stable(problem, xb, c)):
             return None
         return {"kind": kind, "c": c, "xa": xa, "xb": xb}
+    if kind == "second-order" and state.get("branch_point"):
+        # a second-order line off the symmetric point (e.g. inside an ordered phase): the branch point
+        c0, x0 = state["c"], state["x"]
+        if prev_state is not None and weight is not None:
+            c0, x0 = c0 + weight * (c0 - prev_state["c"]), x0 + weight * (x0 - prev_state["x"])
+        sol = branch_point_newton(problem, x0, c0)
+        if not sol["converged"] or not _stable(problem, sol["x"], float(sol["c"])):
+            return None
+        return {"kind": kind, "c": float(sol["c"]), "x": np.asarray(sol["x"], float), "branch_point": True}
     if kind == "second-order":
         c0 = state["c"] if prev_state is None or weight is None else state["c"] + weight * (state["c"] - prev_state["c"])
         sol = critical_newton(problem, problem.symmetric_point, c0)
         if not sol["converged"]:
             return None
+        w = np.linalg.eigvalsh(problem.at(problem.symmetric_point, float(sol["c"])).hessian)
+        if w[0] < -1e-7 * max(1.0, float(np.max(np.abs(w)))):
+            return None       # x0 is a saddle there (another mode ordered first): no transition of the minimum
         lan = _landau_evidence(problem, float(sol["c"]))
         if lan.get("a4_effective") is not None and lan["a4_effective"] <= 0:
             return None
@@ -278,6 +297,304 @@ def _critical_point(problem, second, d_first, state, d_other, digits=None):
                         "ok" if conv else "not-converged", evidence, values_digits)
 
 
+def _x0_instabilities(problem, lo, hi, n: int = 65):
+    """[(c, phi, x0)]: where an eigenvalue of H(x0; c) crosses zero for c in [lo, hi] (a sign change of a sorted
+    eigenvalue on a grid), refined by Newton on the SymmetricCritical system."""
+    x0 = problem.symmetric_point
+    cs = np.linspace(lo, hi, n)
+    eig = []
+    for c in cs:
+        H = problem.at(x0, c).hessian
+        eig.append(np.linalg.eigvalsh(H) if np.all(np.isfinite(H)) else None)
+    out = []
+    for i in range(n - 1):
+        if eig[i] is None or eig[i + 1] is None:
+            continue
+        for m in range(problem.k):
+            w0, w1 = eig[i][m], eig[i + 1][m]
+            if w0 * w1 < 0:
+                cg = cs[i] + (cs[i + 1] - cs[i]) * w0 / (w0 - w1)
+                sol = critical_newton(problem, x0, cg, c_scale=hi - lo)
+                c = float(sol["c"])
+                if sol["converged"] and lo <= c <= hi:
+                    phi = np.asarray(sol["phi"], float)
+                    phi = phi / np.linalg.norm(phi)
+                    if not any(abs(c - c2) <= 1e-9 * (hi - lo) and abs(phi @ p2) > 0.9 for c2, p2, _ in out):
+                        out.append((c, phi, np.asarray(x0, float)))
+    return sorted(out, key=lambda t: t[0])
+
+
+def _branch_instabilities(problem, x_seed, c_seed, lo, hi, n: int = 65):
+    """[(c, phi, x)]: where an eigenvalue of the Hessian crosses zero along the stationary branch through
+    (x_seed, c_seed), followed by Newton over a grid of c in [lo, hi] (no fixed symmetric point: shifted
+    coordinates, or a disordered state that moves with the parameters)."""
+    cs = np.linspace(lo, hi, n)
+    i0 = int(np.argmin(np.abs(cs - c_seed)))
+    xs, eig = [None] * n, [None] * n
+    for order in (range(i0, n), range(i0, -1, -1)):
+        x = np.asarray(x_seed, float)
+        for i in order:
+            y, ok = newton_stationary(problem, x, cs[i])
+            if not ok or float(np.max(np.abs(y - x))) > 0.5 * (1 + float(np.max(np.abs(x)))):
+                break
+            H = problem.at(y, cs[i]).hessian
+            if not np.all(np.isfinite(H)):
+                break
+            xs[i], eig[i], x = y, np.linalg.eigh(H), y
+    out = []
+    for i in range(n - 1):
+        if eig[i] is None or eig[i + 1] is None:
+            continue
+        for m in range(problem.k):
+            w0, w1 = eig[i][0][m], eig[i + 1][0][m]
+            if w0 * w1 < 0:
+                t = w0 / (w0 - w1)
+                out.append((float(cs[i] + (cs[i + 1] - cs[i]) * t), eig[i][1][:, m], xs[i] + t * (xs[i + 1] - xs[i])))
+    return sorted(out, key=lambda q: q[0])
+
+
+def _phase_label(amplitudes, scale):
+    on = [abs(a) > 1e-3 * scale for a in amplitudes]
+    return {(False, False): "disordered", (True, False): "mode-1", (False, True): "mode-2"}.get(tuple(on), "mixed")
+
+
+def _phases_around(problem, second, x0, c, d, V, c_radius, d_radius, n: int = 24):
+    """The global minimum on a small ellipse around (c, d), labelled by its amplitudes l_i . (x - x0) on the two
+    soft modes: the cyclic sequence of phases met (consecutive repeats collapsed) and the samples."""
+    samples = []
+    for th in np.linspace(0.0, 2 * np.pi, n, endpoint=False) + np.pi / n:
+        cq, dq = c + c_radius * math.cos(th), d + d_radius * math.sin(th)
+        p = problem.with_params(**{second: dq})
+        mins = all_minima(p, [cq])[0]
+        if not mins:
+            return None, samples
+        best = min(mins, key=lambda m: m.f)
+        # amplitudes from the disordered state there (it moves with the parameters unless x0 is a fixed point)
+        ref, ok = newton_stationary(p, np.asarray(x0, float), cq)
+        ref = ref if ok and float(np.max(np.abs(ref - np.asarray(x0)))) < 0.1 * (1 + float(np.max(np.abs(x0)))) \
+            else np.asarray(x0, float)
+        samples.append((float(cq), float(dq), V.T @ (np.asarray(best.x, float) - ref)))
+    scale = max(float(np.max(np.abs(a))) for _, _, a in samples)
+    labels = [_phase_label(a, scale) for _, _, a in samples]
+    seq = [lab for i, lab in enumerate(labels) if lab != labels[i - 1]] or labels[:1]
+    return seq, [(cq, dq, [float(v) for v in a], lab) for (cq, dq, a), lab in zip(samples, labels)]
+
+
+def _phases_kind(seq):
+    """bicritical-point / tetracritical-point from the cyclic sequence of phases around the point, else None."""
+    if seq is None:
+        return None
+    ring = seq + seq
+    if sorted(seq) == ["disordered", "mode-1", "mode-2"]:
+        return "bicritical-point"
+    if sorted(seq) == ["disordered", "mixed", "mode-1", "mode-2"] and any(
+            ring[i:i + 3] in (["mode-1", "mixed", "mode-2"], ["mode-2", "mixed", "mode-1"]) for i in range(len(seq))):
+        return "tetracritical-point"
+    return None
+
+
+def _multicritical_points(problem, second, coarse, ranges, reports, digits=None):
+    """Bicritical and tetracritical points: two soft modes of the symmetric point at once, each solved from
+    the DoubleZero system started between two neighbouring instabilities of x0 with different soft modes."""
+    if problem.k < 2:
+        return []
+    found = []
+    d_lo, d_hi = float(coarse[0]), float(coarse[-1])
+    spacing = (d_hi - d_lo) / max(1, len(coarse) - 1)
+    for j, d in enumerate(coarse):
+        rng = ranges[j]
+        if rng is None:
+            continue
+        p = problem.with_params(**{second: float(d)})
+        lo, hi = map(float, rng)
+        if p.symmetric_point is not None:
+            groups = [_x0_instabilities(p, lo, hi)]
+        else:
+            # no fixed symmetric point: the disordered branch through each second-order point found here
+            groups = [_branch_instabilities(p, _x_of(p, tr.order_parameters["before"]), tr.critical_value, lo, hi)
+                      for tr in reports[j] if tr.kind == "second-order"]
+        for ins in groups:
+            for (ca, pa, xa), (cb, pb, xb) in zip(ins[:-1], ins[1:]):
+                if abs(pa @ pb) > 0.5:
+                    continue
+                sp_ = _try_double_zero(problem, second, p.symmetric_point, (ca, pa, xa), (cb, pb, xb), d, (lo, hi),
+                                       (d_lo, d_hi), spacing, found, digits)
+                if sp_ is not None:
+                    found.append(sp_)
+    return found
+
+
+def _try_double_zero(problem, second, x0, a, b, d, c_range, d_range, spacing, found, digits):
+    (ca, pa, xa), (cb, pb, xb) = a, b
+    lo, hi = c_range
+    r, system, W = double_zero_newton(problem, second, x0, 0.5 * (ca + cb), d, pa, pb, c_scale=hi - lo,
+                                      d_scale=spacing, x_free=None if x0 is not None else 0.5 * (xa + xb))
+    if not r.converged:
+        return None
+    _, c_s, d_s = system.point(r.x)
+    c_s, d_s = float(c_s), float(d_s)
+    if not (lo <= c_s <= hi and d_range[0] <= d_s <= d_range[1] and abs(d_s - d) <= 1.5 * spacing):
+        return None
+    if any(abs(c_s - u.values[problem.control]) <= 1e-7 * (hi - lo)
+           and abs(d_s - u.values[second]) <= 1e-7 * spacing for u in found):
+        return None
+    return _multicritical_point(problem, second, system, r, W, (lo, hi), spacing, digits)
+
+
+def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits):
+    x0, c_s, d_s = system.point(r.x)
+    c_s, d_s = float(c_s), float(d_s)
+    x0 = tuple(float(v) for v in x0)
+    beta = [float(v) for v in r.x[problem.k + 2:]] if system.x0 is None else [0.0, 0.0]
+    if max(map(abs, beta)) > 1e-8:
+        return None       # the point found is not stationary (grad f = -V beta): no disordered state there
+    p = problem.with_params(**{second: d_s})
+    at_symmetric = p.symmetric_point is not None and np.allclose(x0, p.symmetric_point, rtol=0, atol=1e-12)
+    w = np.linalg.eigvalsh(p.at(x0, c_s).hessian)
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(w))))
+    # a double zero inside an ordered phase is no point of the phase diagram: x0 must be the global minimum
+    f0 = float(p.f(list(x0), c_s))
+    if np.any(w < -tol) or any(m.f < f0 - 1e-9 * (1 + abs(f0)) for m in all_minima(p, [c_s])[0]):
+        return None
+    quartic = kernel_quartic(p, x0, c_s, W, use_compiled=at_symmetric)
+    landau_kind, landau_reason = multicritical_kind(quartic)
+    seq, samples = _phases_around(problem, second, x0, c_s, d_s, system.V, 0.02 * (c_range[1] - c_range[0]),
+                                  0.1 * spacing)
+    phases_kind = _phases_kind(seq)
+    kind = landau_kind or phases_kind
+    if kind is None:
+        return None
+    flag = "ok" if landau_kind == phases_kind else "landau-and-phases-disagree"
+    meeting = {"bicritical-point": "two second-order lines (disordered -> mode-1, disordered -> mode-2) and one "
+                                   "first-order line (mode-1 <-> mode-2) meet",
+               "tetracritical-point": "two second-order lines of x0 cross; four second-order lines meet and a "
+                                      "mixed phase (both modes ordered) opens between them"}[kind]
+    evidence = {"disordered_state": {n: float(v) for n, v in zip(problem.order_names, x0)},
+                "at_fixed_symmetric_point": bool(at_symmetric), "gradient_multipliers": beta,
+                "kernel": [[float(v) for v in col] for col in W.T],
+                "hessian_eigenvalues": [float(v) for v in w],
+                "schur_residual": float(r.residual), "newton_iterations": r.iterations,
+                "kernel_quartic": quartic, "landau_kind": landau_kind, "landau_reason": landau_reason,
+                "phases_around": seq, "phases_kind": phases_kind, "phase_samples": samples,
+                "lines_meeting": meeting}
+    values_digits = None
+    if digits:
+        mp = newton(system, r.x, digits=digits)
+        evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+        if mp.converged:
+            k = problem.k
+            cd = mp.mp_x[:2] if system.x0 is not None else mp.mp_x[k:k + 2]
+            values_digits = _digits_of(cd, (problem.control, second), digits, mp.dps)
+    return SpecialPoint(kind, {problem.control: c_s, second: d_s}, True, float(r.residual), system.method, flag,
+                        evidence, values_digits)
+
+
+def _critical_end_point(problem, second, crits, first_orders, d_bracket, c_range, digits=None):
+    """Critical end point near the end of a second-order line: crits = [(c, d, x)] tracked points of the line
+    to start from (in order), first_orders = [(d, Transition)] first-order transitions nearby. Newton on the
+    CriticalEndPoint system from the critical phase and, as its partner, the coexisting phase farther from it;
+    accepted when both phases are global minima there and distinct (a finite jump: not a tricritical point,
+    where they merge)."""
+    lo_d, hi_d = min(d_bracket), max(d_bracket)
+    c_scale = c_range[1] - c_range[0]
+    d_scale = hi_d - lo_d
+    starts = [(crit, d_f, tr) for crit in crits for d_f, tr in
+              sorted(first_orders, key=lambda t: abs(t[0] - crit[1]) + abs(t[1].critical_value - crit[0]) / c_scale)]
+    for (c0, d0, xa), d_f, tr in starts:
+        sides = [_x_of(problem, tr.order_parameters[n]) for n in ("before", "after")]
+        xb = max(sides, key=lambda v: float(np.linalg.norm(v - xa)))
+        r, system, _ = critical_end_point_newton(problem, second, xa, c0, d0, xb, c_scale=c_scale, d_scale=d_scale)
+        if not r.converged:
+            continue
+        xa_s, c_s, d_s, phi, beta, xb_s = (np.asarray(v, float) for v in system.split(r.x))
+        c_s, d_s = float(c_s[0]), float(d_s[0])
+        if not (lo_d - 1e-9 * d_scale <= d_s <= hi_d + 1e-9 * d_scale and c_range[0] <= c_s <= c_range[1]):
+            continue
+        p = problem.with_params(**{second: d_s})
+        jump = float(np.max(np.abs(xa_s - xb_s)))
+        if jump <= 1e-6 * (1 + float(np.max(np.abs(xa_s)))):
+            continue                       # the phases merge: a tricritical or critical point, not this
+        f_s = float(p.f(list(xa_s), c_s))
+        lower = [m for m in all_minima(p, [c_s])[0] if m.f < f_s - 1e-9 * (1 + abs(f_s))]
+        if lower or not (_stable(p, xa_s, c_s) and _stable(p, xb_s, c_s)):
+            continue                       # not on the phase boundary of the global minimum
+        from ._analysis import landau_at
+
+        lan = landau_at(p, xa_s, c_s, phi)
+        evidence = {"critical_phase": {n: float(v) for n, v in zip(problem.order_names, xa_s)},
+                    "coexisting_phase": {n: float(v) for n, v in zip(problem.order_names, xb_s)},
+                    "soft_direction": [float(v) for v in phi / np.linalg.norm(phi)],
+                    "observable_jump": abs(float(p.obs(list(xa_s), c_s)) - float(p.obs(list(xb_s), c_s))),
+                    "order_parameter_jump": jump,
+                    "landau_at_critical_phase": lan,
+                    "second_order_line_last_point": {problem.control: float(c0), second: float(d0)},
+                    "first_order_nearby": [{second: float(d), problem.control: float(t.critical_value)}
+                                           for d, t in first_orders],
+                    "newton_iterations": r.iterations,
+                    "lines_meeting": "a second-order line ends on a first-order line, which continues through it: "
+                                     "the critical phase coexists with a distinct phase (a finite jump)"}
+        flag = "ok" if (lan.get("a4_effective") or 0.0) > 0 else "landau-quartic-not-positive"
+        values_digits = None
+        if digits:
+            mp = newton(system, r.x, digits=digits)
+            evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+            if mp.converged:
+                k = problem.k
+                values_digits = _digits_of(mp.mp_x[k:k + 2], (problem.control, second), digits, mp.dps)
+        return SpecialPoint("critical-end-point", {problem.control: c_s, second: d_s}, True, float(r.residual),
+                            system.method, flag, evidence, values_digits)
+    return None
+
+
+def _follow(problem, second, state, d_from, ds):
+    """Follow a line from its state at d_from through ds: the tracked points [(c, d, x)] (a second-order
+    line is followed on past where it stops being a transition of the global minimum, as a branch point of a
+    metastable minimum: the critical end point lies between)."""
+    prev, prev_d, cur_d = None, None, d_from
+    passed = []
+    for d in ds:
+        weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
+        new = _track(problem.with_params(**{second: float(d)}), state, prev, weight)
+        if new is None:
+            break
+        prev, prev_d, state, cur_d = state, cur_d, new, float(d)
+        passed.append((new["c"], cur_d, np.asarray(new["x"], float)))
+    return passed
+
+
+def _split_at_specials(lines, specials, control, second):
+    """A line continued straight through a bicritical or tetracritical point, or a second-order line through a
+    critical end point (where the branch point it follows passes from one line onto another), is cut there
+    into two lines that end on the point."""
+    out = list(lines)
+    for sp_ in specials:
+        if sp_.kind not in ("bicritical-point", "tetracritical-point", "critical-end-point"):
+            continue
+        c_s, d_s = sp_.values[control], sp_.values[second]
+        nxt = []
+        for m in out:
+            pts = m["points"]
+            if sp_.kind == "critical-end-point" and m["kind"] == "first-order":
+                nxt.append(m)         # the first-order line continues through a critical end point
+                continue
+            cut = None
+            for i in range(1, len(pts) - 1):
+                (c0, d0, _), (c1, d1, _) = pts[i - 1], pts[i + 1]
+                if (pts[i][1] - d_s) * (pts[i - 1][1] - d_s) <= 0 or (pts[i][1] - d_s) * (d1 - d_s) < 0:
+                    near = abs(pts[i][0] - c_s) <= 2 * (abs(c1 - c0) + abs(pts[i][0] - c0)) + 1e-12 * (1 + abs(c_s))
+                    if near and min(abs(pts[i][1] - d_s), abs(pts[i - 1][1] - d_s)) > 1e-12 * (1 + abs(d_s)):
+                        cut = i if (pts[i][1] - d_s) * (pts[i - 1][1] - d_s) <= 0 else i + 1
+                        break
+            if cut is None:
+                nxt.append(m)
+                continue
+            point = (c_s, d_s, None)
+            nxt.append({"kind": m["kind"], "points": list(pts[:cut]) + [point]})
+            nxt.append({"kind": m["kind"], "points": [point] + list(pts[cut:])})
+        out = nxt
+    return out
+
+
 def phase_diagram(problem: Problem, second: str, second_range, control_range=None, *, n_coarse: int = 7,
                   n_points: int = 41, log=None, digits: int | None = None, spinodals: bool = True) -> PhaseDiagram:
     """Transition lines in (control, second) for second in second_range; control_range None = automatic
@@ -292,12 +609,13 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     warnings = []
     coarse = np.linspace(lo2, hi2, max(2, n_coarse))
     fine = np.linspace(lo2, hi2, max(n_points, n_coarse))
-    reports = []
+    reports, ranges = [], []
     for d in coarse:
         p = problem.with_params(**{second: d})
         rng = control_range
         if rng is None:
             rng = auto_range(p)
+        ranges.append(rng)
         if rng is None:
             reports.append([])
             continue
@@ -307,12 +625,14 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
         if log:
             log(f"{second}={d:.6g}: " + ", ".join(f"{t.kind} at {t.critical_value:.6g}" for t in rep.transitions))
     lines = []       # each: {"kind", "points": [(c, d)], "spinodals": [...]}
-    specials = []
+    specials = _multicritical_points(problem, second, coarse, ranges, reports, digits)
     for j in range(len(coarse) - 1):
         d0, d1 = coarse[j], coarse[j + 1]
         used = set()
         seg_fine = [d for d in fine if d0 < d < d1]
-        for tr in reports[j]:
+        # second-order lines first: a critical end point found on one explains a first-order line changing
+        # its pair of phases there (not an end of it)
+        for tr in sorted(reports[j], key=lambda t: t.kind != "second-order"):
             state = _state(problem.with_params(**{second: d0}), tr)
             pts = [(tr.critical_value, d0, tr.spinodals)]
             prev, prev_d = None, None
@@ -352,10 +672,27 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 tr2 = reports[j + 1][partner]
                 pts.append((tr2.critical_value, d1, tr2.spinodals))
             lines.append({"kind": tr.kind, "points": pts})
+            if partner is None and tr.kind == "second-order" and any(
+                    t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+                here = (state["c"], cur_d, np.asarray(state["x"], float))
+                # on past d1 (the line may have been missed at d1, close to the first-order line)
+                passed = _follow(problem, second, state, cur_d, [d for d in fine if d > cur_d]) if ok_all else []
+                d_hi = max([d1] + [q[1] for q in passed])
+                fo = [(coarse[i], t) for i in range(j, len(coarse)) if coarse[i] <= d_hi for t in reports[i]
+                      if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, [here] + passed[-1:], fo, (d0, d_hi),
+                                          ranges[j] or ranges[j + 1] or (-np.inf, np.inf), digits)
+                if sp_:
+                    specials.append(sp_)
+                    d_s = sp_.values[second]
+                    # a branch point followed past the critical end point is no transition any more: cut there
+                    lines[-1]["points"] = [q for q in pts if (q[1] - d_s) * (d0 - d_s) >= 0]
+                    continue
             if partner is None:
                 # the line ends between d0 and d1: find out why
                 kinds_next = {t.kind for t in reports[j + 1]}
-                if tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None:
+                if (tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None
+                        and problem.symmetric_point is not None):
                     nxt = min((t for t in reports[j + 1] if t.kind == "first-order"),
                               key=lambda t: abs(t.critical_value - tr.critical_value))
                     sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
@@ -376,6 +713,9 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                     sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
                     if sp_:
                         specials.append(sp_)
+                elif tr.kind == "first-order" and any(u.kind == "critical-end-point" and min(d0, d1) <= u.values[
+                        second] <= max(d0, d1) for u in specials):
+                    continue        # the first-order line continues through the critical end point
                 elif tr.kind == "first-order":
                     sp_ = _critical_point(problem, second, d0, _state(problem.with_params(**{second: d0}), tr), d1, digits)
                     if sp_:
@@ -385,6 +725,28 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 continue
             # a line starting between d0 and d1 (reverse direction of the cases above)
             earlier = {t.kind for t in reports[j]}
+            if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+                fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
+                    (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
+                # back to d0 and on (the line may have been missed at d0, close to the first-order line)
+                passed = _follow(problem, second, _state(problem.with_params(**{second: d1}), tr2), d1,
+                                 [d for d in fine[::-1] if d < d1])
+                inside = [q for q in passed if q[1] > d0]
+                crits = ([inside[-1]] if inside else []) + [q for q in passed if q[1] <= d0][:1] + passed[-1:]
+                d_lo = min([d0] + [q[1] for q in passed])
+                fo += [(coarse[i], t) for i in range(j) if coarse[i] >= d_lo for t in reports[i]
+                       if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, crits or [(tr2.critical_value, d1, _x_of(
+                    problem, tr2.order_parameters["before"]))], fo, (d_lo, d1),
+                    ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
+                if sp_:
+                    specials.append(sp_)
+                    d_s = sp_.values[second]
+                    # the line from the critical end point on: the back-tracked points beyond it, then d1
+                    kept = [(c, d, None) for c, d, _ in passed[::-1] if (d - d_s) * (d1 - d_s) > 0]
+                    lines.append({"kind": tr2.kind, "points": kept + [(tr2.critical_value, d1, tr2.spinodals)],
+                                  "start": True})
+                    continue
             if tr2.kind == "second-order" and problem.quartic is not None and any(
                     _involves_symmetric(problem, t) for t in reports[j]):
                 prv = min((t for t in reports[j] if _involves_symmetric(problem, t)),
@@ -409,48 +771,86 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     specials = unique
     # merge line pieces of the same kind that join at coarse points
     merged = []
+
+    def at_special(pt):       # lines meeting at a special point are different lines
+        return any(abs(pt[0] - u.values[problem.control]) <= 1e-9 * (1 + abs(pt[0]))
+                   and abs(pt[1] - u.values[second]) <= 1e-9 * (1 + abs(pt[1])) for u in specials)
+
     for ln in lines:
         for m in merged:
             if m["kind"] == ln["kind"] and abs(m["points"][-1][1] - ln["points"][0][1]) < 1e-12 and \
-                    abs(m["points"][-1][0] - ln["points"][0][0]) <= 1e-9 * (1 + abs(ln["points"][0][0])):
+                    abs(m["points"][-1][0] - ln["points"][0][0]) <= 1e-9 * (1 + abs(ln["points"][0][0])) and \
+                    not at_special(ln["points"][0]):
                 m["points"].extend(ln["points"][1:])
                 break
         else:
             merged.append({"kind": ln["kind"], "points": list(ln["points"])})
+    merged = _split_at_specials(merged, specials, problem.control, second)
     # lines end at their special points: extend each adjacent line to it (for plots and tables)
     spacing = (hi2 - lo2) / max(1, len(coarse) - 1)
     for sp_ in specials:
         c_s, d_s = sp_.values[problem.control], sp_.values[second]
-        kinds = {"tricritical": ("first-order", "second-order"), "critical-end-point": ("first-order", "second-order")
-                 }.get(sp_.kind, ("first-order",))
+        kinds = ("first-order",) if sp_.kind == "critical-point" else ("first-order", "second-order")
         for m in merged:
             if m["kind"] not in kinds or not m["points"]:
                 continue
             first, last = m["points"][0], m["points"][-1]
+            if at_special(first) or at_special(last):
+                continue
             if abs(last[1] - d_s) <= spacing and (last[1] - first[1]) * (d_s - last[1]) >= 0:
                 m["points"].append((c_s, d_s, None))
             elif abs(first[1] - d_s) <= spacing and (last[1] - first[1]) * (first[1] - d_s) >= 0:
                 m["points"].insert(0, (c_s, d_s, None))
     boundaries = []
     for m in merged:
-        pts = tuple((float(c), float(d)) for c, d, _ in m["points"])
+        pts = tuple((float(c), float(d)) for i, (c, d, _) in enumerate(m["points"])
+                    if i == 0 or (c, d) != tuple(m["points"][i - 1][:2]))
+        if len(pts) == 1 and at_special(pts[0]):
+            continue           # the lines meeting at a special point, seen at a coarse point exactly on it
         boundaries.append(Boundary(m["kind"], pts, "coarse full analysis + Newton continuation in the second parameter"))
     if spinodals:
-        for pts in _spinodal_lines(problem, second, coarse, fine, reports):
+        for pts, ends, d_start in _spinodal_lines(problem, second, coarse, fine, reports):
+            pts, ends = _clipped_at_tricritical(problem.control, second, pts, list(ends), d_start, specials, spacing)
             for sp_ in specials:      # a spinodal line ends where the two spinodals merge
-                if sp_.kind != "critical-point":
+                if sp_.kind not in ("critical-point", "bicritical-point"):
                     continue
                 c_s, d_s = sp_.values[problem.control], sp_.values[second]
                 if len(pts) >= 2 and abs(pts[0][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (pts[0][1] - d_s) >= 0:
                     pts = [(c_s, d_s)] + pts
+                    ends[0] = sp_.kind.replace("-", " ")
                 elif len(pts) >= 2 and abs(pts[-1][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (d_s - pts[-1][1]) >= 0:
                     pts = pts + [(c_s, d_s)]
+                    ends[1] = sp_.kind.replace("-", " ")
             boundaries.append(Boundary("spinodal", tuple((float(c), float(d)) for c, d in pts),
-                                       "fold system (grad=0, H phi=0, l.phi=1) continued in the second parameter "
-                                       "with a linear predictor"))
+                                       "fold system (grad=0, H phi=0, l.phi=1; Goldstone modes deflated), branch-point "
+                                       "system, or H(x0) phi = 0 at a fixed point, continued in the second parameter "
+                                       "with a linear predictor and step halving",
+                                       tuple(ends)))
     return PhaseDiagram(problem.control, second, tuple(control_range) if control_range else ("auto",),
                         (lo2, hi2), {k: v for k, v in problem.param_values.items() if k != second},
                         tuple(boundaries), tuple(specials), tuple(warnings))
+
+
+def _clipped_at_tricritical(control, second, pts, ends, d_start, specials, spacing):
+    """A spinodal line through a tricritical point: beyond it the limit of stability of the symmetric phase is
+    the second-order line itself, and the other spinodal has merged into it. Keep the side of the start (the
+    first-order side), ending at the tricritical point with that reason."""
+    for sp_ in specials:
+        if sp_.kind != "tricritical" or len(pts) < 2:
+            continue
+        c_t, d_t = sp_.values[control], sp_.values[second]
+        ds_ = [d for _, d in pts]
+        if not (min(ds_) - spacing <= d_t <= max(ds_) + spacing):
+            continue
+        if d_start <= d_t:
+            kept = [(c, d) for c, d in pts if d < d_t]
+            if kept and kept[-1][1] != d_t:
+                kept.append((c_t, d_t))
+            pts, ends = kept, [ends[0], "tricritical point: the spinodal joins the second-order line"]
+        else:
+            kept = [(c, d) for c, d in pts if d > d_t]
+            pts, ends = [(c_t, d_t)] + kept, ["tricritical point: the spinodal joins the second-order line", ends[1]]
+    return pts, ends
 
 
 def _spinodal_lines(problem, second, coarse, fine, reports):
@@ -460,7 +860,7 @@ def _spinodal_lines(problem, second, coarse, fine, reports):
     lines = []
 
     def known(c, d):
-        return any(abs(dd - d) < 1e-12 and abs(cc - c) <= 1e-7 * (1 + abs(c)) for ln in lines for cc, dd in ln)
+        return any(abs(dd - d) < 1e-12 and abs(cc - c) <= 1e-7 * (1 + abs(c)) for ln, _, _ in lines for cc, dd in ln)
 
     for j, d in enumerate(coarse):
         for tr in reports[j]:
@@ -471,39 +871,10 @@ def _spinodal_lines(problem, second, coarse, fine, reports):
                 if not isinstance(fold, dict) or not fold.get("converged") or known(fold["control"], float(d)):
                     continue
                 start = (np.asarray(fold["x"], float), float(fold["control"]))
-                fwd = _continue_fold(problem, second, start, [v for v in ds if v > d])
-                bwd = _continue_fold(problem, second, start, [v for v in ds[::-1] if v < d])
-                lines.append(bwd[::-1] + [(start[1], float(d))] + fwd)
+                fwd, why_fwd = continue_spinodal(problem, second, float(d), start, [v for v in ds if v > d])
+                bwd, why_bwd = continue_spinodal(problem, second, float(d), start, [v for v in ds[::-1] if v < d])
+                lines.append((bwd[::-1] + [(start[1], float(d))] + fwd, (why_bwd, why_fwd), float(d)))
     return lines
-
-
-def _continue_fold(problem, second, start, ds):
-    from ._continuation import refine_fold
-
-    x, c = start
-    out, hist = [], [(x, c)]
-    for d in ds:
-        if len(hist) >= 2 and len(out) >= 1:
-            (x0, c0), (x1, c1) = hist[-2], hist[-1]
-            xg, cg = 2 * x1 - x0, 2 * c1 - c0
-        else:
-            xg, cg = hist[-1]
-        p = problem.with_params(**{second: float(d)})
-        xf, cf, res, conv, _ = refine_fold(p, xg, cg)
-        if not conv or not np.all(np.isfinite(xf)):
-            break
-        pt = p.at(xf, cf)
-        w, V = np.linalg.eigh(pt.hessian)
-        phi = V[:, int(np.argmin(np.abs(w)))]
-        if abs(phi @ pt.gradient_d_control) <= 1e-6 * (1 + float(np.linalg.norm(pt.gradient_d_control))):
-            break           # no longer a fold: a branch point (the fold system holds there too), the line ended
-        if len(out) >= 2:
-            step = abs(out[-1][0] - out[-2][0])
-            if abs(cf - out[-1][0]) > 10 * step + 1e-6 * (1 + abs(cf)):
-                break           # jumped to another fold: this line has ended
-        out.append((float(cf), float(d)))
-        hist.append((np.asarray(xf, float), float(cf)))
-    return out
 
 
 def transition_line(problem: Problem, second: str, values, start_transition):
