@@ -198,7 +198,8 @@ def run_dataset(spec, N, n0, offsets, args, ss, out_dir, d):
         sys.stderr.write(f"N={N} d={d} run {attempt}: n0 = {n0}, ladder of {len(path.weights)} rungs; "
                          f"alpha_eq {res['alpha_eq']}, p_copy at the window ends {res['p_copy'][0]:.3f}, "
                          f"{res['p_copy'][-1]:.3f}; R-hat {diag['rhat']}\n")
-        if nxt is None or nxt == n0 or not mixed or nxt + min(offsets) < 1 or nxt + max(offsets) > n_max:
+        if (nxt is None or nxt == n0 or not mixed or attempt == args.recentre - 1
+                or nxt + min(offsets) < 1 or nxt + max(offsets) > n_max):
             break
         earlier.append({"n0": n0, "p_copy": res["p_copy"], "rhat_rung0": diag["rhat"], "next_n0": nxt})
         n0 = nxt
