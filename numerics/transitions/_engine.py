@@ -388,7 +388,12 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
         rounding = max(rounding, noise_f)
     d = xa - xb
     grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
-    integral = _line_integral(problem, xa, xb, c, grad_block)
+
+    def gradient_noise_per_length():   # measured only if the quadrature has to refine (rare off rounding)
+        g_noise = noise_g if with_error else max(rounding_noise(problem, v, c, block)[1] for v in (xa, xb))
+        return g_noise * float(np.sum(np.abs(d)))
+
+    integral = _line_integral(problem, xa, xb, c, grad_block, noise=gradient_noise_per_length)
     if integral is None:
         return (direct, rounding) if with_error else direct        # the segment leaves the domain
     value, quadrature, size = integral
@@ -400,12 +405,16 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
     return (value, error) if with_error else value
 
 
-def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 4096):
+_EPS = float(np.finfo(float).eps)
+
+
+def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 4096, noise=None):
     """(integral of grad . (xa - xb) along the segment from xb to xa, its quadrature error, integral of |.|) by
     adaptive Gauss-Legendre: each panel's 16-point value against the sum over its two halves, panels split until
     they agree to 1e-14 of the whole (the softmax uniform minimum at delta ~ 0.4 and the copy minimum at
     delta ~ 2000 at gamma = 1e-3: a fixed rule misses the structure near the first by O(1)). None if the
-    segment leaves the domain."""
+    segment leaves the domain. noise: a callable giving the rounding noise of grad . (xa - xb) (per unit length
+    of the segment), asked for when the first panels do not converge: no panel is split below it."""
     d = np.asarray(xa, float) - np.asarray(xb, float)
     xb = np.asarray(xb, float)
     k = problem.k
@@ -437,7 +446,14 @@ def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int
         if tol is None:
             tol = 1e-14 * float(np.sum(mass))
         used += len(pending)
-        done = (err <= tol * (b - a)[:, 0]) | (used >= max_panels)
+        # a panel whose two rules agree to a few ulps of its own mass is resolved: splitting it further
+        # only chases rounding (a polynomial gradient is integrated exactly by the first rule)
+        floor = 64 * _EPS * mass
+        if used > 8 and noise is not None:
+            if callable(noise):
+                noise = float(noise())
+            floor = np.maximum(floor, 4 * noise * (b - a)[:, 0])
+        done = (err <= tol * (b - a)[:, 0]) | (err <= floor) | (used >= max_panels)
         value += float(np.sum(halves[done]))
         quadrature += float(np.sum(err[done]))
         size += float(np.sum(mass[done]))
