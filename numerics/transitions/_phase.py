@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ._analysis import _landau_evidence, auto_range, find_transitions, susceptibility
-from ._continuation import continue_branch
+from ._continuation import continue_branch, continue_spinodal
 from ._engine import Problem, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum
 from ._newton import newton
 from ._special_points import (branch_point_newton, coexistence_newton, critical_end_point_newton, critical_newton,
@@ -825,21 +825,48 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             continue           # the lines meeting at a special point, seen at a coarse point exactly on it
         boundaries.append(Boundary(m["kind"], pts, "coarse full analysis + Newton continuation in the second parameter"))
     if spinodals:
-        for pts in _spinodal_lines(problem, second, coarse, fine, reports):
+        for pts, ends, d_start in _spinodal_lines(problem, second, coarse, fine, reports):
+            pts, ends = _clipped_at_tricritical(problem.control, second, pts, list(ends), d_start, specials, spacing)
             for sp_ in specials:      # a spinodal line ends where the two spinodals merge
                 if sp_.kind not in ("critical-point", "bicritical-point"):
                     continue
                 c_s, d_s = sp_.values[problem.control], sp_.values[second]
                 if len(pts) >= 2 and abs(pts[0][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (pts[0][1] - d_s) >= 0:
                     pts = [(c_s, d_s)] + pts
+                    ends[0] = sp_.kind.replace("-", " ")
                 elif len(pts) >= 2 and abs(pts[-1][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (d_s - pts[-1][1]) >= 0:
                     pts = pts + [(c_s, d_s)]
+                    ends[1] = sp_.kind.replace("-", " ")
             boundaries.append(Boundary("spinodal", tuple((float(c), float(d)) for c, d in pts),
-                                       "fold system (grad=0, H phi=0, l.phi=1) continued in the second parameter "
-                                       "with a linear predictor"))
+                                       "fold system (grad=0, H phi=0, l.phi=1; Goldstone modes deflated), branch-point "
+                                       "system, or H(x0) phi = 0 at a fixed point, continued in the second parameter "
+                                       "with a linear predictor and step halving",
+                                       tuple(ends)))
     return PhaseDiagram(problem.control, second, tuple(control_range) if control_range else ("auto",),
                         (lo2, hi2), {k: v for k, v in problem.param_values.items() if k != second},
                         tuple(boundaries), tuple(specials), tuple(warnings))
+
+
+def _clipped_at_tricritical(control, second, pts, ends, d_start, specials, spacing):
+    """A spinodal line through a tricritical point: beyond it the limit of stability of the symmetric phase is
+    the second-order line itself, and the other spinodal has merged into it. Keep the side of the start (the
+    first-order side), ending at the tricritical point with that reason."""
+    for sp_ in specials:
+        if sp_.kind != "tricritical" or len(pts) < 2:
+            continue
+        c_t, d_t = sp_.values[control], sp_.values[second]
+        ds_ = [d for _, d in pts]
+        if not (min(ds_) - spacing <= d_t <= max(ds_) + spacing):
+            continue
+        if d_start <= d_t:
+            kept = [(c, d) for c, d in pts if d < d_t]
+            if kept and kept[-1][1] != d_t:
+                kept.append((c_t, d_t))
+            pts, ends = kept, [ends[0], "tricritical point: the spinodal joins the second-order line"]
+        else:
+            kept = [(c, d) for c, d in pts if d > d_t]
+            pts, ends = [(c_t, d_t)] + kept, ["tricritical point: the spinodal joins the second-order line", ends[1]]
+    return pts, ends
 
 
 def _spinodal_lines(problem, second, coarse, fine, reports):
@@ -849,7 +876,7 @@ def _spinodal_lines(problem, second, coarse, fine, reports):
     lines = []
 
     def known(c, d):
-        return any(abs(dd - d) < 1e-12 and abs(cc - c) <= 1e-7 * (1 + abs(c)) for ln in lines for cc, dd in ln)
+        return any(abs(dd - d) < 1e-12 and abs(cc - c) <= 1e-7 * (1 + abs(c)) for ln, _, _ in lines for cc, dd in ln)
 
     for j, d in enumerate(coarse):
         for tr in reports[j]:
@@ -860,64 +887,10 @@ def _spinodal_lines(problem, second, coarse, fine, reports):
                 if not isinstance(fold, dict) or not fold.get("converged") or known(fold["control"], float(d)):
                     continue
                 start = (np.asarray(fold["x"], float), float(fold["control"]))
-                fwd = _continue_fold(problem, second, start, [v for v in ds if v > d])
-                bwd = _continue_fold(problem, second, start, [v for v in ds[::-1] if v < d])
-                lines.append(bwd[::-1] + [(start[1], float(d))] + fwd)
+                fwd, why_fwd = continue_spinodal(problem, second, float(d), start, [v for v in ds if v > d])
+                bwd, why_bwd = continue_spinodal(problem, second, float(d), start, [v for v in ds[::-1] if v < d])
+                lines.append((bwd[::-1] + [(start[1], float(d))] + fwd, (why_bwd, why_fwd), float(d)))
     return lines
-
-
-def _spinodal_type(problem, x, c):
-    """('fold' or 'branch-point', Goldstone zero modes) of a spinodal at (x, c): a soft mode phi with
-    phi . d grad/dc = 0 is a branch point (e.g. a spin flop: another order parameter can grow), else a fold;
-    zero eigenvalues beyond the soft one are symmetry (Goldstone) modes."""
-    pt = problem.at(x, c)
-    w, V = np.linalg.eigh(pt.hessian)
-    tol = 1e-7 * max(1.0, float(np.max(np.abs(w))))
-    zero_modes = max(0, int(np.sum(np.abs(w) <= tol)) - 1)
-    gc = pt.gradient_d_control
-    soft = [i for i in np.argsort(np.abs(w))[:1 + zero_modes]]
-    branch = zero_modes == 0 and abs(V[:, soft[0]] @ gc) <= 1e-6 * (1 + float(np.linalg.norm(gc)))
-    return ("branch-point" if branch else "fold"), zero_modes
-
-
-def _continue_fold(problem, second, start, ds):
-    """A spinodal continued through the second-parameter values ds: the fold system (Goldstone modes deflated),
-    or, where the spinodal is a branch point of the metastable minimum, the branch-point system."""
-    from ._continuation import refine_fold
-
-    x, c = start
-    kind, zero_modes = _spinodal_type(problem, np.asarray(x, float), float(c))
-    x0 = problem.symmetric_point
-    off_x0 = x0 is None or np.max(np.abs(np.asarray(x, float) - np.asarray(x0))) > 1e-6
-    out, hist = [], [(x, c)]
-    for d in ds:
-        if len(hist) >= 2 and len(out) >= 1:
-            (x0, c0), (x1, c1) = hist[-2], hist[-1]
-            xg, cg = 2 * x1 - x0, 2 * c1 - c0
-        else:
-            xg, cg = hist[-1]
-        p = problem.with_params(**{second: float(d)})
-        if kind == "branch-point":
-            sol = branch_point_newton(p, xg, cg)
-            xf, cf, conv = np.asarray(sol["x"], float), float(sol["c"]), sol["converged"]
-            if not conv or not np.all(np.isfinite(xf)) or not _stable(p, xf, cf):
-                break
-            x0 = p.symmetric_point
-            if x0 is not None and off_x0 and np.max(np.abs(xf - np.asarray(x0))) <= 1e-6:
-                break       # the metastable ordered phase has shrunk onto x0 (a bicritical point): the line ended
-        else:
-            xf, cf, res, conv, _ = refine_fold(p, xg, cg, zero_modes=zero_modes)
-            if not conv or not np.all(np.isfinite(xf)):
-                break
-            if _spinodal_type(p, xf, cf)[0] != "fold":
-                break       # no longer a fold: a branch point (the fold system holds there too), the line ended
-        if len(out) >= 2:
-            step = abs(out[-1][0] - out[-2][0])
-            if abs(cf - out[-1][0]) > 10 * step + 1e-6 * (1 + abs(cf)):
-                break           # jumped to another fold: this line has ended
-        out.append((float(cf), float(d)))
-        hist.append((np.asarray(xf, float), float(cf)))
-    return out
 
 
 def transition_line(problem: Problem, second: str, values, start_transition):

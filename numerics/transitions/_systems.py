@@ -81,8 +81,8 @@ class Coexistence:
 
     def residual(self, z, mp=False):
         a, b = self._points(z, mp)
-        if mp:      # mpmath carries enough digits for a large offset of f
-            return np.hstack([a.gradient, b.gradient, [a.value - b.value]])
+        if mp:      # mpmath, with as many extra digits as a large offset of f takes away from the difference
+            return np.hstack([a.gradient, b.gradient, [_mp_difference(self.problem, a, b, "value")]])
         from ._engine import f_difference
 
         return np.hstack([a.gradient, b.gradient, [f_difference(self.problem, a.x, b.x, a.c)]])
@@ -97,8 +97,27 @@ class Coexistence:
         A[k:2 * k, -1] = b.gradient_d_control
         A[-1, :k] = a.gradient
         A[-1, k:2 * k] = -b.gradient
-        A[-1, -1] = a.d_control - b.d_control
+        if mp:
+            A[-1, -1] = _mp_difference(self.problem, a, b, "d_control")
+        else:       # a large x-independent offset of df/dc cancels: integrate the exact gradient instead
+            from ._engine import f_difference
+
+            A[-1, -1] = f_difference(self.problem, a.x, b.x, a.c, "d_control")
         return A
+
+
+def _mp_difference(problem, a, b, block):
+    """block(a) - block(b) in mpmath (a, b mp Points) at the working precision plus the digits that the size
+    of the values (an x-independent offset) cancels."""
+    import mpmath
+
+    big = max(abs(getattr(a, block)), abs(getattr(b, block)), mpmath.mpf(1))
+    extra = int(mpmath.ceil(mpmath.log10(big))) + 2
+    with mpmath.workdps(mpmath.mp.dps + extra):
+        va = getattr(problem.at(a.x, a.c, True), block)
+        vb = getattr(problem.at(b.x, b.c, True), block)
+        d = va - vb
+    return +d
 
 
 class Fold:
