@@ -421,6 +421,8 @@ def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int
         P = xb[None, None, :] + t[:, :, None] * d[None, None, :]
         with np.errstate(all="ignore"):
             g = np.asarray(problem.blk(grad_block, list(P.reshape(-1, k).T), c), float).reshape(k, -1)
+        # a block constant in x (e.g. d grad/dc of a term linear in the control) comes back unbroadcast
+        g = np.broadcast_to(g, (k, P.shape[0] * P.shape[1]))
         if not np.all(np.isfinite(g)):
             return None
         f_t = (d @ g).reshape(t.shape)
