@@ -218,3 +218,15 @@ def test_critical_end_point_whichever_side_the_line_lies_and_in_a_narrow_box(sig
     for line in diagram.boundaries:
         if line.kind == "second-order":         # cut at the point: no metastable continuation beyond it
             assert all(sign * d >= 1 - 1e-12 for _, d in line.points)
+
+
+@pytest.mark.slow
+def test_o2_tricritical_point_and_no_spurious_multicritical_point():
+    """t r^2 + (b - 0.2) r^4 + r^6 with r^2 = x^2 + y^2: the soft mode of x = y = 0 is twofold at every t = 0
+    (O(2)), a line of double zeros, not an isolated bicritical or tetracritical point; the radial quartic
+    vanishes at b = 0.2: a tricritical point, refined in mpmath with the degenerate soft mode held fixed."""
+    problem = expression_problem("t*(x^2+y^2) + (b-0.2)*(x^2+y^2)^2 + (x^2+y^2)^3", ["x", "y"], "t", {"b": 0.5})
+    diagram = phase_diagram(problem, "b", (-1, 1), (-0.5, 0.6), digits=15)
+    sp = _one(diagram, "tricritical")
+    assert abs(sp.values["t"]) < 1e-12 and abs(sp.values["b"] - 0.2) < 1e-12
+    assert sp.values_digits == {"t": "0.0", "b": "0.2"}

@@ -189,7 +189,10 @@ def _tricritical(problem, second, d0, c0, d1, c1, digits=None):
     x0 = problem.symmetric_point
     p = problem.with_params(**{second: float(z[1])})
     l = soft_vector(p, x0, float(z[0]))
-    system = Tricritical(problem, second, x0, l)
+    w, V = np.linalg.eigh(p.at(x0, float(z[0])).hessian)
+    degenerate = np.abs(w - l @ p.at(x0, float(z[0])).hessian @ l) <= 1e-8 * max(1.0, float(np.max(np.abs(w))))
+    others = [V[:, i] for i in np.nonzero(degenerate)[0] if abs(V[:, i] @ l) < 0.5]
+    system = Tricritical(problem, second, x0, l, others)
     sol = newton(system, np.hstack([z[:2], l]))
     if sol.converged:
         z, r, conv, its = sol.x[:2], sol.residual, True, sol.iterations
@@ -431,6 +434,14 @@ def _try_double_zero(problem, second, x0, a, b, d, c_range, d_range, spacing, fo
                                       d_scale=spacing, x_free=None if x0 is not None else 0.5 * (xa + xb))
     if not r.converged:
         return None
+    # an isolated point: the (c, d) columns of the Jacobian have rank 2 (with a continuous symmetry, e.g.
+    # O(2), the double zero persists along a whole line: no bicritical or tetracritical point)
+    J = np.asarray(system.jacobian(r.x), float)
+    k = problem.k
+    cols = J[:, :2] if x0 is not None else J[:, k:k + 2]
+    sv = np.linalg.svd(cols / np.maximum(np.linalg.norm(cols, axis=0), 1e-300), compute_uv=False)
+    if sv[-1] < 1e-6:
+        return None
     _, c_s, d_s = system.point(r.x)
     c_s, d_s = float(c_s), float(d_s)
     if not (lo <= c_s <= hi and d_range[0] <= d_s <= d_range[1] and abs(d_s - d) <= 1.5 * spacing):
@@ -461,9 +472,9 @@ def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits
     seq, samples = _phases_around(problem, second, x0, c_s, d_s, system.V, 0.02 * (c_range[1] - c_range[0]),
                                   0.1 * spacing)
     phases_kind = _phases_kind(seq)
-    kind = landau_kind or phases_kind
+    kind = landau_kind
     if kind is None:
-        return None
+        return None           # the Landau quartic does not decide (marginal, unbounded, odd or cubic terms)
     flag = "ok" if landau_kind == phases_kind else "landau-and-phases-disagree"
     meeting = {"bicritical-point": "two second-order lines (disordered -> mode-1, disordered -> mode-2) and one "
                                    "first-order line (mode-1 <-> mode-2) meet",
@@ -626,6 +637,10 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             log(f"{second}={d:.6g}: " + ", ".join(f"{t.kind} at {t.critical_value:.6g}" for t in rep.transitions))
     lines = []       # each: {"kind", "points": [(c, d)], "spinodals": [...]}
     specials = _multicritical_points(problem, second, coarse, ranges, reports, digits)
+
+    def multicritical_in(d0, d1):     # second-order lines ending there end on that point
+        return any(min(d0, d1) <= u.values[second] <= max(d0, d1) for u in specials
+                   if u.kind in ("bicritical-point", "tetracritical-point"))
     for j in range(len(coarse) - 1):
         d0, d1 = coarse[j], coarse[j + 1]
         used = set()
@@ -673,7 +688,7 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 pts.append((tr2.critical_value, d1, tr2.spinodals))
             lines.append({"kind": tr.kind, "points": pts})
             if partner is None and tr.kind == "second-order" and any(
-                    t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+                    t.kind == "first-order" for t in reports[j] + reports[j + 1]) and not multicritical_in(d0, d1):
                 here = (state["c"], cur_d, np.asarray(state["x"], float))
                 # on past d1 (the line may have been missed at d1, close to the first-order line)
                 passed = _follow(problem, second, state, cur_d, [d for d in fine if d > cur_d]) if ok_all else []
@@ -725,7 +740,8 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 continue
             # a line starting between d0 and d1 (reverse direction of the cases above)
             earlier = {t.kind for t in reports[j]}
-            if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+            if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]) \
+                    and not multicritical_in(d0, d1):
                 fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
                     (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
                 # back to d0 and on (the line may have been missed at d0, close to the first-order line)

@@ -298,10 +298,14 @@ class Tricritical(_TwoParameter):
 
     method = "newton(H(x0) phi=0, l.phi=1, a4_eff=0) in (control, second)"
 
-    def __init__(self, problem: Problem, second: str, x0, l):
+    def __init__(self, problem: Problem, second: str, x0, l, others=()):
+        """others: the other directions of a degenerate soft mode (a continuous symmetry, e.g. O(2)); phi is
+        kept orthogonal to them (others . phi = 0 join the residual: Gauss-Newton), else it could turn freely
+        inside the kernel and the Jacobian would be singular."""
         super().__init__(problem, second)
         self.x0 = list(x0)
         self.l = np.asarray(l, float)
+        self.others = np.asarray(others, float).reshape(-1, problem.k)
 
     def residual(self, z, mp=False):
         k = self.problem.k
@@ -319,8 +323,9 @@ class Tricritical(_TwoParameter):
             b = np.einsum("ijk,i,j->k", pt.third, u, u)
             b = b - (b @ u) * u
             M = pt.hessian + np.outer(u, u)
-            a4 = q4 - 0.125 * (b @ _solve_any(M, b, mp))
-        return np.hstack([pt.hessian @ phi, [self.l @ phi - 1], [a4]])
+            # pseudo-inverse: a degenerate soft mode (continuous symmetry) stays out of the stiff modes
+            a4 = q4 - 0.125 * (b @ _pinv_solve(M, b, mp))
+        return np.hstack([pt.hessian @ phi, [self.l @ phi - 1], [a4], self.others @ phi])
 
 
 class DoubleZero(_TwoParameter):
@@ -422,6 +427,24 @@ def _solve_any(M, b, mp):
 
         return np.array(list(mpmath.lu_solve(mpmath.matrix(M.tolist()), mpmath.matrix(list(b)))), dtype=object)
     return np.linalg.solve(np.asarray(M, float), np.asarray(b, float))
+
+
+def _pinv_solve(M, b, mp):
+    """M^+ b for a symmetric M (eigenvalues below 1e-10, or 10^(-dps/2) in mpmath, of the largest dropped)."""
+    if mp:
+        import mpmath
+
+        E, Q = mpmath.eigsy(mpmath.matrix(M.tolist()))
+        n = len(b)
+        cut = max(abs(E[i]) for i in range(n)) * mpmath.mpf(10) ** (-(mpmath.mp.dps // 2))
+        bv = mpmath.matrix(list(b))
+        out = mpmath.matrix(n, 1)
+        for i in range(n):
+            if abs(E[i]) > cut:
+                q = Q[:, i]
+                out += q * ((q.T * bv)[0] / E[i])
+        return np.array([out[i] for i in range(n)], dtype=object)
+    return np.linalg.pinv(np.asarray(M, float), rcond=1e-10) @ np.asarray(b, float)
 
 
 def fourth_directional(problem: Problem, x, c, v, h: float = 1e-3) -> float:
