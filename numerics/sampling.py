@@ -345,7 +345,8 @@ class ChainOutcome:
     """Result of :func:`run_chain`.
 
     Fields: task; m_trace (steps,) order parameter after every step;
-    acceptance (kept half); step (final step size); final_m; final_logp.
+    acceptance (kept half); step (final step size); final_m; final_logp;
+    final_theta, the parameter vector after the last step (None if not recorded).
     """
 
     task: ChainTask
@@ -354,6 +355,7 @@ class ChainOutcome:
     step: float
     final_m: float
     final_logp: float
+    final_theta: np.ndarray | None = field(default=None, repr=False)
 
 
 def chain_generator(seed) -> np.random.Generator:
@@ -398,7 +400,7 @@ def run_chain(task: ChainTask) -> ChainOutcome:
     else:
         raise InvalidParameterError("sampler", f"must be one of {SAMPLERS}, got {task.sampler!r}")
     return ChainOutcome(task, np.asarray(run.observable, dtype=float), run.acceptance, run.step,
-                        float(run.observable[-1]), float(run.logp[-1]))
+                        float(run.observable[-1]), float(run.logp[-1]), run.theta)
 
 
 def run_chains(tasks: Sequence[ChainTask]) -> list[ChainOutcome]:
@@ -422,7 +424,7 @@ def run_chains(tasks: Sequence[ChainTask]) -> list[ChainOutcome]:
     runs = mala_chains(net.marginal_batch, thetas, step=step, n_steps=batchable[0].steps, rngs=rngs,
                        precond=net.preconditioner())
     outcomes = {id(t): ChainOutcome(t, np.asarray(r.observable, dtype=float), r.acceptance, r.step,
-                                    float(r.observable[-1]), float(r.logp[-1])) for t, r in zip(batchable, runs)}
+                                    float(r.observable[-1]), float(r.logp[-1]), r.theta) for t, r in zip(batchable, runs)}
     return [outcomes[id(t)] if id(t) in outcomes else run_chain(t) for t in tasks]
 
 
