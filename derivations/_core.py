@@ -180,7 +180,9 @@ def _reports(rows) -> list[StepReport]:
             for section, key, title, statement, explanation, results, seconds in rows]
 
 
-def _pool(workers: int):
+def fork_pool(workers: int):
+    """A process pool whose workers are forked (on Linux) from this process at its first submit, sharing
+    what is imported and derived so far; the pool's own thread starts only after that."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
@@ -199,17 +201,19 @@ class PendingSections:
     """
 
     def __init__(self, modules: Sequence[str], *, tier_name: str = "fast", workers: int = 1, with_latex: bool = True,
-                 heavy_first: Sequence[str] = ()):
+                 heavy_first: Sequence[str] = (), executor=None):
         if tier_name not in TIERS:
             raise ValueError(f"unknown tier {tier_name!r}")
         self.modules, self.tier_name, self.with_latex = list(modules), tier_name, with_latex
         self._pool, self._futures = None, {}
-        if workers > 1 and len(self.modules) > 1:
+        # executor: a caller's pool (fork_pool) that runs other jobs too; it stays the caller's to shut down
+        self._owned = executor is None
+        if executor is not None or (workers > 1 and len(self.modules) > 1):
             from importlib import import_module
 
             for module in self.modules:     # imported once here, shared by the forked workers
                 import_module(module)
-            self._pool = _pool(min(workers, len(self.modules)))
+            self._pool = fork_pool(min(workers, len(self.modules))) if executor is None else executor
             rank = {module: r for r, module in enumerate(heavy_first)}
             order = sorted(range(len(self.modules)), key=lambda i: (rank.get(self.modules[i], len(rank)), i))
             try:
@@ -248,9 +252,14 @@ class PendingSections:
         return [report for section in emitted for report in section]
 
     def cancel(self) -> None:
-        """Stop the workers (pending sections are dropped); a no-op once the results are in."""
+        """Drop the sections not started yet and, if the pool is ours, stop its workers; a no-op once the
+        results are in."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._owned:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            else:
+                for future in self._futures:
+                    future.cancel()
             self._pool = None
 
 

@@ -122,3 +122,19 @@ def test_run_chains_refuses_mixed_points():
     tasks = make_tasks(spec, [8], [1.0, 2.0], sampler="mala", chains=1, steps=10, seed=0)
     with pytest.raises(ValueError, match="one point"):
         run_chains(tasks)
+
+
+def test_outcomes_carry_the_final_state_of_their_chain():
+    """ChainOutcome.final_theta (the report's heatmaps draw it) is the chain's last state: its attention gives the
+    recorded final m, batched or not."""
+    from copyhead.numerics.network import attention, copy_order_parameter
+
+    spec = ModelSpec(T=5, V=5)
+    N = 8
+    tasks = make_tasks(spec, [N], [3.0], sampler="mala", chains=2, steps=50, seed=2)
+    for outcomes in (run_chains(tasks), [run_chain(t) for t in tasks]):
+        for o in outcomes:
+            Q = o.final_theta[: spec.T * N].reshape(spec.T, N)
+            K = o.final_theta[spec.T * N: 2 * spec.T * N].reshape(spec.T, N)
+            assert copy_order_parameter(attention(spec, Q @ K.T / N)) == pytest.approx(o.final_m, rel=1e-12)
+            assert o.final_m == o.m_trace[-1]

@@ -115,6 +115,14 @@ def _sampled(spec: ModelSpec, alphas, N: int, steps: int, seed: int, chains: int
     return points, panels
 
 
+def _scaling_job(Ts, priors, base: ModelSpec, quick: bool):
+    """The alpha*(T) part's numbers (run in a worker process while the report computes the rest)."""
+    from ._scaling_section import local_exponent_tables
+
+    table, scans = _scaling(Ts, priors, base)
+    return table, scans, local_exponent_tables(quick, base)
+
+
 def _scaling(Ts, priors, base: ModelSpec):
     table, scans = {}, {}
     for prior in priors:
@@ -191,7 +199,7 @@ def _tiny_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress
 
 def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
     """Every section of the report, written into out (the staging directory)."""
-    from ..derivations import start_checks
+    from ..derivations import fork_pool, import_sections, start_checks
 
     timer = _Timer(progress)
     items, figures, results, csvs = [], [], {}, []
@@ -203,16 +211,24 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
                 "scaling_T": [8, 16, 32, 64, 128, 256] if quick else [8, 16, 32, 64, 128, 256, 512, 1024, 4096],
                 "langevin": {"N": 32, "alphas": [4.0, 10.0], "steps": 3000 if quick else 20000,
                              "chains": 1 if quick else 2},
-                "tricritical_T": [16] if quick else [4, 16, 64]}
+                "tricritical_T": [16] if quick else [4, 16, 64],
+                "parallel": "the alpha*(T) numbers and the derivation run in 2 worker processes meanwhile; the "
+                            "timings of those two parts are the waits for them"}
 
-    # the derivation's sections run in worker processes while this process computes the next parts;
-    # they are collected before the Langevin check, which starts workers of its own
-    pending = start_checks()
-    try:
-        _write_parts(out, quick=quick, seed=seed, timer=timer, pending=pending, items=items, figures=figures,
-                     results=results, csvs=csvs, settings=settings, spec=spec, model=model, linear_model=linear_model)
-    finally:
-        pending.cancel()
+    # The alpha*(T) numbers (the longest part) and the derivation's sections run in worker processes while
+    # this process computes the other parts; all are collected before the Langevin check, which starts
+    # workers of its own. The workers fork at the first submit, before the pool starts its thread.
+    import_sections()
+    with fork_pool(2) as pool:
+        scaling = pool.submit(_scaling_job, settings["scaling_T"], ("bilinear", "gaussian-logit"), spec, quick)
+        pending = start_checks(executor=pool)
+        try:
+            _write_parts(out, quick=quick, seed=seed, timer=timer, pool=pool, scaling=scaling, pending=pending,
+                         items=items, figures=figures, results=results, csvs=csvs, settings=settings, spec=spec,
+                         model=model, linear_model=linear_model)
+        finally:
+            scaling.cancel()
+            pending.cancel()
     meta = metadata(params=settings, seeds={"report": seed}, timings=timer.timings,
                     command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
     write_json(out / RESULTS, results, meta=meta, force=True)
@@ -220,9 +236,10 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
     return {"meta": meta, "result": results}
 
 
-def _write_parts(out, *, quick, seed, timer, pending, items, figures, results, csvs, settings, spec, model,
-                 linear_model):
-    """The report's parts, in order, into items, figures, results and csvs; the derivation from pending."""
+def _write_parts(out, *, quick, seed, timer, pool, scaling, pending, items, figures, results, csvs, settings, spec,
+                 model, linear_model):
+    """The report's parts, in order, into items, figures, results and csvs; the alpha*(T) numbers from the
+    future scaling and the derivation from pending, both running in pool."""
     from ..theory.landau import landau_expansion
 
     with timer("softmax transition"):
@@ -290,7 +307,7 @@ def _write_parts(out, *, quick, seed, timer, pending, items, figures, results, c
                                 "linear_tricritical")))
 
     with timer("alpha*(T) scaling"):
-        table, scans = _scaling(settings["scaling_T"], ("bilinear", "gaussian-logit"), spec)
+        table, scans, exponent_tables = scaling.result()
         results["scaling"] = table
         for prior, scan in scans.items():
             scan_table = scan.to_table()
@@ -307,7 +324,8 @@ def _write_parts(out, *, quick, seed, timer, pending, items, figures, results, c
                                     for prior, rows in table.items() if rows.get("fit")}), "alpha_star_scaling")))
         from ._scaling_section import local_exponent_section
 
-        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec)
+        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec,
+                                                                   table=exponent_tables)
 
     with timer("branches and landscapes"):
         if first:
@@ -327,6 +345,7 @@ def _write_parts(out, *, quick, seed, timer, pending, items, figures, results, c
         derivation_items = []
         results["derivation"] = _derivation(out, derivation_items, progress=timer.progress, pending=pending)
         items[0:0] = derivation_items     # first in the summary, as in the derivation order
+    pool.shutdown()
 
     with timer("Langevin check"):
         lv = settings["langevin"]
