@@ -32,8 +32,8 @@ import time
 import mpmath
 import numpy as np
 
-from copyhead import ModelSpec
-from copyhead.numerics.transitions import find_transitions, model_problem, phase_diagram, transition_line
+from copyhead import CopyHeadModel, ModelSpec
+from copyhead.numerics.transitions import find_transitions, phase_diagram, transition_line
 
 ALPHA_RANGE = (2.0, 20.0)
 
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    problem = model_problem(ModelSpec())
+    problem = CopyHeadModel(ModelSpec()).problem()
     ref, ref_bound, ref_tr = reference(problem)
     t_bf, (a_bf, bf_info) = timed(lambda: brute_force(problem), repeats=1)
     t_en, rep = timed(lambda: find_transitions(problem, *ALPHA_RANGE))
@@ -131,7 +131,7 @@ def main(argv=None) -> int:
 
     scales = []
     for sigma2 in (1e-20, 1e-4, 1.0, 1e4, 1e8):
-        p = model_problem(ModelSpec(sigma2=sigma2))
+        p = CopyHeadModel(ModelSpec(sigma2=sigma2)).problem()
         t_s, rep_s = timed(lambda p=p: find_transitions(p, *auto_range(p)), repeats=1)
         first = [t for t in rep_s.transitions if t.kind == "first-order"]
         dev = float(abs(mpmath.mpf(first[0].critical_value / sigma2) - ref) / ref) if first else None

@@ -54,7 +54,7 @@ def problem(value):
     from .numerics.transitions import Problem
 
     if not isinstance(value, Problem):
-        raise InvalidParameterError("problem", f"must be a Problem (from model_problem or expression_problem), "
+        raise InvalidParameterError("problem", f"must be a Problem (from CopyHeadModel.problem or expression_problem), "
                                     f"got {type(value).__name__}")
     return value
 

@@ -24,6 +24,7 @@ from .errors import InvalidParameterError
 from .spec import NUMERIC_FIELDS, ModelSpec, check_positive
 
 STABILITY = ("stable", "metastable", "unstable")
+PARAM_RANGE = (1e-30, 1e30)   # positive model parameters outside this are refused (see CopyHeadModel.problem)
 
 
 class _Tabular:
@@ -89,13 +90,13 @@ class StationaryBranches(_Tabular):
 
 @dataclass(frozen=True)
 class AlphaStarScan(_Tabular):
-    """alpha*(T): one row per context length (see numerics.transitions.scaling.alpha_star_vs_T for the fields)."""
+    """alpha*(T): one row per context length (see CopyHeadModel.alpha_star_vs_T for the fields)."""
 
     rows: tuple
     spec: dict = field(default_factory=dict)
 
     def found(self) -> list[dict]:
-        """The rows with a first-order transition (T below the critical end point has only a crossover)."""
+        """The rows with a first-order transition (T below the critical point has only a crossover)."""
         return [row for row in self.rows if "alpha_star" in row]
 
     def to_table(self) -> CurveTable:
@@ -258,13 +259,37 @@ class CopyHeadModel:
 
     def problem(self, control: str = "alpha", alpha: float | None = None):
         """The transition engine's Problem with ``control`` free (alpha, or any numeric parameter; then alpha
-        is fixed at ``alpha``, default 1). The observable is m."""
-        from .numerics.transitions import model_problem
+        is fixed at ``alpha``, default 1). The observable is m, the mean attention on the previous token. For
+        linear attention the symmetric point is S = 0 and the Landau quartic comes from the symbolic layer.
+
+        This is where the copy-head model meets the generic engine: the engine receives only this Problem
+        (compiled free energy, parameter values, observable) and never imports the theory."""
+        from .numerics.compiled import compiled_landau_quartic, compiled_observables
+        from .numerics.transitions import Problem
 
         allowed = ("alpha", *NUMERIC_FIELDS)
         if control not in allowed:
             raise InvalidParameterError("control", f"must be one of {', '.join(allowed)}; got {control!r}")
-        return model_problem(self.spec, control, None if alpha is None else _positive_alpha(alpha))
+        for name, value in self.params.items():
+            if name not in ("T", "V") and not (PARAM_RANGE[0] <= abs(value) <= PARAM_RANGE[1]):
+                raise InvalidParameterError(name, f"= {value:g} is outside [{PARAM_RANGE[0]:g}, {PARAM_RANGE[1]:g}]"
+                                                  ": the double-precision engine cannot resolve the model at this "
+                                                  "scale (alpha* scales with it); rescale the model")
+        cf = self.compiled(control)
+        values = self.values(1.0 if alpha is None else alpha)
+        m_fn = compiled_observables(self.spec.attention, self.spec.tokens)["m"]
+
+        def observable(xs, c, pv, _ctrl=control):
+            return m_fn(*xs, *[c if name == _ctrl else pv[name] for name in NUMERIC_FIELDS])
+
+        symmetric = quartic = None
+        if self.spec.attention == "linear":
+            symmetric = tuple(0.0 for _ in cf.order_params)
+            quartic = compiled_landau_quartic(self.spec.attention, self.spec.tokens, self.spec.prior, control)
+        return Problem(cf, control, {n: float(values[n]) for n in cf.params}, tuple(cf.order_params), "m",
+                       observable, symmetric, quartic,
+                       label=f"copy head {self.spec.attention}/{self.spec.tokens}/{self.spec.prior}",
+                       positive_control=True, extra={"spec": self.spec.to_dict()})
 
     def transitions(self, lo: float, hi: float, *, control: str = "alpha", **options):
         """find_transitions on problem(control) over [lo, hi] (a TransitionReport)."""
@@ -279,10 +304,43 @@ class CopyHeadModel:
         return phase_diagram(self.problem(control), vary, tuple(value_range), **options)
 
     def alpha_star_vs_T(self, Ts, *, on_row=None) -> AlphaStarScan:
-        """The softmax coexistence point alpha* at each context length in Ts."""
-        from .numerics.transitions.scaling import alpha_star_vs_T
+        """The softmax coexistence point alpha* at each context length in Ts: one row per T, the first-order
+        transition found in an automatically bracketed alpha range.
 
-        return AlphaStarScan(tuple(alpha_star_vs_T(self.spec, Ts, on_row=on_row)), self.spec.to_dict())
+        Row fields: T, ln_T, seconds, bracket, kinds (every transition found), and, where the transition is
+        first order: alpha_star, spinodals, m_before, m_after, delta_after, converged, flag. A T below the
+        critical point (where the first-order line ends) has only a crossover and no alpha_star.
+        ``on_row(row)`` is called after each T (progress)."""
+        import math
+        import time
+
+        from .numerics.transitions import auto_range, find_transitions
+
+        if self.spec.attention != "softmax":
+            raise InvalidParameterError("attention", "alpha*(T) is defined for the softmax copy head")
+        Ts = list(Ts)
+        for T in Ts:
+            if isinstance(T, bool) or not isinstance(T, (int, float, np.integer, np.floating)) or int(T) != T or T < 2:
+                raise InvalidParameterError("T", f"must be integers >= 2, got {T!r}")
+        rows = []
+        for T in Ts:
+            problem = self.replace(T=int(T)).problem()
+            started = time.perf_counter()
+            bracket = auto_range(problem)
+            report = find_transitions(problem, *bracket) if bracket else None
+            first = [t for t in (report.transitions if report else ()) if t.kind == "first-order"]
+            row = {"T": int(T), "ln_T": math.log(T), "seconds": time.perf_counter() - started,
+                   "bracket": list(bracket) if bracket else None,
+                   "kinds": [t.kind for t in report.transitions] if report else []}
+            if first:
+                t = first[0]
+                row.update(alpha_star=t.critical_value, spinodals=list(t.spinodals) if t.spinodals else None,
+                           m_before=t.order_parameter["before"], m_after=t.order_parameter["after"],
+                           delta_after=t.order_parameters["after"]["delta"], converged=t.converged, flag=t.flag)
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+        return AlphaStarScan(tuple(rows), self.spec.to_dict())
 
     def stationary_branches(self, lo: float, hi: float, *, n: int = 400, x_range=None) -> StationaryBranches:
         """Every stationary point with alpha in [lo, hi], from the exact polynomial in alpha that f'(x) = 0

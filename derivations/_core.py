@@ -10,6 +10,8 @@ from typing import Callable, Sequence
 import mpmath as mp
 import sympy as sp
 
+from ..errors import InvalidParameterError
+
 #: The kinds of evidence a step may rest on.
 CHECK_KINDS = ("symbolic", "exact", "mpmath-50", "quadrature", "optimisation", "monte-carlo", "density",
                "finite-difference")
@@ -34,7 +36,7 @@ def effort(fast, thorough):
 @contextlib.contextmanager
 def tier(name: str):
     if name not in TIERS:
-        raise ValueError(f"unknown tier {name!r}; choose one of {', '.join(TIERS)}")
+        raise InvalidParameterError("tier", f"must be one of {', '.join(TIERS)}, got {name!r}")
     previous, _tier[0] = _tier[0], name
     try:
         yield
@@ -53,7 +55,7 @@ class CheckResult:
 
     def __post_init__(self):
         if self.kind not in CHECK_KINDS:
-            raise ValueError(f"unknown check kind {self.kind!r}")
+            raise InvalidParameterError("kind", f"must be one of {', '.join(CHECK_KINDS)}, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -203,7 +205,7 @@ class PendingSections:
     def __init__(self, modules: Sequence[str], *, tier_name: str = "fast", workers: int = 1, with_latex: bool = True,
                  heavy_first: Sequence[str] = (), executor=None):
         if tier_name not in TIERS:
-            raise ValueError(f"unknown tier {tier_name!r}")
+            raise InvalidParameterError("tier", f"must be one of {', '.join(TIERS)}, got {tier_name!r}")
         self.modules, self.tier_name, self.with_latex = list(modules), tier_name, with_latex
         self._pool, self._futures = None, {}
         # executor: a caller's pool (fork_pool) that runs other jobs too; it stays the caller's to shut down

@@ -156,11 +156,12 @@ def _check_langevin_fixed_points() -> CheckResult:
 def _check_fold_is_spinodal() -> CheckResult:
     """The fold of the Langevin ODE (rhs = 0, det J = 0) is the engine's upper spinodal of f."""
     from ..numerics.dynamics import fold
-    from ..numerics.transitions import find_transitions, model_problem
+    from ..numerics.transitions import find_transitions
+    from ..model import CopyHeadModel
 
     worst = 0.0
     for spec in (ModelSpec(), ModelSpec(T=8, V=8), ModelSpec(prior="gaussian-logit")):
-        hi = find_transitions(model_problem(spec), 2.0, 20.0).transitions[0].spinodals[1]
+        hi = find_transitions(CopyHeadModel(spec).problem(), 2.0, 20.0).transitions[0].spinodals[1]
         sn = fold(spec, "langevin", hi)
         worst = max(worst, abs(sn.alpha_sp - hi) / hi)
     return tolerance_check("optimisation", worst, 1e-10,

@@ -21,10 +21,7 @@ import time
 import numpy as np
 
 from copyhead import ModelSpec
-from copyhead._cli_common import UsageError
-from copyhead.cli import _Parser
-from copyhead._dynamics_cli import parse_and_prepare, save_figure
-from copyhead._io import metadata, write_json
+from copyhead.scripting import ArgumentParser, UsageError, metadata, parse_and_prepare, save_figure, write_json
 from copyhead.numerics import dynamics as nd
 from copyhead.numerics.network import Network, initial_state, make_data
 from copyhead.numerics.sampling import adam, sample_size
@@ -78,7 +75,7 @@ def _validate(args):
 
 
 def main(argv=None) -> int:
-    p = _Parser(description=__doc__.splitlines()[0])
+    p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.add_argument("--N", type=int, default=128)

@@ -14,10 +14,7 @@ import time
 import numpy as np
 
 from copyhead import ModelSpec
-from copyhead._cli_common import UsageError
-from copyhead.cli import _Parser
-from copyhead._dynamics_cli import parse_and_prepare
-from copyhead._io import metadata, write_json
+from copyhead.scripting import ArgumentParser, UsageError, metadata, parse_and_prepare, write_json
 from copyhead.numerics import dynamics as nd
 from copyhead.numerics.transitions.results import jsonable
 
@@ -30,7 +27,7 @@ def _validate(args):
 
 
 def main(argv=None) -> int:
-    p = _Parser(description=__doc__.splitlines()[0])
+    p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.add_argument("--Ts", type=int, nargs="+", default=[8, 16, 32, 64, 128, 256, 512])

@@ -14,10 +14,7 @@ import time
 import numpy as np
 
 from copyhead import ModelSpec
-from copyhead._cli_common import UsageError
-from copyhead._io import metadata, write_json
-from copyhead.cli import _Parser
-from copyhead._dynamics_cli import parse_and_prepare, save_figure
+from copyhead.scripting import ArgumentParser, UsageError, metadata, parse_and_prepare, save_figure, write_json
 from copyhead.numerics import dynamics as nd
 
 OUTPUTS = ("dynamics_network.json", "dynamics_network.png")
@@ -29,7 +26,7 @@ def _validate(args):
 
 
 def main(argv=None) -> int:
-    p = _Parser(description=__doc__.splitlines()[0])
+    p = ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.add_argument("--Ns", type=int, nargs="+", default=[256, 512, 1024])

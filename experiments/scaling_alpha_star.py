@@ -36,8 +36,8 @@ import time
 
 import numpy as np
 
+from copyhead.scripting import metadata, write_json
 from copyhead import CopyHeadModel, ModelSpec
-from copyhead._io import metadata, write_json
 from copyhead.derivations.scaling import leading_order, local_exponent_table  # derivation steps g.law, g.exponent
 from copyhead.errors import InvalidParameterError
 

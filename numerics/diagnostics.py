@@ -17,6 +17,8 @@ import math
 import numpy as np
 from scipy import special, stats
 
+from ..errors import InvalidParameterError
+
 RHAT_LIMIT = 1.01
 MIN_AUTOCORR_TIMES = 50
 
@@ -26,9 +28,10 @@ def _chains(x) -> np.ndarray:
     if x.ndim == 1:
         x = x[None, :]
     if x.ndim != 2 or x.shape[1] < 4:
-        raise ValueError("expected a (chains, draws) array with at least 4 draws per chain")
+        raise InvalidParameterError("draws", "must be a (chains, draws) array with at least 4 draws per chain, "
+                                             f"got shape {x.shape}")
     if not np.all(np.isfinite(x)):
-        raise ValueError("draws must be finite")
+        raise InvalidParameterError("draws", "must be finite (a chain produced NaN or inf)")
     return x
 
 

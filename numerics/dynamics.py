@@ -614,9 +614,10 @@ def _spinodal_info(spec: ModelSpec, dynamics: str) -> dict:
             return {"spinodals": [a], "lower": None, "upper": a, "upper_fold_m": _m_at_zero(spec),
                     "source": "MAP kink threshold |E'(0)|/c = 1 (theory.map_estimate)"}
         return {"spinodals": [], "lower": None, "upper": None, "upper_fold_m": None, "source": "none"}
-    from .transitions import auto_range, find_transitions, model_problem
+    from .transitions import auto_range, find_transitions
+    from ..model import CopyHeadModel
 
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     found = auto_range(problem)
     if found is None:
         return {"spinodals": [], "lower": None, "upper": None, "upper_fold_m": None, "source": "auto_range: none"}
@@ -692,9 +693,10 @@ def map_coexistence(spec: ModelSpec) -> float | None:
 def learning_curves(spec: ModelSpec, alphas) -> LearningCurves:
     from ..theory.map_estimate import SUPPORTED, map_minima
     from .free_energy import local_minima
-    from .transitions import auto_range, find_transitions, model_problem
+    from .transitions import auto_range, find_transitions
+    from ..model import CopyHeadModel
 
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     found = auto_range(problem)
     a_star = None
     if found is not None:
@@ -738,7 +740,8 @@ class ContextScan:
 
 def context_scan(Ts, priors=("bilinear", "gaussian-logit"), relative_distance: float = 0.1,
                  base: ModelSpec | None = None) -> ContextScan:
-    from .transitions import auto_range, find_transitions, model_problem
+    from .transitions import auto_range, find_transitions
+    from ..model import CopyHeadModel
 
     base = base or ModelSpec()
     rows = {}
@@ -746,7 +749,7 @@ def context_scan(Ts, priors=("bilinear", "gaussian-logit"), relative_distance: f
         out = []
         for T_ in Ts:
             spec = base.replace(T=int(T_), prior=prior)
-            problem = model_problem(spec)
+            problem = CopyHeadModel(spec).problem()
             found = auto_range(problem)
             first = [t for t in find_transitions(problem, *found).transitions
                      if t.kind == "first-order" and t.converged and t.flag == "ok"] if found else []

@@ -395,9 +395,11 @@ def jump(spec: ModelSpec, Ns=(), *, lo: float = 0.05, hi: float = 200.0) -> dict
     """
     from scipy.optimize import brentq
 
-    from .transitions import find_transitions, model_problem
+    from .transitions import find_transitions
 
-    report = find_transitions(model_problem(spec), lo, hi)
+    from ..model import CopyHeadModel
+
+    report = find_transitions(CopyHeadModel(spec).problem(), lo, hi)
     first = [tr for tr in report.transitions if tr.kind == "first-order"]
     if not first:
         return None

@@ -169,7 +169,7 @@ def mala_chains(target: Callable[[np.ndarray], tuple], thetas0, *, step: float, 
     """
     thetas = np.array(thetas0, dtype=float, copy=True)
     if thetas.ndim != 2 or thetas.shape[0] != len(rngs):
-        raise ValueError("thetas0 must be (chains, d) with one generator per chain")
+        raise InvalidParameterError("thetas0", "must be (chains, d) with one generator per chain")
     _, M = _check_common(thetas[0], n_steps, precond)
     C, d = thetas.shape
     burn = n_steps // 2
@@ -412,7 +412,7 @@ def run_chains(tasks: Sequence[ChainTask]) -> list[ChainOutcome]:
     first = tasks[0]
     if any((t.spec, t.N, t.alpha, t.data_seed.entropy, t.data_seed.spawn_key) !=
            (first.spec, first.N, first.alpha, first.data_seed.entropy, first.data_seed.spawn_key) for t in tasks):
-        raise ValueError("run_chains needs tasks of one point (same spec, N, alpha and data seed)")
+        raise InvalidParameterError("tasks", "must all be one point (same spec, N, alpha and data seed)")
     batchable = [t for t in tasks if t.sampler == "mala" and t.posterior == "marginal"]
     if len(batchable) < 2 or len({(t.steps, t.step) for t in batchable}) != 1:
         return [run_chain(t) for t in tasks]

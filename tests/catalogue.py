@@ -269,6 +269,58 @@ def spin_flop_spinodals(t: float, c: float) -> tuple:
     return -abs(g), abs(g)
 
 
+def _lambda_g(y, w, h):
+    """The non-ordering part of the critical-end-point model: a cusp in y, g = y^4/4 + w y^3/3 - y^2/2 - h y."""
+    return y**4 / 4 + w * y**3 / 3 - y**2 / 2 - h * y
+
+
+@lru_cache(None)
+def critical_end_point(w: float) -> tuple:
+    """(t - y) x^2 + x^4 + g(y): x orders in a phase of density y where t = y (a second-order line, the
+    effective quartic 1 - 1/(2 g''(y)) > 0), and the two x = 0 phases of the cusp g coexist where g'(ya) =
+    g'(yb) = 0 and g(ya) = g(yb). The line ends on that first-order line where the upper phase ya is critical:
+    t = ya. Solved by mpmath for (ya, yb, h); test_references_cross_checked compares the closed form
+    h = w/3 + 2 w^3/27, ya = -w/3 + sqrt(1 + w^2/3) (h = 0, t = 1 at w = 0).
+    Returns (h, t, yb, quartic at the critical phase)."""
+    with mpmath.workdps(DPS):
+        def eqs(ya, yb, h):
+            return [ya**3 + w * ya**2 - ya - h, yb**3 + w * yb**2 - yb - h, _lambda_g(ya, w, h) - _lambda_g(yb, w, h)]
+        ya, yb, h = mpmath.findroot(eqs, (1.0, -1.2, 0.1))
+        g2 = 3 * ya**2 + 2 * w * ya - 1
+        return _f(h), _f(ya), _f(yb), _f(1 - 1 / (2 * g2))
+
+
+@lru_cache(None)
+def phi8_special(c: float) -> tuple:
+    """a x^2 + b x^4 - c x^6 + x^8 is, in u = x^2 >= 0, the quartic F(u) = a u + b u^2 - c u^3 + u^4.
+    Critical end point: at a = 0 (x = 0 critical, the second-order line) an ordered phase u > 0 coexists with
+    u = 0: F(u) = dF/du = 0 at a = 0, i.e. b - c u + u^2 has a double root. Critical point: the line of
+    coexisting ordered phases ends where the first three u-derivatives of F vanish. Both solved here by mpmath
+    findroot on those equations (closed forms b = c^2/4; a = -c^3/16, b = 3 c^2/8, checked in
+    test_references_cross_checked). Returns ((a_cep, b_cep), (a_cp, b_cp))."""
+    with mpmath.workdps(DPS):
+        F = lambda u, a, b: a * u + b * u**2 - c * u**3 + u**4          # noqa: E731
+        u, b = mpmath.findroot(lambda u, b: [F(u, 0, b), mpmath.diff(lambda v: F(v, 0, b), u)], (0.6, 0.3))
+        cep = (0.0, _f(b))
+        u, a, b = mpmath.findroot(lambda u, a, b: [mpmath.diff(lambda v: F(v, a, b), u, n) for n in (1, 2, 3)],
+                                  (0.3, -0.1, 0.4))
+        return cep, (_f(a), _f(b))
+
+
+@lru_cache(None)
+def phi8_ordered_coexistence(b: float, c: float = 1.0) -> tuple:
+    """Same model at fixed b between the two special points: two ordered phases u1 < u2 coexist (equal areas
+    under the cubic dF/du put its middle root at the inflection u = c/4, so a = -(dF/du at a = 0)(c/4)).
+    Returns (a, jump sqrt(u2) - sqrt(u1), spinodals where d2F/du2 = 0, sorted), roots by mpmath.polyroots."""
+    with mpmath.workdps(DPS):
+        um = mpmath.mpf(c) / 4
+        a = -(2 * b * um - 3 * c * um**2 + 4 * um**3)
+        roots = sorted(r.real for r in mpmath.polyroots([4, -3 * c, 2 * b, a], extraprec=80))
+        folds = mpmath.polyroots([12, -6 * c, 2 * b], extraprec=80)
+        spin = sorted(-(2 * b * u - 3 * c * u**2 + 4 * u**3) for u in (r.real for r in folds))
+        return _f(a), _f(mpmath.sqrt(roots[2]) - mpmath.sqrt(roots[0])), tuple(_f(v) for v in spin)
+
+
 # ------------------------------------------------------------------ the catalogue
 
 CURIE_WEISS = "-m^2/2 - h*m + T*((1+m)/2*log((1+m)/2) + (1-m)/2*log((1-m)/2))"
@@ -284,6 +336,7 @@ THREE_OP = "t*x^2 + x^4 + x^6 + y^2 + z^2 - g*x^2*y - k*x^2*z"
 COUPLED_PHI4 = "(t+g)*x^2 + x^4 + (t-g)*y^2 + y^4 + c*x^2*y^2"
 O2_SECOND = "t*(x^2+y^2) + (x^2+y^2)^2"
 O2_FIRST = "t*(x^2+y^2) - (x^2+y^2)^2 + (x^2+y^2)^3"
+CEP_MODEL = "(t - y)*x^2 + x^4 + y^4/4 + w*y^3/3 - y^2/2 - h*y"
 
 _CW_LOW = 0.5
 _RS_CHI = 3.0
@@ -447,7 +500,7 @@ CASES = (
          reference="x at t = -g, y at t = g"),
     Case("tetracritical-diagram", "Coupled phi^4, c^2 < 4: tetracritical point", COUPLED_PHI4, ("x", "y"), "t",
          (-1, 1), (("g", 0.2), ("c", 1.0)),
-         diagram=Diagram("g", (-0.5, 0.5), (Special("tetracritical", (("t", 0.0), ("g", 0.0))),)),
+         diagram=Diagram("g", (-0.5, 0.5), (Special("tetracritical-point", (("t", 0.0), ("g", 0.0))),)),
          reference="four second-order lines meet at t = g = 0"),
     Case("bicritical-spin-flop", "Coupled phi^4, c^2 > 4: spin flop (first order in g)", COUPLED_PHI4, ("x", "y"), "g",
          (-1, 1), (("t", -0.5), ("c", 3.0)),
@@ -455,8 +508,39 @@ CASES = (
          reference="f_x = -(t+g)^2/4 = f_y = -(t-g)^2/4 at g = 0; each phase is destabilised by the other field"),
     Case("bicritical-diagram", "Coupled phi^4, c^2 > 4: bicritical point", COUPLED_PHI4, ("x", "y"), "g", (-1, 1),
          (("t", -0.5), ("c", 3.0)),
-         diagram=Diagram("t", (-1.0, 1.0), (Special("bicritical", (("g", 0.0), ("t", 0.0))),)),
+         diagram=Diagram("t", (-1.0, 1.0), (Special("bicritical-point", (("g", 0.0), ("t", 0.0))),)),
          reference="two second-order lines and the spin-flop line meet at g = t = 0"),
+    # -------------------------------------------------- critical end point: a lambda line ends on a first-order line
+    Case("cep-successive", "Lambda line crossing a density jump: first order in y, then x orders", CEP_MODEL,
+         ("y", "x"), "h", (-1, 2), (("t", 1.2), ("w", 0.0)),
+         (Expect("first-order", 0.0, spinodals=(-2 / 27 ** 0.5, 2 / 27 ** 0.5), jump=2.0, df_jump=-2.0),
+          Expect("second-order", 1.2 ** 3 - 1.2, beta=0.5)),
+         reference="x = 0: the cusp y^3 - y = h coexists at h = 0 (y = -+1), folds h = -+2/sqrt(27); x orders "
+                   "where y = t, h = t^3 - t"),
+    Case("cep-diagram", "Critical end point: the lambda line t = y ends on the density jump", CEP_MODEL, ("x", "y"),
+         "h", (-1, 2), (("t", 1.0), ("w", 0.0)),
+         diagram=Diagram("t", (0.6, 1.5), (Special("critical-end-point", (("h", critical_end_point(0.0)[0]),
+                                                                          ("t", critical_end_point(0.0)[1]))),)),
+         reference="h = 0, t = 1 (symmetry y -> -y of the cusp at h = 0; mpmath solution of the defining equations)"),
+    Case("cep-asymmetric-diagram", "Critical end point of an asymmetric cusp (w = 1/2)", CEP_MODEL, ("x", "y"), "h",
+         (-1, 2), (("t", 1.0), ("w", 0.5)),
+         diagram=Diagram("t", (0.3, 1.3), (Special("critical-end-point", (("h", critical_end_point(0.5)[0]),
+                                                                          ("t", critical_end_point(0.5)[1]))),)),
+         reference="g'(ya) = g'(yb) = 0, g(ya) = g(yb), t = ya (mpmath)"),
+    Case("phi8-successive", "Landau phi^8: two ordered phases coexist, then x = 0 orders continuously",
+         "a*x^2 + b*x^4 - c*x^6 + x^8", ("x",), "a", (-0.5, 0.5), (("b", 0.35), ("c", 1.0)),
+         (Expect("first-order", phi8_ordered_coexistence(0.35)[0], spinodals=phi8_ordered_coexistence(0.35)[2],
+                 jump=phi8_ordered_coexistence(0.35)[1]),
+          Expect("second-order", 0.0, beta=0.5, a4=0.35)),
+         reference="u = x^2: equal areas under the cubic dF/du put its middle root at u = c/4 (mpmath roots)"),
+    Case("phi8-diagram", "Landau phi^8: critical end point and critical point", "a*x^2 + b*x^4 - c*x^6 + x^8", ("x",),
+         "a", (-0.5, 0.5), (("b", 0.3), ("c", 1.0)),
+         diagram=Diagram("b", (0.1, 0.5), (Special("critical-end-point", (("a", phi8_special(1.0)[0][0]),
+                                                                          ("b", phi8_special(1.0)[0][1]))),
+                                           Special("critical-point", (("a", phi8_special(1.0)[1][0]),
+                                                                      ("b", phi8_special(1.0)[1][1]))))),
+         reference="the line a = 0 ends at b = c^2/4 on the first-order line, which continues between two ordered "
+                   "phases to a critical point a = -c^3/16, b = 3 c^2/8 (mpmath on the defining equations)"),
     # -------------------------------------------------- continuous symmetry
     Case("o2-second", "O(2) phi^4 (zero mode in the ordered phase)", O2_SECOND, ("x", "y"), "t", (-1, 1), (),
          (Expect("second-order", 0.0, beta=0.5, jump=None),), reference="r^2 = -t/2"),

@@ -53,7 +53,7 @@ def _equations():
     and an mpmath f' for the starting point."""
     import sympy as sp
 
-    from copyhead import ModelSpec
+    from copyhead import CopyHeadModel, ModelSpec
     from copyhead.theory import symbols
     from copyhead.theory.reduced import reduced_model
 
@@ -133,20 +133,20 @@ def test_readme_numbers_agree_with_auto(auto_results):
 
 
 def test_engine_spinodals_agree_with_auto(auto_results):
-    from copyhead import ModelSpec
-    from copyhead.numerics.transitions import find_transitions, model_problem
+    from copyhead import CopyHeadModel, ModelSpec
+    from copyhead.numerics.transitions import find_transitions
 
-    report = find_transitions(model_problem(ModelSpec()), 2.0, 20.0)
+    report = find_transitions(CopyHeadModel(ModelSpec()).problem(), 2.0, 20.0)
     (first,) = [t for t in report.transitions if t.kind == "first-order"]
     for got, want in zip(first.spinodals, auto_results["spinodals"]):
         assert abs(got - want) < 1e-9 * want, (first.spinodals, auto_results["spinodals"])
 
 
 def test_engine_critical_point_agrees_with_auto(auto_results):
-    from copyhead import ModelSpec
-    from copyhead.numerics.transitions import model_problem, phase_diagram
+    from copyhead import CopyHeadModel, ModelSpec
+    from copyhead.numerics.transitions import phase_diagram
 
-    diagram = phase_diagram(model_problem(ModelSpec()), "T", (4.0, 8.0))
+    diagram = phase_diagram(CopyHeadModel(ModelSpec()).problem(), "T", (4.0, 8.0))
     # "critical-end-point" is the engine's old name for this point (issue 9, item 9)
     points = [p for p in diagram.special_points if p.kind in ("critical-point", "critical-end-point")]
     assert len(points) == 1, diagram.special_points

@@ -15,19 +15,15 @@ import math
 import mpmath
 import pytest
 
-from catalogue import (CASES, DPS, Case, bc_free_energy, blume_capel_first_T, blume_capel_second, potts_closed_form,
+from catalogue import (CASES, DPS, Case, bc_free_energy, blume_capel_first_T, blume_capel_second, critical_end_point,
+                       phi8_ordered_coexistence, phi8_special, potts_closed_form,
                        potts_first, problems, run_engine, sublattice_gas, tilted_landau_peak, time_limit)
 from copyhead.cli import main as cli_main
 
 TIME_LIMIT = 30.0           # seconds per run: issue 9 allows none to take longer silently
 TIME_LIMIT_KNOWN_SLOW = 12.0  # for _SLOW_ANYWAY while they fail (keeps the slow run short); 30 s once fixed
 
-KNOWN_FAILURES = {
-    "tetracritical-diagram": "tetracritical point not a special-point kind of the engine yet",
-    "bicritical-diagram": "bicritical point not a special-point kind of the engine yet",
-    "o2-first": "continuous symmetry: the upper spinodal of the ordered circle (1/3) is cut short at 1/4 by the "
-                "zero mode in the continuation",
-}
+KNOWN_FAILURES = {}
 # default run: one- and two-order-parameter transitions through the API; diagrams, three order parameters and
 # every CLI run are slow tests
 _SLOW_ANYWAY = set()      # no case needs its full time limit any more
@@ -90,7 +86,7 @@ def test_catalogue_size_and_coverage():
     kinds = {e.kind for c in CASES for e in c.expected}
     specials = {s.kind for c in CASES if c.diagram for s in c.diagram.special}
     assert kinds == {"first-order", "second-order", "crossover"}
-    assert {"tricritical", "critical-point", "tetracritical", "bicritical"} <= specials
+    assert {"tricritical", "critical-point", "tetracritical-point", "bicritical-point", "critical-end-point"} <= specials
     assert {1, 2, 3} <= {len(c.order_params) for c in CASES}
     assert any(not c.expected and not c.diagram and not c.must_flag for c in CASES)        # no transition
     assert any(len(c.expected) >= 2 for c in CASES)                                          # successive
@@ -114,6 +110,21 @@ def test_references_cross_checked():
     assert a4 > 0 and 0 < rho < 1 and T_c > 0            # a genuine second-order point: the case is valid
     # the tricritical point lies on the Blume-Capel second-order line, and first-order points lie below it
     assert abs(blume_capel_second(math.log(4) / 3) - 1 / 3) < 1e-12
+    h, t, yb, a4 = critical_end_point(0.0)      # closed form at w = 0, and a genuine critical end point
+    assert abs(h) < 1e-30 and abs(t - 1) < 1e-15 and abs(yb + 1) < 1e-15 and abs(a4 - 0.75) < 1e-15
+    for w in (0.5, -0.3):
+        # Maxwell construction on the cubic g' - h: equal areas put its middle root at the inflection y = -w/3,
+        # so h = w/3 + 2 w^3/27 and ya, yb = -w/3 +- sqrt(1 + w^2/3) (closed form)
+        h, t, yb, a4 = critical_end_point(w)
+        root = math.sqrt(1 + w * w / 3)
+        assert a4 > 0 and abs(h - (w / 3 + 2 * w**3 / 27)) < 1e-14 and abs(t - (-w / 3 + root)) < 1e-14
+        assert abs(yb - (-w / 3 - root)) < 1e-14
+    for c in (1.0, 1.7):
+        (a_e, b_e), (a_c, b_c) = phi8_special(c)
+        assert a_e == 0 and abs(b_e - c * c / 4) < 1e-14 and abs(a_c + c**3 / 16) < 1e-14
+        assert abs(b_c - 3 * c * c / 8) < 1e-14
+    a, jump, spin = phi8_ordered_coexistence(0.35)
+    assert abs(a + 0.05) < 1e-15 and spin[0] < a < spin[1] and jump > 0     # a = 1/8 - b/2 at c = 1
     T1, m1 = blume_capel_first_T(0.48)
     with mpmath.workdps(DPS):
         assert abs(bc_free_energy(m1, T1, 0.48) - bc_free_energy(0, T1, 0.48)) < 1e-12

@@ -5,9 +5,9 @@ import mpmath as mp
 import numpy as np
 import pytest
 
-from copyhead import ModelSpec
+from copyhead import CopyHeadModel, ModelSpec
 from copyhead.derivations import reduction, scaling
-from copyhead.numerics.transitions import find_transitions, model_problem
+from copyhead.numerics.transitions import find_transitions
 
 
 @pytest.mark.parametrize("prior", ["bilinear", "gaussian-logit"])
@@ -15,7 +15,7 @@ def test_exact_coexistence_agrees_with_the_engine(prior):
     """mpmath root-finding of the equal-depth condition against the transition engine (independent code)."""
     spec = ModelSpec(prior=prior, T=64)
     exact = scaling.coexistence_exact(spec)
-    report = find_transitions(model_problem(spec), 0.5 * float(exact["alpha_star"]), 2.0 * float(exact["alpha_star"]))
+    report = find_transitions(CopyHeadModel(spec).problem(), 0.5 * float(exact["alpha_star"]), 2.0 * float(exact["alpha_star"]))
     first = [t for t in report.transitions if t.kind == "first-order"]
     assert first and abs(first[0].critical_value - float(exact["alpha_star"])) < 1e-9 * first[0].critical_value
     assert abs(exact["alpha_star"] - exact["alpha_star_brent"]) < 1e-8 * exact["alpha_star"]
@@ -26,7 +26,7 @@ def test_exact_coexistence_agrees_with_the_engine(prior):
 def test_exact_coexistence_off_the_default_model(kw):
     spec = ModelSpec(**kw)
     exact = float(scaling.coexistence_exact(spec)["alpha_star"])
-    report = find_transitions(model_problem(spec), 0.5 * exact, 2.0 * exact)
+    report = find_transitions(CopyHeadModel(spec).problem(), 0.5 * exact, 2.0 * exact)
     first = [t for t in report.transitions if t.kind == "first-order"]
     assert first and abs(first[0].critical_value - exact) < 1e-9 * exact
 
@@ -54,7 +54,7 @@ def test_below_the_critical_end_point_there_is_no_coexistence():
 def test_onehot_onset_is_the_engine_transition_and_mostly_the_row_sum_mode():
     spec = ModelSpec(attention="linear", tokens="onehot", T=8, V=5, gamma=1.3)
     onset = reduction.onehot_linear_onset(spec)
-    report = find_transitions(model_problem(spec), 0.2, 5.0)
+    report = find_transitions(CopyHeadModel(spec).problem(), 0.2, 5.0)
     second = [t for t in report.transitions if t.kind == "second-order"]
     assert second and abs(second[0].critical_value - float(onset["alpha_c"])) < 1e-8
     s_, u_ = (float(v) for v in onset["soft_mode"])

@@ -5,15 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copyhead import InvalidParameterError, ModelSpec
+from copyhead import CopyHeadModel, InvalidParameterError, ModelSpec
 from copyhead.numerics.free_energy import local_minima
-from copyhead.numerics.transitions import (auto_range, expression_problem, find_transitions, model_problem,
-                                           phase_diagram)
+from copyhead.numerics.transitions import (auto_range, expression_problem, find_transitions, phase_diagram)
 
 
 @pytest.fixture(scope="module")
 def problem():
-    return model_problem(ModelSpec())
+    return CopyHeadModel(ModelSpec()).problem()
 
 
 @pytest.mark.parametrize("call,parameter", [
@@ -23,8 +22,8 @@ def problem():
     (lambda p: find_transitions(p, 2.0, 20.0, digits="x"), "digits"),           # before: TypeError
     (lambda p: find_transitions("softmax", 2.0, 20.0), "problem"),              # before: AttributeError
     (lambda p: auto_range(None), "problem"),
-    (lambda p: model_problem("softmax"), "spec"),                               # before: AttributeError
-    (lambda p: model_problem(ModelSpec(), alpha=math.nan), "alpha"),
+    (lambda p: CopyHeadModel("softmax").problem(), "spec"),                               # before: AttributeError
+    (lambda p: CopyHeadModel(ModelSpec()).problem(alpha=math.nan), "alpha"),
     (lambda p: phase_diagram(p, "T", (1.5, 8.0)), "second_range"),              # failed before: accepted
     (lambda p: phase_diagram(p, "gamma", (-1.0, 2.0)), "second_range"),
     (lambda p: phase_diagram(p, "T", (4.0, 8.0), n_points=0), "n_points"),

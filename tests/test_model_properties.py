@@ -6,9 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from copyhead import ModelSpec
+from copyhead import CopyHeadModel, ModelSpec
 from copyhead.errors import CopyheadError
-from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
+from copyhead.numerics.transitions import auto_range, find_transitions
 
 scale = st.floats(0.5, 2.0).map(lambda v: round(v, 2))
 models = st.builds(ModelSpec, attention=st.sampled_from(["softmax", "linear"]), T=st.integers(3, 40),
@@ -27,7 +27,7 @@ def _finite(obj):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=models)
 def test_random_models_are_classified_consistently(spec):
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     try:
         lo, hi = auto_range(problem, 1e-2, 1e3)
         report = find_transitions(problem, lo, hi)
@@ -52,8 +52,8 @@ def test_random_models_are_classified_consistently(spec):
 
 @pytest.mark.parametrize("attention", ["softmax", "linear"])
 def test_default_models_have_the_expected_kind(attention):
-    report = find_transitions(model_problem(ModelSpec(attention=attention)), *auto_range(
-        model_problem(ModelSpec(attention=attention)), 1e-2, 1e3))
+    report = find_transitions(CopyHeadModel(ModelSpec(attention=attention)).problem(), *auto_range(
+        CopyHeadModel(ModelSpec(attention=attention)).problem(), 1e-2, 1e3))
     kinds = [t.kind for t in report.transitions]
     assert kinds[0] == ("first-order" if attention == "softmax" else "second-order")
 
@@ -63,7 +63,7 @@ def test_near_critical_crossover_is_not_called_first_order():
     was reported as eight unconverged 'first-order' transitions."""
     spec = ModelSpec(attention="softmax", T=6, V=6, gamma=0.75, sigma_q=1.11, sigma_k=0.75, sigma_w=0.75,
                      sigma2=1.6, prior="gaussian-logit")
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     report = find_transitions(problem, *auto_range(problem, 1e-2, 1e3))
     assert [t.kind for t in report.transitions] == ["crossover"]
     # the crossover peak does not depend on the range it is searched in; a maximum of a smooth function is

@@ -65,3 +65,31 @@ def test_non_editable_install_runs_from_root(tmp_path):
     assert run.returncode == 0, run.stderr
     # closed form 16/sqrt(240) (README, derivation section e)
     assert run.stdout.split() == ["second-order", f"{16 / 240 ** 0.5:.9f}".rstrip("0")]
+
+
+def test_generic_engine_does_not_import_the_theory():
+    """The engine receives a Problem; a typed free energy runs end to end without copyhead.theory or the
+    copy-head model being imported (fresh interpreter, so nothing else has imported them first)."""
+    code = ("import sys\n"
+            "from copyhead.numerics.transitions import expression_problem, find_transitions\n"
+            "r = find_transitions(expression_problem('t*x**2 + x**4', ['x'], 't'), -1.0, 1.0)\n"
+            "assert r.transitions[0].kind == 'second-order', r\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('copyhead.theory', 'copyhead.model'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_experiments_use_only_public_modules():
+    """experiments/ import copyhead's public names (copyhead.scripting for CLI-like behaviour), no private module."""
+    root = pathlib.Path(__file__).resolve().parents[1] / "experiments"
+    import ast
+
+    offenders = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("copyhead"):
+                private = [p for p in node.module.split(".") if p.startswith("_")]
+                private += [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                if private:
+                    offenders.append(f"{path.name}: from {node.module} import {private}")
+    assert not offenders, offenders

@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from copyhead import ModelSpec
-from copyhead.numerics.transitions import auto_range, find_transitions, model_problem
+from copyhead import CopyHeadModel, ModelSpec
+from copyhead.numerics.transitions import auto_range, find_transitions
 
 
 @pytest.mark.parametrize("sigma_q, sigma_k, gamma", [(1.2, 0.9, 1.0), (1.2, 1.0, 1.0), (0.5, 3.0, 2.0),
@@ -23,7 +23,7 @@ def test_linear_attention_has_one_second_order_transition(sigma_q, sigma_k, gamm
     gamma_tc = math.sqrt(V - 1) / (2 * math.sqrt(T) * sigma_q * sigma_k * spec.sigma_w)
     assert gamma > gamma_tc
     alpha_c = spec.sigma2 * V / (gamma * spec.sigma_w * sigma_q * sigma_k * math.sqrt(T * (V - 1)))
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     lo, hi = auto_range(problem)
     report = find_transitions(problem, lo, hi)
     kinds = [(t.kind, t.critical_value, t.flag) for t in report.transitions]
@@ -34,7 +34,7 @@ def test_linear_attention_has_one_second_order_transition(sigma_q, sigma_k, gamm
 @pytest.mark.parametrize("sigma2", [1e-30, 1e30])
 def test_report_is_ok_only_when_every_transition_is(sigma2):
     """At extreme scales the coexistence Newton may not converge; the report must then not say "ok"."""
-    problem = model_problem(ModelSpec(sigma2=sigma2))
+    problem = CopyHeadModel(ModelSpec(sigma2=sigma2)).problem()
     report = find_transitions(problem, *auto_range(problem))
     assert report.transitions
     if any(t.flag != "ok" for t in report.transitions):
@@ -51,7 +51,7 @@ def test_softmax_at_large_gamma_keeps_its_jump(gamma):
     from copyhead.derivations.scaling import coexistence_exact
 
     spec = ModelSpec(gamma=gamma)
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     report = find_transitions(problem, *auto_range(problem))
     (tr,) = [t for t in report.transitions if t.kind == "first-order"]
     reference = coexistence_exact(spec)["alpha_star"]
@@ -66,7 +66,7 @@ def test_automatic_range_finds_the_jump_at_large_context_length(T):
     from copyhead.derivations.scaling import coexistence_exact
 
     spec = ModelSpec(T=T)
-    problem = model_problem(spec)
+    problem = CopyHeadModel(spec).problem()
     report = find_transitions(problem, *auto_range(problem))
     assert report.flag == "ok"
     (tr,) = report.transitions

@@ -4,22 +4,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
-import sys
-
 import mpmath
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from catalogue import CATALOGUE, BY_ID, copy_head_alpha_c, copy_head_gamma_tc, value  # noqa: E402
+from catalogue import CATALOGUE, BY_ID, copy_head_alpha_c, copy_head_gamma_tc, value
 
-from copyhead import ModelSpec  # noqa: E402
-from copyhead.errors import InvalidParameterError  # noqa: E402
-from copyhead.numerics.transitions import (expression_problem, find_transitions, model_problem,  # noqa: E402
+from copyhead import CopyHeadModel, ModelSpec
+from copyhead.errors import InvalidParameterError
+from copyhead.numerics.transitions import (expression_problem, find_transitions,
                                            parse_free_energy, phase_diagram)
-from copyhead.numerics.transitions._continuation import continue_branch, refine_fold  # noqa: E402
-from copyhead.numerics.transitions._special_points import (coexistence_newton, critical_newton,  # noqa: E402
+from copyhead.numerics.transitions._continuation import continue_branch, refine_fold
+from copyhead.numerics.transitions._special_points import (coexistence_newton, critical_newton,
                                                            mp_coexistence, mp_critical)
 
 _PROBLEMS = {}
@@ -189,7 +185,7 @@ def test_phase_diagram_two_order_parameters():
                                 {"prior": "gaussian-logit"}])
 def test_linear_alpha_c_closed_form(kw):
     spec = ModelSpec(attention="linear", **kw)
-    p = model_problem(spec)
+    p = CopyHeadModel(spec).problem()
     ref = copy_head_alpha_c(spec.T, spec.V, spec.gamma, spec.sigma_q, spec.sigma_k, spec.sigma_w, spec.sigma2)
     rep = find_transitions(p, ref / 3, ref * 3, digits=20)
     (tr,) = [t for t in rep.transitions if t.kind != "crossover"]
@@ -202,7 +198,7 @@ def test_linear_alpha_c_closed_form(kw):
 
 def test_linear_below_tricritical_is_first_order():
     spec = ModelSpec(attention="linear", gamma=0.3)
-    rep = find_transitions(model_problem(spec), 1.0, 8.0)
+    rep = find_transitions(CopyHeadModel(spec).problem(), 1.0, 8.0)
     (tr,) = rep.transitions
     assert tr.kind == "first-order" and tr.jump > 0.1
     assert tr.spinodals[0] <= tr.critical_value <= tr.spinodals[1]
@@ -211,7 +207,7 @@ def test_linear_below_tricritical_is_first_order():
 
 
 def test_linear_tricritical_gamma_closed_form():
-    p = model_problem(ModelSpec(attention="linear"))
+    p = CopyHeadModel(ModelSpec(attention="linear")).problem()
     pd = phase_diagram(p, "gamma", (0.3, 0.8), n_coarse=5, n_points=9)
     (tc,) = [s for s in pd.special_points if s.kind == "tricritical"]
     assert close(tc.values["gamma"], copy_head_gamma_tc(16, 16), 1e-9)
@@ -233,7 +229,7 @@ def _independent_free_energy(spec):
 
 def test_softmax_first_order_default():
     spec = ModelSpec()
-    rep = find_transitions(model_problem(spec), 2.0, 20.0, digits=25)
+    rep = find_transitions(CopyHeadModel(spec).problem(), 2.0, 20.0, digits=25)
     (tr,) = rep.transitions
     assert tr.kind == "first-order"
     lo, hi = tr.spinodals
@@ -251,15 +247,15 @@ def test_softmax_first_order_default():
 
 
 def test_softmax_T4_is_crossover_and_T8_first_order():
-    r4 = find_transitions(model_problem(ModelSpec(T=4)), 1.0, 30.0)
+    r4 = find_transitions(CopyHeadModel(ModelSpec(T=4)).problem(), 1.0, 30.0)
     assert [t.kind for t in r4.transitions] == ["crossover"]
-    r8 = find_transitions(model_problem(ModelSpec(T=8)), 2.0, 30.0)
+    r8 = find_transitions(CopyHeadModel(ModelSpec(T=8)).problem(), 2.0, 30.0)
     assert [t.kind for t in r8.transitions] == ["first-order"]
 
 
 @pytest.mark.slow
 def test_softmax_critical_point_in_T():
-    pd = phase_diagram(model_problem(ModelSpec()), "T", (4, 8), n_coarse=5, n_points=9)
+    pd = phase_diagram(CopyHeadModel(ModelSpec()).problem(), "T", (4, 8), n_coarse=5, n_points=9)
     (cep,) = [s for s in pd.special_points if s.kind == "critical-point"]
     assert cep.converged and 4 < cep.values["T"] < 8
 
@@ -268,8 +264,8 @@ def test_auto_range_contains_transition():
     from copyhead.numerics.transitions import auto_range
 
     for spec in (ModelSpec(), ModelSpec(attention="linear"), ModelSpec(T=4)):
-        lo, hi = auto_range(model_problem(spec))
-        rep = find_transitions(model_problem(spec), lo, hi)
+        lo, hi = auto_range(CopyHeadModel(spec).problem())
+        rep = find_transitions(CopyHeadModel(spec).problem(), lo, hi)
         assert rep.transitions and lo < rep.transitions[0].critical_value < hi
 
 
@@ -329,16 +325,15 @@ def test_alpha_star_vs_T_matches_the_equal_depth_reference():
     """Engine alpha*(T) against the independent Brent computation of derivation step g."""
     from copyhead import InvalidParameterError, ModelSpec
     from copyhead.derivations.scaling import alpha_star_by_equal_depth
-    from copyhead.numerics.transitions.scaling import alpha_star_vs_T
 
-    rows = alpha_star_vs_T(ModelSpec(), [4, 16])
-    assert "alpha_star" not in rows[0] and "crossover" in rows[0]["kinds"]      # below the critical end point
+    rows = CopyHeadModel(ModelSpec()).alpha_star_vs_T([4, 16]).rows
+    assert "alpha_star" not in rows[0] and "crossover" in rows[0]["kinds"]      # below the critical point
     reference = alpha_star_by_equal_depth(ModelSpec(), 5.2, 8.5)
     assert abs(rows[1]["alpha_star"] - reference) < 1e-8 * reference
     with pytest.raises(InvalidParameterError, match="^attention"):
-        alpha_star_vs_T(ModelSpec(attention="linear"), [8])
+        CopyHeadModel(ModelSpec(attention="linear")).alpha_star_vs_T([8])
     with pytest.raises(InvalidParameterError, match="^T"):
-        alpha_star_vs_T(ModelSpec(), [1])
+        CopyHeadModel(ModelSpec()).alpha_star_vs_T([1])
 
 
 # ------------------------------------------------------------------ issue 9: the rebuilt engine, one test per cause
@@ -459,7 +454,7 @@ def test_auto_range_follows_the_model_scale(sigma2):
     from copyhead.numerics.transitions import auto_range
 
     reference = alpha_star_by_equal_depth(ModelSpec(), 5.2, 8.5)
-    p = model_problem(ModelSpec(sigma2=sigma2))
+    p = CopyHeadModel(ModelSpec(sigma2=sigma2)).problem()
     lo, hi = auto_range(p)
     (tr,) = find_transitions(p, lo, hi).transitions
     assert tr.kind == "first-order" and tr.flag == "ok"
@@ -468,7 +463,7 @@ def test_auto_range_follows_the_model_scale(sigma2):
 
 def test_model_scale_outside_double_precision_refused():
     with pytest.raises(InvalidParameterError, match="^sigma2"):
-        model_problem(ModelSpec(sigma2=1e-300))
+        CopyHeadModel(ModelSpec(sigma2=1e-300)).problem()
 
 
 def test_phase_diagram_values_digits_and_spinodal_lines():

@@ -41,6 +41,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from copyhead.errors import DerivationCheckFailed
+
 from .reduced import kinematics, reduced_model
 from .symbols import MODEL_PARAMS, alpha, sigma_k, sigma_q
 
@@ -125,7 +127,7 @@ def mode_multiplicities(attention: str, tokens: str) -> tuple:
     for p in kin.order_params:
         mult = [mu for sv, mu in kin.singular_values if sp.simplify(sv - sp.Abs(p)) == 0]
         if len(mult) != 1:
-            raise ArithmeticError(f"order parameter {p} does not own exactly one singular value of S")
+            raise DerivationCheckFailed("mode multiplicities", f"order parameter {p} does not own exactly one singular value of S")
         out.append((p, mult[0]))
     return tuple(out)
 

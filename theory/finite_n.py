@@ -26,6 +26,8 @@ from functools import lru_cache
 
 import sympy as sp
 
+from copyhead.errors import DerivationCheckFailed
+
 from . import population
 from .functions import WishartRate
 from .symbols import M, N, R, alpha, c, lam, n, q, sigma2, sigma_w, x
@@ -78,7 +80,7 @@ def occam_factor(tokens: str) -> sp.Expr:
     """h_W with n = alpha N and lambda = sigma2 N / sigma_w^2: N drops out (an O(1) term)."""
     scaled = occam_finite_n(tokens).subs({n: alpha * N, lam: sigma2 * N / sigma_w**2})
     if scaled.has(N):
-        raise ArithmeticError("the Occam factor depends on N at fixed alpha")
+        raise DerivationCheckFailed("Occam factor", "h_W depends on N at fixed alpha")
     return scaled
 
 

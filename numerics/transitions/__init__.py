@@ -2,8 +2,11 @@
 
 Public API::
 
-    from copyhead.numerics.transitions import model_problem, expression_problem, find_transitions, phase_diagram
-    report = find_transitions(model_problem(ModelSpec()), 2.0, 20.0)
+    from copyhead.numerics.transitions import expression_problem, find_transitions, phase_diagram
+    report = find_transitions(expression_problem("t*x**2 + x**4", ["x"], "t"), -1.0, 1.0)
+
+The engine knows only a ``Problem`` (a compiled free energy with its parameters, observable and domain). The
+copy-head model builds its own: ``copyhead.CopyHeadModel(spec).problem(control)``.
 
 See results.py for the returned objects (all frozen, JSON-serialisable, with evidence).
 """
@@ -13,7 +16,7 @@ from ._engine import Problem
 from ._phase import transition_line
 from .results import Boundary, Fold, PhaseDiagram, SpecialPoint, Transition, TransitionReport
 
-__all__ = ["Problem", "model_problem", "expression_problem", "find_transitions", "auto_range", "phase_diagram",
+__all__ = ["Problem", "expression_problem", "find_transitions", "auto_range", "phase_diagram",
            "transition_line", "susceptibility", "parse_free_energy", "parse_assignment", "Transition",
            "TransitionReport", "Fold", "Boundary", "SpecialPoint", "PhaseDiagram"]
 
@@ -34,14 +37,6 @@ def parse_assignment(*args, **kwargs):
 
 # The public entry points check their arguments as the command line does (typed errors naming the parameter);
 # the engine behind them assumes valid input.
-
-def model_problem(spec, control: str = "alpha", alpha=None, **kw):
-    from copyhead import _api_checks as check
-
-    check.spec(spec), check.name("control", control)
-    return _analysis.model_problem(spec, control, None if alpha is None else check.real("alpha", alpha, positive=True),
-                                   **kw)
-
 
 def expression_problem(text, order_params, control, params=None, **kw):
     from copyhead import _api_checks as check
@@ -78,3 +73,10 @@ def phase_diagram(problem, second, second_range, control_range=None, *, n_coarse
     return _phase.phase_diagram(problem, second, second_range, control_range,
                                 n_coarse=check.bounded_int("n_coarse", n_coarse, 2, 200),
                                 n_points=check.bounded_int("n_points", n_points, 2, 10000), **kw)
+
+
+# the facade's functions document what they wrap
+for _public, _impl in ((expression_problem, _analysis.expression_problem), (find_transitions, _analysis.find_transitions),
+                       (auto_range, _analysis.auto_range), (phase_diagram, _phase.phase_diagram)):
+    _public.__doc__ = _impl.__doc__
+del _public, _impl

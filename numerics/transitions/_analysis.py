@@ -19,51 +19,10 @@ from ._special_points import (branch_point_newton, coexistence_bisection, coexis
 from ._systems import fourth_directional
 from .results import Fold, Transition, TransitionReport
 
-MODEL_NUMERIC = ("T", "V", "gamma", "sigma_q", "sigma_k", "sigma_w", "sigma2")
 WIDE_RANGE = (1e-60, 1e60)          # decades scanned for the model's own control scale
-MODEL_PARAM_RANGE = (1e-30, 1e30)   # positive model parameters outside this are refused (see model_problem)
 
 
 # ------------------------------------------------------------------ builders
-
-def model_problem(spec, control: str = "alpha", alpha: float | None = None) -> Problem:
-    """The copy-head reduced free energy of ``spec`` (a ModelSpec) with ``control`` free.
-
-    The reported observable is m, the mean attention on the previous token.
-    For linear attention the symmetric point is S = 0 and Landau coefficients
-    come from the symbolic layer (compiled and disk-cached).
-    """
-    from copyhead.numerics.compiled import compiled_landau_quartic, compiled_model, compiled_observables
-
-    if control not in ("alpha",) + MODEL_NUMERIC:
-        raise InvalidParameterError(control, f"is not a model parameter; choose alpha or one of {', '.join(MODEL_NUMERIC)}")
-    cf = compiled_model(spec.attention, spec.tokens, spec.prior, control)
-    values = dict(spec.numeric_params)
-    for name, v in values.items():
-        if name not in ("T", "V") and not (MODEL_PARAM_RANGE[0] <= abs(v) <= MODEL_PARAM_RANGE[1]):
-            raise InvalidParameterError(name, f"= {v:g} is outside [{MODEL_PARAM_RANGE[0]:g}, {MODEL_PARAM_RANGE[1]:g}]"
-                                              ": the double-precision engine cannot resolve the model at this "
-                                              "scale (alpha* scales with it); rescale the model")
-    values["alpha"] = 1.0 if alpha is None else float(alpha)
-    param_values = {n: float(values[n]) for n in cf.params}
-    obs_fns = compiled_observables(spec.attention, spec.tokens)
-    m_fn = obs_fns["m"]
-
-    def observable(xs, c, pv, _ctrl=control):
-        full = [c if name == _ctrl else pv[name] for name in MODEL_NUMERIC]
-        return m_fn(*xs, *full)
-
-    symmetric = None
-    quartic = None
-    if spec.attention == "linear":
-        symmetric = tuple(0.0 for _ in cf.order_params)
-
-        quartic = compiled_landau_quartic(spec.attention, spec.tokens, spec.prior, control)
-    return Problem(cf, control, param_values, tuple(cf.order_params), "m", observable, symmetric, quartic,
-                   label=f"copy head {spec.attention}/{spec.tokens}/{spec.prior}",
-                   positive_control=(control != "alpha" or True),
-                   extra={"spec": spec.to_dict()})
-
 
 def expression_problem(text: str, order_params, control: str, params: dict | None = None) -> Problem:
     """A user-typed free energy (parsed safely, compiled with exact derivatives)."""
@@ -421,8 +380,9 @@ def _distinct_pair(problem, sol):
 def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max):
     """Continue the branch of the minimum at (x_start, c) in `direction`; the first point where it stops being
     a minimum (fold: dc/ds changes sign; branch point: lowest Hessian eigenvalue changes sign), refined."""
+    zero_modes = minimum_test(problem, x_start, c)[1]         # Goldstone modes of a continuous symmetry
     br = continue_branch(problem, x_start, c, ext_lo, ext_hi, direction, scale=scale, ds0=ds_max / 5,
-                         stop_after_stability_change=3, ds_max=ds_max)
+                         stop_after_stability_change=3, ds_max=ds_max, zero_modes=zero_modes)
     branch_info["continued"] += 1
     branch_info["steps"] += br.steps
     for (i0, i1) in br.folds + br.branch_points:
@@ -445,8 +405,9 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
                 xf, cf, res, conv = np.asarray(bp["x"], float), bp["c"], bp["residual"], bp["converged"]
                 method = bp["method"] + ": branch point (the minimum ends where another branch crosses)"
             if not conv:
-                xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j])
-                method = "newton(grad=0, H phi=0, l.phi=1)" + ("" if is_fold else ": branch point")
+                xf, cf, res, conv, its = refine_fold(problem, br.x[j], br.c[j], zero_modes=zero_modes)
+                method = ("newton(grad=0, H phi=0, l.phi=1)" + ("" if is_fold else ": branch point")
+                          + (f"; {zero_modes} Goldstone mode(s) deflated" if zero_modes else ""))
             step = float(np.max(np.abs(br.x[i1] - br.x[i0]))) + abs(br.c[i1] - br.c[i0])
             near = (abs(cf - br.c[j]) + float(np.max(np.abs(xf - br.x[j])))) <= 5 * step + 1e-9 * scale
             if not (conv and near):

@@ -35,11 +35,44 @@ def _jac(problem: Problem, x, c, scale):
     return H, np.hstack([H, scale * gc[:, None]])
 
 
-def _tangent(J, prev=None):
+def goldstone_modes(H, zero_modes: int, reference=None):
+    """The `zero_modes` eigenvectors of H (rows) spanning its symmetry (Goldstone) zero modes: those closest to
+    the reference directions if given (near a fold a second eigenvalue is small too), else of least |eigenvalue|."""
+    w, V = np.linalg.eigh(H)
+    if reference is None:
+        return V[:, np.argsort(np.abs(w))[:zero_modes]].T
+    idx = []
+    for g in np.atleast_2d(reference):
+        overlap = np.abs(V.T @ g)
+        overlap[idx] = -1
+        idx.append(int(np.argmax(overlap)))
+    return V[:, idx].T
+
+
+def _soft_eigenvalue(H, zero_modes: int):
+    """Lowest eigenvalue of H, or with symmetry zero modes the signed eigenvalue next in magnitude after them."""
+    w = np.linalg.eigvalsh(H)
+    if not zero_modes:
+        return w[0]
+    rest = w[np.argsort(np.abs(w))[zero_modes:]]
+    return rest[np.argmin(np.abs(rest))] if rest.size else 0.0
+
+
+def _tangent(J, prev=None, zero_modes: int = 0):
     if not np.all(np.isfinite(J)):
         return None           # outside the domain: never a NaN Jacobian into the SVD
     _, _, vt = np.linalg.svd(J)
     t = vt[-1]
+    if zero_modes:
+        # the null space also holds the symmetry directions (G, 0): take the tangent orthogonal to them
+        k = J.shape[0]
+        G = goldstone_modes(J[:, :k], zero_modes)
+        null = vt[-(1 + zero_modes):]
+        sym = np.hstack([G, np.zeros((zero_modes, 1))])
+        M = null @ null.T - (null @ sym.T) @ (sym @ null.T)
+        wv, U = np.linalg.eigh(M)
+        t = U[:, -1] @ null
+        t = t / np.linalg.norm(t)
     if prev is not None and np.dot(t, prev) < 0:
         t = -t
     return t
@@ -47,21 +80,23 @@ def _tangent(J, prev=None):
 
 def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, scale: float | None = None,
                     max_steps: int = 3000, ds0: float = 0.01, xmax: float = XMAX,
-                    stop_after_stability_change: int | None = None, ds_max: float = 0.05) -> Branch:
+                    stop_after_stability_change: int | None = None, ds_max: float = 0.05,
+                    zero_modes: int = 0) -> Branch:
     """Continue the branch through (x0, c0) in the direction of increasing (+1) or decreasing (-1) c
-    until c leaves [c_lo, c_hi], |x| exceeds xmax, or the step collapses."""
+    until c leaves [c_lo, c_hi], |x| exceeds xmax, or the step collapses. zero_modes: symmetry (Goldstone)
+    zero modes of the branch, kept out of the tangent, the corrector (minimum-norm steps) and min_eig."""
     k = problem.k
     scale = float(scale or (c_hi - c_lo) or 1.0)
     x = np.asarray(x0, float).copy()
     c = float(c0)
     H, J = _jac(problem, x, c, scale)
-    t = _tangent(J)
+    t = _tangent(J, zero_modes=zero_modes)
     if t is None:
         return Branch(np.array([c]), x.reshape(1, k), np.array([np.nan]), np.array([np.nan]), np.array([0.0]),
                       stop="domain-edge: derivatives not finite at the start")
     if t[-1] * direction < 0 or (t[-1] == 0 and direction < 0):
         t = -t
-    cs, xs, dets, mins, tcs = [c], [x.copy()], [np.linalg.det(H)], [np.linalg.eigvalsh(H)[0]], [t[-1]]
+    cs, xs, dets, mins, tcs = [c], [x.copy()], [np.linalg.det(H)], [_soft_eigenvalue(H, zero_modes)], [t[-1]]
     ds = min(ds0, ds_max)
     z = np.hstack([x, c / scale])
     stop = "max-steps"
@@ -83,7 +118,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
                 A = np.vstack([Jn, t[None, :]])
                 r = np.hstack([g, np.dot(t, zn - zp)])
                 try:
-                    dz = np.linalg.solve(A, -r)
+                    dz = (np.linalg.lstsq(A, -r, rcond=1e-12)[0] if zero_modes else np.linalg.solve(A, -r))
                 except np.linalg.LinAlgError:
                     break
                 zn = zn + dz
@@ -92,7 +127,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
                     break
             if ok:
                 Hn, Jn = _jac(problem, zn[:k], zn[k] * scale, scale)
-                tn = _tangent(Jn, t)
+                tn = _tangent(Jn, t, zero_modes)
                 if tn is None:
                     outside = True
                 elif np.dot(tn, t) > 0.9 or ds < 1e-6:
@@ -109,7 +144,7 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
         xs.append(x.copy())
         with np.errstate(over="ignore"):
             dets.append(np.linalg.det(Hn))
-        mins.append(np.linalg.eigvalsh(Hn)[0])
+        mins.append(_soft_eigenvalue(Hn, zero_modes))
         tcs.append(tn[-1])
         cos = float(np.dot(tn, t))
         t = tn
@@ -143,16 +178,25 @@ def continue_branch(problem: Problem, x0, c0, c_lo, c_hi, direction: int = 1, sc
     return br
 
 
-def refine_fold(problem: Problem, x, c, c_scale: float = 1.0):
+def refine_fold(problem: Problem, x, c, c_scale: float = 1.0, zero_modes: int = 0):
     """Newton on the fold system (grad = 0, H phi = 0, l . phi = 1) in (x, c, phi), exact Jacobian (third
-    derivatives and the d/dc blocks). Returns (x, c, residual, converged, iterations)."""
+    derivatives and the d/dc blocks); zero_modes Goldstone modes deflated (see _systems.Fold). Returns
+    (x, c, residual, converged, iterations)."""
     from ._newton import newton
     from ._special_points import soft_vector
     from ._systems import Fold
 
     k = problem.k
     x = np.asarray(x, float)
-    l = soft_vector(problem, x, c)
-    z0 = np.hstack([x, [float(c)], l])
-    r = newton(Fold(problem, l), z0, typical=np.hstack([np.ones(k), [c_scale], np.ones(k)]))
+    G = None
+    if zero_modes:
+        H = problem.at(x, c).hessian
+        G = goldstone_modes(H, zero_modes)
+        w, V = np.linalg.eigh(H)
+        rest = [i for i in np.argsort(np.abs(w)) if max(np.abs(G @ V[:, i])) < 0.5]
+        l = V[:, rest[0]]
+    else:
+        l = soft_vector(problem, x, c)
+    z0 = np.hstack([x, [float(c)], l, np.zeros(2 * zero_modes)])
+    r = newton(Fold(problem, l, G, x), z0, typical=np.hstack([np.ones(k), [c_scale], np.ones(k + 2 * zero_modes)]))
     return r.x[:k], float(r.x[k]), r.residual, r.converged, r.iterations

@@ -7,7 +7,12 @@ for first order, det H(x0) = 0 for second order, susceptibility peak for a
 crossover). Where the kind of a line changes between coarse points, the
 special point is located and refined by Newton:
   tricritical          lambda_min H(x0; c, d) = 0 and a4_eff(c, d) = 0        (unknowns c, d)
-  critical end point   grad f = 0, lambda_min H = 0, D^3 f[v, v, v] = 0        (unknowns x, c, d)
+  critical point       grad f = 0, H phi = 0, D^3 f[phi, phi, phi] = 0       (unknowns x, c, d, phi)
+  critical end point   a branch point coexisting with a distinct phase        (unknowns xa, c, d, phi, beta, xb)
+Bicritical and tetracritical points (two soft modes of the symmetric point at once) are searched for
+directly: wherever two instabilities of x0 with different soft modes lie next to each other at a coarse
+point, Gauss-Newton on the DoubleZero system starts between them; the kind follows from the Landau quartic
+on the two-dimensional kernel and is checked against the phases met on a small circle around the point.
 """
 from __future__ import annotations
 
@@ -17,9 +22,11 @@ import numpy as np
 
 from ._analysis import _landau_evidence, auto_range, find_transitions, susceptibility
 from ._continuation import continue_branch
-from ._engine import Problem, minimum_test, newton_stationary, scalar_blocks, track_minimum
+from ._engine import Problem, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum
 from ._newton import newton
-from ._special_points import coexistence_newton, critical_newton, fd_jacobian_newton, golden_max, soft_vector
+from ._special_points import (branch_point_newton, coexistence_newton, critical_end_point_newton, critical_newton,
+                              double_zero_newton, fd_jacobian_newton, golden_max, kernel_quartic, multicritical_kind,
+                              soft_vector)
 from ._systems import CriticalPoint, Tricritical
 from .results import Boundary, PhaseDiagram, SpecialPoint
 
@@ -37,7 +44,7 @@ def _state(problem, tr):
     if hw:
         width = float(hw[1] - hw[0])
     return {"kind": tr.kind, "c": tr.critical_value, "x": _x_of(problem, tr.order_parameters["before"]),
-            "width": width}
+            "width": width, "branch_point": tr.kind == "second-order" and "branch_point" in tr.evidence}
 
 
 def _stable(problem, x, c):
@@ -61,11 +68,23 @@ def _track(problem, state, prev_state=None, weight=None):
         if not (_stable(problem, xa, c) and _stable(problem, xb, c)):
             return None
         return {"kind": kind, "c": c, "xa": xa, "xb": xb}
+    if kind == "second-order" and state.get("branch_point"):
+        # a second-order line off the symmetric point (e.g. inside an ordered phase): the branch point
+        c0, x0 = state["c"], state["x"]
+        if prev_state is not None and weight is not None:
+            c0, x0 = c0 + weight * (c0 - prev_state["c"]), x0 + weight * (x0 - prev_state["x"])
+        sol = branch_point_newton(problem, x0, c0)
+        if not sol["converged"] or not _stable(problem, sol["x"], float(sol["c"])):
+            return None
+        return {"kind": kind, "c": float(sol["c"]), "x": np.asarray(sol["x"], float), "branch_point": True}
     if kind == "second-order":
         c0 = state["c"] if prev_state is None or weight is None else state["c"] + weight * (state["c"] - prev_state["c"])
         sol = critical_newton(problem, problem.symmetric_point, c0)
         if not sol["converged"]:
             return None
+        w = np.linalg.eigvalsh(problem.at(problem.symmetric_point, float(sol["c"])).hessian)
+        if w[0] < -1e-7 * max(1.0, float(np.max(np.abs(w)))):
+            return None       # x0 is a saddle there (another mode ordered first): no transition of the minimum
         lan = _landau_evidence(problem, float(sol["c"]))
         if lan.get("a4_effective") is not None and lan["a4_effective"] <= 0:
             return None
@@ -278,6 +297,250 @@ def _critical_point(problem, second, d_first, state, d_other, digits=None):
                         "ok" if conv else "not-converged", evidence, values_digits)
 
 
+def _x0_instabilities(problem, lo, hi, n: int = 65):
+    """[(c, phi)]: where an eigenvalue of H(x0; c) crosses zero for c in [lo, hi] (a sign change of a sorted
+    eigenvalue on a grid), refined by Newton on the SymmetricCritical system."""
+    x0 = problem.symmetric_point
+    cs = np.linspace(lo, hi, n)
+    eig = []
+    for c in cs:
+        H = problem.at(x0, c).hessian
+        eig.append(np.linalg.eigvalsh(H) if np.all(np.isfinite(H)) else None)
+    out = []
+    for i in range(n - 1):
+        if eig[i] is None or eig[i + 1] is None:
+            continue
+        for m in range(problem.k):
+            w0, w1 = eig[i][m], eig[i + 1][m]
+            if w0 * w1 < 0:
+                cg = cs[i] + (cs[i + 1] - cs[i]) * w0 / (w0 - w1)
+                sol = critical_newton(problem, x0, cg, c_scale=hi - lo)
+                c = float(sol["c"])
+                if sol["converged"] and lo <= c <= hi:
+                    phi = np.asarray(sol["phi"], float)
+                    phi = phi / np.linalg.norm(phi)
+                    if not any(abs(c - c2) <= 1e-9 * (hi - lo) and abs(phi @ p2) > 0.9 for c2, p2 in out):
+                        out.append((c, phi))
+    return sorted(out, key=lambda t: t[0])
+
+
+def _phase_label(amplitudes, scale):
+    on = [abs(a) > 1e-3 * scale for a in amplitudes]
+    return {(False, False): "disordered", (True, False): "mode-1", (False, True): "mode-2"}.get(tuple(on), "mixed")
+
+
+def _phases_around(problem, second, x0, c, d, V, c_radius, d_radius, n: int = 24):
+    """The global minimum on a small ellipse around (c, d), labelled by its amplitudes l_i . (x - x0) on the two
+    soft modes: the cyclic sequence of phases met (consecutive repeats collapsed) and the samples."""
+    samples = []
+    for th in np.linspace(0.0, 2 * np.pi, n, endpoint=False) + np.pi / n:
+        cq, dq = c + c_radius * math.cos(th), d + d_radius * math.sin(th)
+        p = problem.with_params(**{second: dq})
+        mins = all_minima(p, [cq])[0]
+        if not mins:
+            return None, samples
+        best = min(mins, key=lambda m: m.f)
+        samples.append((float(cq), float(dq), V.T @ (np.asarray(best.x, float) - np.asarray(x0, float))))
+    scale = max(float(np.max(np.abs(a))) for _, _, a in samples)
+    labels = [_phase_label(a, scale) for _, _, a in samples]
+    seq = [lab for i, lab in enumerate(labels) if lab != labels[i - 1]] or labels[:1]
+    return seq, [(cq, dq, [float(v) for v in a], lab) for (cq, dq, a), lab in zip(samples, labels)]
+
+
+def _phases_kind(seq):
+    """bicritical-point / tetracritical-point from the cyclic sequence of phases around the point, else None."""
+    if seq is None:
+        return None
+    ring = seq + seq
+    if sorted(seq) == ["disordered", "mode-1", "mode-2"]:
+        return "bicritical-point"
+    if sorted(seq) == ["disordered", "mixed", "mode-1", "mode-2"] and any(
+            ring[i:i + 3] in (["mode-1", "mixed", "mode-2"], ["mode-2", "mixed", "mode-1"]) for i in range(len(seq))):
+        return "tetracritical-point"
+    return None
+
+
+def _multicritical_points(problem, second, coarse, ranges, digits=None):
+    """Bicritical and tetracritical points: two soft modes of the symmetric point at once, each solved from
+    the DoubleZero system started between two neighbouring instabilities of x0 with different soft modes."""
+    if problem.symmetric_point is None or problem.k < 2:
+        return []
+    found = []
+    d_lo, d_hi = float(coarse[0]), float(coarse[-1])
+    spacing = (d_hi - d_lo) / max(1, len(coarse) - 1)
+    for j, d in enumerate(coarse):
+        rng = ranges[j]
+        p = problem.with_params(**{second: float(d)})
+        if rng is None or p.symmetric_point is None:
+            continue
+        lo, hi = map(float, rng)
+        x0 = p.symmetric_point
+        ins = _x0_instabilities(p, lo, hi)
+        for (ca, pa), (cb, pb) in zip(ins[:-1], ins[1:]):
+            if abs(pa @ pb) > 0.5:
+                continue
+            r, system, W = double_zero_newton(problem, second, x0, 0.5 * (ca + cb), d, pa, pb, c_scale=hi - lo,
+                                              d_scale=spacing)
+            if not r.converged:
+                continue
+            c_s, d_s = map(float, r.x)
+            if not (lo <= c_s <= hi and d_lo <= d_s <= d_hi and abs(d_s - d) <= 1.5 * spacing):
+                continue
+            if any(abs(c_s - u.values[problem.control]) <= 1e-7 * (hi - lo)
+                   and abs(d_s - u.values[second]) <= 1e-7 * spacing for u in found):
+                continue
+            sp_ = _multicritical_point(problem, second, system, r, W, (lo, hi), spacing, digits)
+            if sp_ is not None:
+                found.append(sp_)
+    return found
+
+
+def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits):
+    c_s, d_s = map(float, r.x)
+    p = problem.with_params(**{second: d_s})
+    x0 = p.symmetric_point
+    if x0 is None:
+        return None
+    w = np.linalg.eigvalsh(p.at(x0, c_s).hessian)
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(w))))
+    # a double zero inside an ordered phase is no point of the phase diagram: x0 must be the global minimum
+    f0 = float(p.f(list(x0), c_s))
+    if np.any(w < -tol) or any(m.f < f0 - 1e-9 * (1 + abs(f0)) for m in all_minima(p, [c_s])[0]):
+        return None
+    quartic = kernel_quartic(p, x0, c_s, W)
+    landau_kind, landau_reason = multicritical_kind(quartic)
+    seq, samples = _phases_around(problem, second, x0, c_s, d_s, system.V, 0.02 * (c_range[1] - c_range[0]),
+                                  0.1 * spacing)
+    phases_kind = _phases_kind(seq)
+    kind = landau_kind or phases_kind
+    if kind is None:
+        return None
+    flag = "ok" if landau_kind == phases_kind else "landau-and-phases-disagree"
+    meeting = {"bicritical-point": "two second-order lines (disordered -> mode-1, disordered -> mode-2) and one "
+                                   "first-order line (mode-1 <-> mode-2) meet",
+               "tetracritical-point": "two second-order lines of x0 cross; four second-order lines meet and a "
+                                      "mixed phase (both modes ordered) opens between them"}[kind]
+    evidence = {"symmetric_point": {n: float(v) for n, v in zip(problem.order_names, x0)},
+                "kernel": [[float(v) for v in col] for col in W.T],
+                "hessian_eigenvalues": [float(v) for v in w],
+                "schur_residual": float(r.residual), "newton_iterations": r.iterations,
+                "kernel_quartic": quartic, "landau_kind": landau_kind, "landau_reason": landau_reason,
+                "phases_around": seq, "phases_kind": phases_kind, "phase_samples": samples,
+                "lines_meeting": meeting}
+    values_digits = None
+    if digits:
+        mp = newton(system, np.array([c_s, d_s]), digits=digits)
+        evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+        if mp.converged:
+            values_digits = _digits_of(mp.mp_x[:2], (problem.control, second), digits, mp.dps)
+    return SpecialPoint(kind, {problem.control: c_s, second: d_s}, True, float(r.residual), system.method, flag,
+                        evidence, values_digits)
+
+
+def _critical_end_point(problem, second, crit, first_orders, d_bracket, c_range, digits=None):
+    """Critical end point near the end of a second-order line: crit = (c, d, x) its last tracked point,
+    first_orders = [(d, Transition)] first-order transitions nearby. Newton on the CriticalEndPoint system from
+    the critical phase and, as its partner, the coexisting phase farther from it; accepted when both phases
+    are global minima there and distinct (a finite jump: not a tricritical point, where they merge)."""
+    c0, d0, xa = crit
+    lo_d, hi_d = min(d_bracket), max(d_bracket)
+    c_scale = c_range[1] - c_range[0]
+    d_scale = hi_d - lo_d
+    for d_f, tr in sorted(first_orders, key=lambda t: abs(t[0] - d0) + abs(t[1].critical_value - c0) / c_scale):
+        sides = [_x_of(problem, tr.order_parameters[n]) for n in ("before", "after")]
+        xb = max(sides, key=lambda v: float(np.linalg.norm(v - xa)))
+        r, system, _ = critical_end_point_newton(problem, second, xa, c0, d0, xb, c_scale=c_scale, d_scale=d_scale)
+        if not r.converged:
+            continue
+        xa_s, c_s, d_s, phi, beta, xb_s = (np.asarray(v, float) for v in system.split(r.x))
+        c_s, d_s = float(c_s[0]), float(d_s[0])
+        if not (lo_d - 1e-9 * d_scale <= d_s <= hi_d + 1e-9 * d_scale and c_range[0] <= c_s <= c_range[1]):
+            continue
+        p = problem.with_params(**{second: d_s})
+        jump = float(np.max(np.abs(xa_s - xb_s)))
+        if jump <= 1e-6 * (1 + float(np.max(np.abs(xa_s)))):
+            continue                       # the phases merge: a tricritical or critical point, not this
+        f_s = float(p.f(list(xa_s), c_s))
+        lower = [m for m in all_minima(p, [c_s])[0] if m.f < f_s - 1e-9 * (1 + abs(f_s))]
+        if lower or not (_stable(p, xa_s, c_s) and _stable(p, xb_s, c_s)):
+            continue                       # not on the phase boundary of the global minimum
+        from ._analysis import landau_at
+
+        lan = landau_at(p, xa_s, c_s, phi)
+        evidence = {"critical_phase": {n: float(v) for n, v in zip(problem.order_names, xa_s)},
+                    "coexisting_phase": {n: float(v) for n, v in zip(problem.order_names, xb_s)},
+                    "soft_direction": [float(v) for v in phi / np.linalg.norm(phi)],
+                    "observable_jump": abs(float(p.obs(list(xa_s), c_s)) - float(p.obs(list(xb_s), c_s))),
+                    "order_parameter_jump": jump,
+                    "landau_at_critical_phase": lan,
+                    "second_order_line_last_point": {problem.control: float(c0), second: float(d0)},
+                    "first_order_nearby": [{second: float(d), problem.control: float(t.critical_value)}
+                                           for d, t in first_orders],
+                    "newton_iterations": r.iterations,
+                    "lines_meeting": "a second-order line ends on a first-order line, which continues through it: "
+                                     "the critical phase coexists with a distinct phase (a finite jump)"}
+        flag = "ok" if (lan.get("a4_effective") or 0.0) > 0 else "landau-quartic-not-positive"
+        values_digits = None
+        if digits:
+            mp = newton(system, r.x, digits=digits)
+            evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+            if mp.converged:
+                k = problem.k
+                values_digits = _digits_of(mp.mp_x[k:k + 2], (problem.control, second), digits, mp.dps)
+        return SpecialPoint("critical-end-point", {problem.control: c_s, second: d_s}, True, float(r.residual),
+                            system.method, flag, evidence, values_digits)
+    return None
+
+
+def _track_back(problem, second, tr, d_from, ds):
+    """Follow a line from the transition tr at d_from through ds: its last tracked point (c, d, x) and the
+    points [(c, d)] passed."""
+    state = _state(problem.with_params(**{second: d_from}), tr)
+    prev, prev_d, cur_d = None, None, d_from
+    passed = []
+    for d in ds:
+        weight = None if prev is None else (d - cur_d) / (cur_d - prev_d)
+        new = _track(problem.with_params(**{second: float(d)}), state, prev, weight)
+        if new is None:
+            break
+        prev, prev_d, state, cur_d = state, cur_d, new, float(d)
+        passed.append((new["c"], cur_d))
+    return (state["c"], cur_d, np.asarray(state["x"], float)), passed
+
+
+def _split_at_specials(lines, specials, control, second):
+    """A line continued straight through a bicritical or tetracritical point, or a second-order line through a
+    critical end point (where the branch point it follows passes from one line onto another), is cut there
+    into two lines that end on the point."""
+    out = list(lines)
+    for sp_ in specials:
+        if sp_.kind not in ("bicritical-point", "tetracritical-point", "critical-end-point"):
+            continue
+        c_s, d_s = sp_.values[control], sp_.values[second]
+        nxt = []
+        for m in out:
+            pts = m["points"]
+            if sp_.kind == "critical-end-point" and m["kind"] == "first-order":
+                nxt.append(m)         # the first-order line continues through a critical end point
+                continue
+            cut = None
+            for i in range(1, len(pts) - 1):
+                (c0, d0, _), (c1, d1, _) = pts[i - 1], pts[i + 1]
+                if (pts[i][1] - d_s) * (pts[i - 1][1] - d_s) <= 0 or (pts[i][1] - d_s) * (d1 - d_s) < 0:
+                    near = abs(pts[i][0] - c_s) <= 2 * (abs(c1 - c0) + abs(pts[i][0] - c0)) + 1e-12 * (1 + abs(c_s))
+                    if near and min(abs(pts[i][1] - d_s), abs(pts[i - 1][1] - d_s)) > 1e-12 * (1 + abs(d_s)):
+                        cut = i if (pts[i][1] - d_s) * (pts[i - 1][1] - d_s) <= 0 else i + 1
+                        break
+            if cut is None:
+                nxt.append(m)
+                continue
+            point = (c_s, d_s, None)
+            nxt.append({"kind": m["kind"], "points": list(pts[:cut]) + [point]})
+            nxt.append({"kind": m["kind"], "points": [point] + list(pts[cut:])})
+        out = nxt
+    return out
+
+
 def phase_diagram(problem: Problem, second: str, second_range, control_range=None, *, n_coarse: int = 7,
                   n_points: int = 41, log=None, digits: int | None = None, spinodals: bool = True) -> PhaseDiagram:
     """Transition lines in (control, second) for second in second_range; control_range None = automatic
@@ -292,12 +555,13 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     warnings = []
     coarse = np.linspace(lo2, hi2, max(2, n_coarse))
     fine = np.linspace(lo2, hi2, max(n_points, n_coarse))
-    reports = []
+    reports, ranges = [], []
     for d in coarse:
         p = problem.with_params(**{second: d})
         rng = control_range
         if rng is None:
             rng = auto_range(p)
+        ranges.append(rng)
         if rng is None:
             reports.append([])
             continue
@@ -307,7 +571,7 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
         if log:
             log(f"{second}={d:.6g}: " + ", ".join(f"{t.kind} at {t.critical_value:.6g}" for t in rep.transitions))
     lines = []       # each: {"kind", "points": [(c, d)], "spinodals": [...]}
-    specials = []
+    specials = _multicritical_points(problem, second, coarse, ranges, digits)
     for j in range(len(coarse) - 1):
         d0, d1 = coarse[j], coarse[j + 1]
         used = set()
@@ -352,10 +616,20 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 tr2 = reports[j + 1][partner]
                 pts.append((tr2.critical_value, d1, tr2.spinodals))
             lines.append({"kind": tr.kind, "points": pts})
+            if partner is None and tr.kind == "second-order" and any(
+                    t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+                fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
+                    (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, (state["c"], cur_d, np.asarray(state["x"], float)), fo,
+                                          (d0, d1), ranges[j] or ranges[j + 1] or (-np.inf, np.inf), digits)
+                if sp_:
+                    specials.append(sp_)
+                    continue
             if partner is None:
                 # the line ends between d0 and d1: find out why
                 kinds_next = {t.kind for t in reports[j + 1]}
-                if tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None:
+                if (tr.kind == "second-order" and "first-order" in kinds_next and problem.quartic is not None
+                        and problem.symmetric_point is not None):
                     nxt = min((t for t in reports[j + 1] if t.kind == "first-order"),
                               key=lambda t: abs(t.critical_value - tr.critical_value))
                     sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
@@ -385,6 +659,20 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                 continue
             # a line starting between d0 and d1 (reverse direction of the cases above)
             earlier = {t.kind for t in reports[j]}
+            if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]):
+                fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
+                    (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
+                crit, passed = _track_back(problem, second, tr2, d1, [d for d in fine[::-1] if d0 < d < d1])
+                sp_ = _critical_end_point(problem, second, crit, fo, (d0, d1),
+                                          ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
+                if sp_:
+                    specials.append(sp_)
+                    d_s = sp_.values[second]
+                    # the line from the critical end point on: the back-tracked points beyond it, then d1
+                    kept = [(c, d, None) for c, d in passed[::-1] if (d - d_s) * (d1 - d_s) > 0]
+                    lines.append({"kind": tr2.kind, "points": kept + [(tr2.critical_value, d1, tr2.spinodals)],
+                                  "start": True})
+                    continue
             if tr2.kind == "second-order" and problem.quartic is not None and any(
                     _involves_symmetric(problem, t) for t in reports[j]):
                 prv = min((t for t in reports[j] if _involves_symmetric(problem, t)),
@@ -409,36 +697,47 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
     specials = unique
     # merge line pieces of the same kind that join at coarse points
     merged = []
+
+    def at_special(pt):       # lines meeting at a special point are different lines
+        return any(abs(pt[0] - u.values[problem.control]) <= 1e-9 * (1 + abs(pt[0]))
+                   and abs(pt[1] - u.values[second]) <= 1e-9 * (1 + abs(pt[1])) for u in specials)
+
     for ln in lines:
         for m in merged:
             if m["kind"] == ln["kind"] and abs(m["points"][-1][1] - ln["points"][0][1]) < 1e-12 and \
-                    abs(m["points"][-1][0] - ln["points"][0][0]) <= 1e-9 * (1 + abs(ln["points"][0][0])):
+                    abs(m["points"][-1][0] - ln["points"][0][0]) <= 1e-9 * (1 + abs(ln["points"][0][0])) and \
+                    not at_special(ln["points"][0]):
                 m["points"].extend(ln["points"][1:])
                 break
         else:
             merged.append({"kind": ln["kind"], "points": list(ln["points"])})
+    merged = _split_at_specials(merged, specials, problem.control, second)
     # lines end at their special points: extend each adjacent line to it (for plots and tables)
     spacing = (hi2 - lo2) / max(1, len(coarse) - 1)
     for sp_ in specials:
         c_s, d_s = sp_.values[problem.control], sp_.values[second]
-        kinds = {"tricritical": ("first-order", "second-order"), "critical-end-point": ("first-order", "second-order")
-                 }.get(sp_.kind, ("first-order",))
+        kinds = ("first-order",) if sp_.kind == "critical-point" else ("first-order", "second-order")
         for m in merged:
             if m["kind"] not in kinds or not m["points"]:
                 continue
             first, last = m["points"][0], m["points"][-1]
+            if at_special(first) or at_special(last):
+                continue
             if abs(last[1] - d_s) <= spacing and (last[1] - first[1]) * (d_s - last[1]) >= 0:
                 m["points"].append((c_s, d_s, None))
             elif abs(first[1] - d_s) <= spacing and (last[1] - first[1]) * (first[1] - d_s) >= 0:
                 m["points"].insert(0, (c_s, d_s, None))
     boundaries = []
     for m in merged:
-        pts = tuple((float(c), float(d)) for c, d, _ in m["points"])
+        pts = tuple((float(c), float(d)) for i, (c, d, _) in enumerate(m["points"])
+                    if i == 0 or (c, d) != tuple(m["points"][i - 1][:2]))
+        if len(pts) == 1 and at_special(pts[0]):
+            continue           # the lines meeting at a special point, seen at a coarse point exactly on it
         boundaries.append(Boundary(m["kind"], pts, "coarse full analysis + Newton continuation in the second parameter"))
     if spinodals:
         for pts in _spinodal_lines(problem, second, coarse, fine, reports):
             for sp_ in specials:      # a spinodal line ends where the two spinodals merge
-                if sp_.kind != "critical-point":
+                if sp_.kind not in ("critical-point", "bicritical-point"):
                     continue
                 c_s, d_s = sp_.values[problem.control], sp_.values[second]
                 if len(pts) >= 2 and abs(pts[0][1] - d_s) <= spacing and (pts[-1][1] - pts[0][1]) * (pts[0][1] - d_s) >= 0:
@@ -477,10 +776,29 @@ def _spinodal_lines(problem, second, coarse, fine, reports):
     return lines
 
 
+def _spinodal_type(problem, x, c):
+    """('fold' or 'branch-point', Goldstone zero modes) of a spinodal at (x, c): a soft mode phi with
+    phi . d grad/dc = 0 is a branch point (e.g. a spin flop: another order parameter can grow), else a fold;
+    zero eigenvalues beyond the soft one are symmetry (Goldstone) modes."""
+    pt = problem.at(x, c)
+    w, V = np.linalg.eigh(pt.hessian)
+    tol = 1e-7 * max(1.0, float(np.max(np.abs(w))))
+    zero_modes = max(0, int(np.sum(np.abs(w) <= tol)) - 1)
+    gc = pt.gradient_d_control
+    soft = [i for i in np.argsort(np.abs(w))[:1 + zero_modes]]
+    branch = zero_modes == 0 and abs(V[:, soft[0]] @ gc) <= 1e-6 * (1 + float(np.linalg.norm(gc)))
+    return ("branch-point" if branch else "fold"), zero_modes
+
+
 def _continue_fold(problem, second, start, ds):
+    """A spinodal continued through the second-parameter values ds: the fold system (Goldstone modes deflated),
+    or, where the spinodal is a branch point of the metastable minimum, the branch-point system."""
     from ._continuation import refine_fold
 
     x, c = start
+    kind, zero_modes = _spinodal_type(problem, np.asarray(x, float), float(c))
+    x0 = problem.symmetric_point
+    off_x0 = x0 is None or np.max(np.abs(np.asarray(x, float) - np.asarray(x0))) > 1e-6
     out, hist = [], [(x, c)]
     for d in ds:
         if len(hist) >= 2 and len(out) >= 1:
@@ -489,14 +807,20 @@ def _continue_fold(problem, second, start, ds):
         else:
             xg, cg = hist[-1]
         p = problem.with_params(**{second: float(d)})
-        xf, cf, res, conv, _ = refine_fold(p, xg, cg)
-        if not conv or not np.all(np.isfinite(xf)):
-            break
-        pt = p.at(xf, cf)
-        w, V = np.linalg.eigh(pt.hessian)
-        phi = V[:, int(np.argmin(np.abs(w)))]
-        if abs(phi @ pt.gradient_d_control) <= 1e-6 * (1 + float(np.linalg.norm(pt.gradient_d_control))):
-            break           # no longer a fold: a branch point (the fold system holds there too), the line ended
+        if kind == "branch-point":
+            sol = branch_point_newton(p, xg, cg)
+            xf, cf, conv = np.asarray(sol["x"], float), float(sol["c"]), sol["converged"]
+            if not conv or not np.all(np.isfinite(xf)) or not _stable(p, xf, cf):
+                break
+            x0 = p.symmetric_point
+            if x0 is not None and off_x0 and np.max(np.abs(xf - np.asarray(x0))) <= 1e-6:
+                break       # the metastable ordered phase has shrunk onto x0 (a bicritical point): the line ended
+        else:
+            xf, cf, res, conv, _ = refine_fold(p, xg, cg, zero_modes=zero_modes)
+            if not conv or not np.all(np.isfinite(xf)):
+                break
+            if _spinodal_type(p, xf, cf)[0] != "fold":
+                break       # no longer a fold: a branch point (the fold system holds there too), the line ended
         if len(out) >= 2:
             step = abs(out[-1][0] - out[-2][0])
             if abs(cf - out[-1][0]) > 10 * step + 1e-6 * (1 + abs(cf)):

@@ -4,6 +4,8 @@ coexistence:   grad f(xa; c) = 0, grad f(xb; c) = 0, f(xa; c) - f(xb; c) = 0
 critical:      H(x0; c) singular at a fixed symmetric point x0
 branch point:  a second stationary branch crosses (second order anywhere)
 fold:          see _continuation.refine_fold
+double zero:   H(x0; c, d) has a two-dimensional kernel (bicritical / tetracritical point)
+critical end:  a branch point coexisting with a distinct phase (critical end point)
 ``digits`` runs the same system in mpmath.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 
 from ._engine import Problem, f_difference, newton_stationary
 from ._newton import newton
-from ._systems import BranchPoint, Coexistence, SymmetricCritical
+from ._systems import BranchPoint, Coexistence, CriticalEndPoint, DoubleZero, SymmetricCritical, fourth_directional
 
 
 def _typical(k_x, c_scale, k_extra=0):
@@ -219,3 +221,85 @@ def fd_jacobian_newton(residual, z0, steps, iters: int = 40, tol: float = 1e-12)
         if np.max(np.abs(lam * dz)) <= tol * (1 + np.max(np.abs(z))):
             return z, float(np.max(np.abs(r))), True, it
     return z, float(np.max(np.abs(r))), False, iters
+
+
+def double_zero_newton(problem: Problem, second: str, x0, c, d, l1, l2, *, c_scale: float = 1.0,
+                       d_scale: float = 1.0, digits: int | None = None):
+    """Gauss-Newton on the DoubleZero system from (c, d) with border (l1, l2). Returns the NewtonResult and, at a
+    solution, the kernel basis W (k x 2, columns normalised) of H(x0) there."""
+    system = DoubleZero(problem, second, x0, l1, l2)
+    r = newton(system, np.array([float(c), float(d)]), typical=np.array([c_scale, d_scale]), digits=digits)
+    W = None
+    if r.converged:
+        W, _ = system.blocks(r.x)
+        W = np.asarray(W, float)
+        W = W / np.linalg.norm(W, axis=0)
+    return r, system, W
+
+
+def kernel_quartic(problem: Problem, x0, c, W):
+    """The effective Landau quartic on the two-dimensional kernel span(W) of H(x0; c):
+    q(s) = Q4(u) - (1/8) b . H_perp^+ b with u = W s, b = D3[u, u, .] off the kernel (stiff modes eliminated),
+    fitted as the binary quartic A s1^4 + B s1^3 s2 + C s1^2 s2^2 + D s1 s2^3 + E s2^4 on 12 directions.
+    Returns dict(A, B, C, D, E, fit_residual, source)."""
+    k = problem.k
+    pt = problem.at(x0, c)
+    H, D3 = pt.hessian, pt.third
+    Q, _ = np.linalg.qr(W)
+    proj = np.eye(k) - Q @ Q.T
+    Hp = proj @ H @ proj
+    angles = np.linspace(0.0, np.pi, 12, endpoint=False)
+    rows, vals = [], []
+    for th in angles:
+        s1, s2 = math.cos(th), math.sin(th)
+        u = W @ np.array([s1, s2])
+        if problem.quartic is not None:
+            q4 = float(problem.quartic.value(list(u), float(c), problem.p))
+            source = "symbolic quartic Taylor form (compiled)"
+        else:
+            q4 = fourth_directional(problem, x0, c, u) / 24
+            source = "Richardson difference of the exact third derivatives"
+        b = proj @ np.einsum("ijk,i,j->k", D3, u, u)
+        corr = -0.125 * float(b @ np.linalg.pinv(Hp, rcond=1e-10) @ b) if k > 2 else 0.0
+        rows.append([s1 ** 4, s1 ** 3 * s2, s1 ** 2 * s2 ** 2, s1 * s2 ** 3, s2 ** 4])
+        vals.append(q4 + corr)
+    coef, *_ = np.linalg.lstsq(np.array(rows), np.array(vals), rcond=None)
+    fit = float(np.max(np.abs(np.array(rows) @ coef - np.array(vals))))
+    return dict(zip("ABCDE", map(float, coef)), fit_residual=fit, source=source)
+
+
+def multicritical_kind(quartic: dict, rel: float = 1e-6):
+    """bicritical / tetracritical from the kernel quartic A a^2 + C a b + E b^2 (a = s1^2, b = s2^2) of two
+    order parameters that order separately (B = D = 0): a mixed phase (both nonzero) is a stable minimum of
+    r1 a + r2 b + A a^2 + C a b + E b^2 exactly when 4 A E - C^2 > 0 (tetracritical; four second-order lines);
+    for C > 2 sqrt(A E) the mixed phase is a saddle and the two ordered phases meet on a first-order line
+    (bicritical). Returns (kind or None, reason)."""
+    A, B, C, D, E = (quartic[n] for n in "ABCDE")
+    size = abs(A) + abs(C) + abs(E)
+    if not size > 0:
+        return None, "the quartic on the kernel vanishes (higher-order multicritical point)"
+    if abs(B) > rel * size or abs(D) > rel * size:
+        return None, "odd terms in the kernel quartic: the two soft modes do not order separately"
+    if not (A > rel * size and E > rel * size):
+        return None, "a quartic coefficient on the kernel is not positive (tricritical in one mode)"
+    disc = 4 * A * E - C * C
+    if abs(disc) <= rel * size * size:
+        return None, "4 A E - C^2 vanishes: marginal between bicritical and tetracritical"
+    if disc > 0:
+        return "tetracritical-point", "4 A E - C^2 > 0: the mixed phase is stable"
+    if C > 0:
+        return "bicritical-point", "C > 2 sqrt(A E): the mixed phase is unstable, the ordered phases meet first order"
+    return None, "C < -2 sqrt(A E): the quartic is unbounded on the kernel (higher orders decide)"
+
+
+def critical_end_point_newton(problem: Problem, second: str, xa, c, d, xb, *, c_scale: float = 1.0,
+                              d_scale: float = 1.0, digits: int | None = None):
+    """Newton on the CriticalEndPoint system from the critical phase xa, the coexisting phase xb and (c, d)."""
+    k = problem.k
+    p = problem.with_params(**{second: float(d)})
+    l = soft_vector(p, xa, c)
+    system = CriticalEndPoint(problem, second, l)
+    z0 = np.hstack([np.asarray(xa, float), [float(c), float(d)], l, [0.0], np.asarray(xb, float)])
+    typ = np.hstack([np.ones(k), [c_scale, d_scale], np.ones(k + 1), np.ones(k)])
+    r = newton(system, z0, typical=typ, digits=digits)
+    return r, system, z0

@@ -13,8 +13,14 @@ system) is a central difference of an exact block, which leaves the root exact.
   SymmetricCrit.   z = (c, phi)           H(x0; c) phi = 0, l . phi = 1           (instability of a fixed point x0)
   BranchPoint      z = (x, c, phi, beta)  grad f + beta phi = 0, H phi = 0, l . phi = 1, phi . d grad/dc = 0
                                           (a second stationary branch crosses: a second-order point anywhere)
-Two-parameter systems (critical point, tricritical, critical end point) live in _phase.py; they vary a
-second parameter, for which no derivative block is compiled, so their Jacobians are finite differences.
+Two-parameter systems vary a second parameter d, for which no derivative block is compiled, so their
+Jacobians are central differences of the exact residual:
+  CriticalPoint    z = (x, c, d, phi)     grad f = 0, H phi = 0, l . phi = 1, D3[phi, phi, phi] = 0
+  Tricritical      z = (c, d, phi)        H(x0) phi = 0, l . phi = 1, a4_eff = 0
+  DoubleZero       z = (c, d)             S(c, d) = 0: the 2x2 Schur block of H(x0) bordered by (l1, l2)
+                                          (two soft modes at once: a bicritical or tetracritical point)
+  CriticalEndPoint z = (xa, c, d, phi, beta, xb)   BranchPoint at xa, grad f(xb) = 0, f(xa) = f(xb)
+                                          (a second-order line ends on a first-order line)
 """
 from __future__ import annotations
 
@@ -96,32 +102,55 @@ class Coexistence:
 
 
 class Fold:
-    """A fold of a stationary branch (spinodal): z = (x, c, phi); l is the null vector guess, fixed."""
+    """A fold of a stationary branch (spinodal): z = (x, c, phi); l is the null vector guess, fixed.
+
+    With a continuous symmetry the branch carries zero modes (Goldstone directions, the rows of `symmetry`,
+    m x k) at every point, which make the plain system singular (phi could be a Goldstone mode, x could slide
+    along the orbit). They are deflated with a phase condition and Lagrange multipliers, z = (x, c, phi, mu,
+    nu): grad f + G^T mu = 0, G (x - x_ref) = 0, H phi + G^T nu = 0, G phi = 0, l . phi = 1. Since
+    grad f . (generator x) = 0 identically, mu = nu = 0 at a solution: a true fold with phi off the orbit
+    (the radial soft mode)."""
 
     method = "newton(grad=0, H phi=0, l.phi=1)"
     singular_ok = False
 
-    def __init__(self, problem: Problem, l):
+    def __init__(self, problem: Problem, l, symmetry=None, x_ref=None):
         self.problem = problem
         self.l = np.asarray(l, float)
-        self.sizes = (problem.k, 1, problem.k)
+        k = problem.k
+        self.G = np.zeros((0, k)) if symmetry is None else np.atleast_2d(np.asarray(symmetry, float))
+        m = self.G.shape[0]
+        self.x_ref = np.zeros(k) if x_ref is None else np.asarray(x_ref, float)
+        self.sizes = (k, 1, k, m, m)
+        if m:
+            self.method = ("newton(grad+G^T mu=0, G(x-x_ref)=0, H phi+G^T nu=0, G phi=0, l.phi=1): "
+                           f"{m} Goldstone mode(s) deflated")
 
     def residual(self, z, mp=False):
-        x, c, phi = _split(z, self.sizes)
+        x, c, phi, mu, nu = _split(z, self.sizes)
         pt = self.problem.at(x, c[0], mp)
-        return np.hstack([pt.gradient, pt.hessian @ phi, [self.l @ phi - 1]])
+        G = self.G
+        return np.hstack([pt.gradient + G.T @ mu, G @ (x - self.x_ref), pt.hessian @ phi + G.T @ nu, G @ phi,
+                          [self.l @ phi - 1]])
 
     def jacobian(self, z, mp=False):
-        k = self.problem.k
-        x, c, phi = _split(z, self.sizes)
+        k, m = self.problem.k, self.G.shape[0]
+        x, c, phi, mu, nu = _split(z, self.sizes)
         pt = self.problem.at(x, c[0], mp)
-        A = _zeros((2 * k + 1, 2 * k + 1), mp)
-        A[:k, :k] = pt.hessian
-        A[:k, k] = pt.gradient_d_control
-        A[k:2 * k, :k] = np.einsum("ijm,j->im", pt.third, phi)
-        A[k:2 * k, k] = pt.hessian_d_control @ phi
-        A[k:2 * k, k + 1:] = pt.hessian
-        A[2 * k, k + 1:] = self.l
+        n = 2 * k + 1 + 2 * m
+        A = _zeros((n, n), mp)
+        ix, ic, iphi, imu, inu = 0, k, k + 1, 2 * k + 1, 2 * k + 1 + m     # column offsets
+        r1, r2, r3, r4, r5 = 0, k, k + m, 2 * k + m, 2 * k + 2 * m          # row offsets
+        A[r1:r1 + k, ix:ix + k] = pt.hessian
+        A[r1:r1 + k, ic] = pt.gradient_d_control
+        A[r1:r1 + k, imu:imu + m] = self.G.T
+        A[r2:r2 + m, ix:ix + k] = self.G
+        A[r3:r3 + k, ix:ix + k] = np.einsum("ijm,j->im", pt.third, phi)
+        A[r3:r3 + k, ic] = pt.hessian_d_control @ phi
+        A[r3:r3 + k, iphi:iphi + k] = pt.hessian
+        A[r3:r3 + k, inu:inu + m] = self.G.T
+        A[r4:r4 + m, iphi:iphi + k] = self.G
+        A[r5, iphi:iphi + k] = self.l
         return A
 
 
@@ -273,6 +302,72 @@ class Tricritical(_TwoParameter):
             M = pt.hessian + np.outer(u, u)
             a4 = q4 - 0.125 * (b @ _solve_any(M, b, mp))
         return np.hstack([pt.hessian @ phi, [self.l @ phi - 1], [a4]])
+
+
+class DoubleZero(_TwoParameter):
+    """Two soft modes of the symmetric point at once: H(x0; c, d) has a two-dimensional kernel.
+
+    Minimally augmented (as BifurcationKit's fold problems): with the border V = (l1, l2) (k x 2), solve
+    [[H, V], [V^T, 0]] [W; S] = [0; I_2]; the kernel is two-dimensional with W spanning it exactly when the
+    2x2 block S vanishes. S is symmetric, so its three entries S11, S12, S22 are the residual in the two
+    unknowns (c, d): Gauss-Newton, and a converged residual of zero certifies the double zero (generically
+    it needs a symmetry that keeps S12 = 0, e.g. one Z2 per order parameter)."""
+
+    method = "gauss-newton(S11=S12=S22=0, S the bordered Schur block of H(x0)) in (control, second)"
+
+    def __init__(self, problem: Problem, second: str, x0, l1, l2):
+        super().__init__(problem, second)
+        self.x0 = list(x0)
+        self.V = np.column_stack([np.asarray(l1, float), np.asarray(l2, float)])
+
+    def blocks(self, z, mp=False):
+        """(W (k x 2), S (2 x 2)) of the bordered system at z = (c, d)."""
+        k = self.problem.k
+        c, d = z[0], z[1]
+        H = self.at_d(d, mp).at(self.x0, c, mp).hessian
+        M = _zeros((k + 2, k + 2), mp)
+        M[:k, :k] = H
+        M[:k, k:] = self.V
+        M[k:, :k] = self.V.T
+        rhs = _zeros((k + 2, 2), mp)
+        rhs[k, 0] = rhs[k + 1, 1] = 1
+        cols = [_solve_any(M, rhs[:, j], mp) for j in range(2)]
+        sol = np.column_stack(cols)
+        return sol[:k], sol[k:]
+
+    def residual(self, z, mp=False):
+        _, S = self.blocks(z, mp)
+        return np.array([S[0, 0], S[0, 1], S[1, 1]], dtype=object if mp else float)
+
+
+class CriticalEndPoint(_TwoParameter):
+    """A second-order line (a branch point at xa) ends on a first-order line: the critical phase xa coexists
+    with a distinct phase xb. z = (xa, c, d, phi, beta, xb) with the BranchPoint equations at xa,
+    grad f(xb) = 0 and f(xa) - f(xb) = 0 (3k + 3 equations and unknowns)."""
+
+    method = ("newton(grad_a+beta phi=0, H_a phi=0, l.phi=1, phi.grad_c=0, grad_b=0, f_a=f_b) "
+              "in (x_a, control, second, phi, beta, x_b)")
+
+    def __init__(self, problem: Problem, second: str, l):
+        super().__init__(problem, second)
+        self.l = np.asarray(l, float)
+
+    def split(self, z):
+        k = self.problem.k
+        return _split(z, (k, 1, 1, k, 1, k))
+
+    def residual(self, z, mp=False):
+        xa, c, d, phi, beta, xb = self.split(z)
+        p = self.at_d(d[0], mp)
+        a, b = p.at(xa, c[0], mp), p.at(xb, c[0], mp)
+        if mp:
+            df = a.value - b.value
+        else:
+            from ._engine import f_difference
+
+            df = f_difference(p, a.x, b.x, a.c)
+        return np.hstack([a.gradient + beta[0] * phi, a.hessian @ phi, [self.l @ phi - 1],
+                          [phi @ a.gradient_d_control], b.gradient, [df]])
 
 
 def _mp_params_of(problem):

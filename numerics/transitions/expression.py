@@ -507,7 +507,7 @@ def parse_assignment(text: str, option: str = "param") -> tuple[str, float]:
     try:
         expr = _Converter(value, {}, unknown, option, caret=False).run(tree.body)
     except InvalidParameterError as exc:
-        raise InvalidParameterError(option, f"{name}: {str(exc).split(': ', 1)[1]}") from None
+        raise InvalidParameterError(option, f"{name}: {exc.reason}") from None
     if unknown or not expr.is_number:
         raise InvalidParameterError(option, f"{name}: value {value!r} is not a number")
     number = float(expr)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from copyhead.errors import InvalidParameterError
+
 KINDS = ("first-order", "second-order", "crossover")
-SPECIAL_KINDS = ("tricritical", "critical-point", "critical-end-point", "bicritical", "tetracritical")
+SPECIAL_KINDS = ("tricritical", "critical-point", "critical-end-point", "bicritical-point", "tetracritical-point")
 BOUNDARY_KINDS = KINDS + ("spinodal",)
 
 
@@ -119,9 +121,9 @@ class Transition(_Result):
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+            raise InvalidParameterError("kind", f"must be one of {KINDS}, got {self.kind!r}")
         if not math.isfinite(self.critical_value):
-            raise ArithmeticError("a transition's critical value must be finite")
+            raise InvalidParameterError("critical_value", f"must be finite, got {self.critical_value!r}")
 
 
 @dataclass(frozen=True, repr=False)
@@ -173,7 +175,11 @@ class SpecialPoint(_Result):
     kind: 'tricritical' (a second-order line turns first order: the Landau
     quartic vanishes with the quadratic), 'critical-point' (the end of a
     first-order line: its two spinodals merge and the jump vanishes),
-    'critical-end-point' (a second-order line ends on a first-order line).
+    'critical-end-point' (a second-order line ends on a first-order line, which
+    continues through it), 'bicritical-point' (two second-order lines of the
+    symmetric point and the first-order line between the two ordered phases
+    meet), 'tetracritical-point' (two second-order lines of the symmetric point
+    cross: four second-order lines meet and a mixed phase opens).
     values: {control: c, second: d}; values_digits: the same as decimal
     strings refined with mpmath when digits were requested, else None.
     """
