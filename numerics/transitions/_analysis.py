@@ -12,12 +12,13 @@ from copyhead.errors import ConvergenceError, InvalidParameterError
 from . import _landau
 from ._continuation import continue_branch, refine_fold
 from ._domain import infer_domain
-from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, minimum_test, newton_stationary, scalar_blocks, track_minimum,
-                      with_symmetry)
+from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, control_value, minimum_test,
+                      minima_nd, newton_stationary, scalar_blocks, stationary_1d, track_minimum, unit_exponents,
+                      with_symmetry, with_units, x_unit)
 from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
 from ._systems import fourth_directional
-from .results import Fold, Transition, TransitionReport
+from .results import Fold, Transition, TransitionReport, jsonable
 
 WIDE_RANGE = (1e-60, 1e60)          # decades scanned for the model's own control scale
 
@@ -123,11 +124,159 @@ def susceptibility(problem, x, c):
 
 def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | None = None, n_grid: int = 49,
                      range_source: str = "user", log=None, spinodals: bool = True) -> TransitionReport:
-    """Locate and classify every transition of the global minimum for control in [lo, hi]."""
+    """Locate and classify every transition of the global minimum for control in [lo, hi].
+
+    A range far from 1 (|control| ~ 1e-20 or 1e12) is solved in the reduced control u = c / 10^k with
+    u = O(1), so every tolerance is relative to the range's own scale; the report is in the user's units."""
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise InvalidParameterError("range", f"need finite LO < HI, got [{lo}, {hi}]")
     if problem.positive_control and lo <= 0:
         raise InvalidParameterError("range", f"{problem.control} must be positive; got LO = {lo}")
+    if unit_exponents(problem) == (0, 0, 0):
+        c_exp = range_exponent(lo, hi)
+        cu = 10.0 ** c_exp
+        x_exp, f_exp = order_parameter_exponents(problem, c_exp, lo / cu, hi / cu)
+        if c_exp or x_exp or f_exp:
+            reduced = _find_transitions(with_units(problem, c_exp, x_exp, f_exp), lo / cu, hi / cu, digits=digits,
+                                        n_grid=n_grid, range_source=range_source, spinodals=spinodals)
+            return in_user_units(reduced, c_exp, x_exp, f_exp, (lo, hi))
+    return _find_transitions(problem, lo, hi, digits=digits, n_grid=n_grid, range_source=range_source,
+                             spinodals=spinodals)
+
+
+def order_parameter_exponents(problem: Problem, c_exp: int, lo: float, hi: float, n: int = 9) -> tuple:
+    """(k_x, k_f): with the control in units of 10^c_exp, in units of 10^k_x the local minima over [lo, hi] are
+    O(1) (the largest |x| of a coarse scan), and in units of 10^k_f so is the curvature there (the largest
+    |Hessian eigenvalue| in those x units, reduced only below 1e-3). Each is 0 within 1e-3 .. 1e3, or without
+    minima to measure.
+    The curvature is measured first: minima of a free energy whose variations are ~1e-40 are found only once
+    f is O(1); their size then gives k_x, and the curvature in units of 10^k_x gives k_f."""
+    cs = _grid(lo, hi, n)
+
+    def scan(p_):     # without all_minima's snapping onto the symmetric point (absolute tolerances in x and f)
+        with np.errstate(all="ignore"):
+            if p_.k == 1:
+                return [[m for m in pts if m.stable] for pts in stationary_1d(p_, cs)]
+            return minima_nd(p_, cs)
+
+    # the largest scale seen (not a median): near-zero minima of a symmetric phase and the flat quartic
+    # minimum at a critical point carry no scale, rounding noise there even less
+    def curvature_exponent(mins, x_factor=1.0):
+        curv = [float(np.max(np.abs(m.eig))) * x_factor for pts in mins for m in pts]
+        curv = [v for v in curv if v > 0 and math.isfinite(v)]
+        k = int(round(math.log10(max(curv)))) if curv else 0
+        # only a tiny curvature is reduced (f ~ 1e-40 meets absolute tolerances); a large one is usually local
+        # (a log boundary: Curie-Weiss at T = 0.1 has f'' ~ 1e7 there) and harmless
+        return k if k <= -3 else 0
+
+    first = scan(with_units(problem, c_exp))
+    k_f0 = curvature_exponent(first)
+    mins = scan(with_units(problem, c_exp, 0, k_f0)) if k_f0 else first
+    sizes = [max(float(np.max(np.abs(m.x))) for m in pts) for pts in mins if pts]
+    sizes = [v for v in sizes if v > 0 and math.isfinite(v)]
+    k_x = int(round(math.log10(max(sizes)))) if sizes else 0
+    k_x = k_x if abs(k_x) >= 3 else 0
+    return k_x, k_f0 + curvature_exponent(mins, 10.0 ** (2 * k_x))
+
+
+def range_exponent(lo: float, hi: float) -> int:
+    """k such that the range measured in units of 10^k is O(1) (0 within 1e-2 .. 1e2: nothing to reduce).
+    A geometric grid (0 < lo, hi/lo > 8) is centred on its geometric mean."""
+    if lo > 0 and hi / lo > 8:
+        size = math.sqrt(lo * hi)
+    else:
+        size = max(abs(lo), abs(hi))
+    k = int(round(math.log10(size)))
+    return k if abs(k) >= 2 else 0
+
+
+# evidence entries measured in the control (times its unit), per unit of the control (divided by it)
+_CONTROL_KEYS = ("bracket", "half_width_range", "distance_range", "control", "det_sign_changes")
+_PER_CONTROL_KEYS = ("da2_dcontrol", "susceptibility_peak")
+# entries measured in the order parameters: power of the order-parameter unit they carry
+_X_POWERS = {"x": 1, "distance_at_1e-2": 1, "distance_at_1e-4": 1, "gradient_norm": -1, "hessian_eigenvalues": -2,
+             "a2": -2, "da2_dcontrol": -2, "a3": -3, "a4": -4, "a4_effective": -4, "a4_stiff_mode_correction": -4}
+# entries that are (derivatives of) the free energy: they carry its unit once
+_F_KEYS = ("free_energy", "free_energy_difference", "gradient_norm", "hessian_eigenvalues", "a2", "da2_dcontrol",
+           "a3", "a4", "a4_effective", "a4_stiff_mode_correction")
+
+
+def _evidence_in_user_units(obj, cu, xu, fu=1.0, named=False):
+    """Evidence computed in reduced units, in the user's units (cu, xu: units of control and order parameters).
+    named: inside an order-parameter dict {name: value} (order_parameters, branch_point x)."""
+    if isinstance(obj, dict):
+        out = {}
+        for key, v in obj.items():
+            if named:
+                out[key] = _times(v, xu)
+                continue
+            factor = 1.0
+            if key in _CONTROL_KEYS:
+                factor *= cu
+            if key in _PER_CONTROL_KEYS:
+                factor /= cu
+            if key in _X_POWERS and key != "x":
+                factor *= xu ** _X_POWERS[key]
+            if key in _F_KEYS:
+                factor *= fu
+            if key == "amplitude" and isinstance(obj.get("beta"), (int, float)):
+                factor = xu / cu ** obj["beta"]              # |x - x0| = A |c - c*|^beta
+            if key in ("x", "symmetric_point") and isinstance(v, dict):
+                out[key] = _evidence_in_user_units(v, cu, xu, fu, named=True)
+            elif key == "x" and not isinstance(v, str):
+                out[key] = _times(v, xu)
+            elif factor != 1.0 and v is not None and not isinstance(v, (str, dict, bool)):
+                out[key] = _times(v, factor)
+            else:
+                out[key] = _evidence_in_user_units(v, cu, xu, fu)
+        return out
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_evidence_in_user_units(v, cu, xu, fu) for v in obj)
+    return obj
+
+
+def _times(v, unit):
+    if v is None or isinstance(v, (str, bool)):
+        return v
+    if isinstance(v, (list, tuple)):
+        return type(v)(_times(u, unit) for u in v)
+    if isinstance(v, dict):
+        return {k: _times(u, unit) for k, u in v.items()}
+    return float(v) * unit
+
+
+def _digits_in_user_units(text, exponent, digits):
+    import mpmath
+
+    if text is None:
+        return None
+    with mpmath.workdps(digits + 10):       # a decimal shift: exact, no second rounding
+        return mpmath.nstr(mpmath.mpf(text) * mpmath.mpf(10) ** exponent, digits)
+
+
+def in_user_units(report: TransitionReport, c_exp: int, x_exp: int, f_exp: int, user_range) -> TransitionReport:
+    """A report computed in reduced units (control / 10^c_exp, order parameters / 10^x_exp, f / 10^f_exp), in
+    the user's units."""
+    cu, xu, fu = 10.0 ** c_exp, 10.0 ** x_exp, 10.0 ** f_exp
+    transitions = []
+    for t in report.transitions:
+        transitions.append(dataclasses.replace(
+            t, critical_value=t.critical_value * cu,
+            spinodals=None if t.spinodals is None else tuple(v * cu for v in t.spinodals),
+            df_dcontrol_jump=None if t.df_dcontrol_jump is None else t.df_dcontrol_jump * fu / cu,
+            critical_value_digits=_digits_in_user_units(t.critical_value_digits, c_exp, t.digits or 0),
+            order_parameters=_times(jsonable(t.order_parameters), xu),
+            evidence={**_evidence_in_user_units(jsonable(t.evidence), cu, xu, fu),
+                      "reduced_units": f"solved in {report.control} / 1e{c_exp}, order parameters / 1e{x_exp}, "
+                                       f"f / 1e{f_exp}"}))
+    folds = tuple(dataclasses.replace(f, control=f.control * cu, x=tuple(v * xu for v in f.x)) for f in report.folds)
+    return dataclasses.replace(report, range=(float(user_range[0]), float(user_range[1])),
+                               transitions=tuple(transitions), folds=folds,
+                               branches=_evidence_in_user_units(dict(report.branches), cu, xu, fu))
+
+
+def _find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | None = None, n_grid: int = 49,
+                      range_source: str = "user", spinodals: bool = True) -> TransitionReport:
     t0 = time.perf_counter()
     warnings = []
     cs = _grid(lo, hi, n_grid)
@@ -138,21 +287,28 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
         0 < j < len(cs) - 1 and gm[j - 1] is not None and gm[j + 1] is not None)]
     if missing:
         if problem.domain.unbounded:
-            why = "the free energy may be unbounded below or its minimum outside |x| < 1e4"
+            why = f"the free energy may be unbounded below or its minimum outside |x| < {XMAX * x_unit(problem):g}"
         else:
             why = ("the minimum may lie on the edge of the domain (" + ", ".join(problem.domain.describe())
                    + ") or closer to it than double precision resolves")
-        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {missing[0]:.6g}: {why}")
+        warnings.append(f"no local minimum found at {len(missing)} control value(s), e.g. {control_value(problem, missing[0]):.6g}: {why}")
+    noisy = [j for j, m in enumerate(mins) if not resolved_minima(problem, m)]
+    if noisy:
+        warnings.append(f"minima not resolved in double precision at {len(noisy)} control value(s), e.g. "
+                        f"{problem.control} = {control_value(problem, cs[noisy[0]]):.6g}: rounding makes closely "
+                        "spaced spurious minima (a term of f too large for its digits); transitions there are "
+                        "not trusted")
     for j, end in ((0, "LO"), (len(cs) - 1, "HI")):
         if gm[j] is not None and len(_distinct_minima(problem, mins[j], cs[j])) > 1:
-            warnings.append(f"a second local minimum exists at the range end {end} = {cs[j]:.6g}: its branch (and a "
+            warnings.append(f"a second local minimum exists at the range end {end} = {control_value(problem, cs[j]):.6g}: its branch (and a "
                             "transition between the two) may continue past the searched range")
     unbounded = _unbounded_below(problem, cs, gm)
     if unbounded:
         c_u, x_u, f_u, f_m = unbounded[0]
-        warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX:g}): at "
-                        f"{problem.control} = {c_u:.6g}, f = {f_u:.6g} at x = {[float(v) for v in x_u]}, below the "
-                        f"lowest minimum found (f = {f_m:.6g}), at {len(unbounded)} of {len(cs)} control values; "
+        f_unit = 10.0 ** unit_exponents(problem)[2]
+        warnings.append(f"free energy unbounded below (or its global minimum lies beyond |x| = {XMAX * x_unit(problem):g}): at "
+                        f"{problem.control} = {control_value(problem, c_u):.6g}, f = {f_u * f_unit:.6g} at x = {[float(v) * x_unit(problem) for v in x_u]}, below the "
+                        f"lowest minimum found or f inside the domain (f = {f_m * f_unit:.6g}), at {len(unbounded)} of {len(cs)} control values; "
                         "transitions of local minima are flagged")
     scale = hi - lo
     transitions, folds, branch_info = [], [], {"continued": 0, "steps": 0, "det_sign_changes": []}
@@ -202,15 +358,37 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
     branch_info["seconds"] = time.perf_counter() - t0
     return TransitionReport(problem.control, problem.observable_name, (float(lo), float(hi)), range_source,
                             dict(problem.param_values), tuple(transitions), tuple(folds), branch_info,
-                            tuple(warnings), _report_flag(unbounded, transitions))
+                            tuple(_deduplicated(warnings)), _report_flag(unbounded, transitions, bool(missing)))
 
 
-def _report_flag(unbounded: bool, transitions) -> str:
-    """The report is "ok" only when every transition in it is: one unconverged transition taints the whole."""
+def _report_flag(unbounded: bool, transitions, missing: bool = False) -> str:
+    """The report is "ok" only when every transition in it is: one unconverged transition taints the whole, and
+    control values without a local minimum (it lies on the domain's edge, or nowhere) leave the answer open."""
     if unbounded:
         return "free-energy-unbounded-below"
+    if missing:
+        return "minimum-not-found"
     bad = sorted({t.flag for t in transitions if t.flag != "ok"})
     return "ok" if not bad else "transition-not-ok: " + ", ".join(bad)
+
+
+def _deduplicated(warnings) -> list:
+    """Each warning once; runs of "continuous but singular" intervals become one warning over their union."""
+    out, singular = [], []
+    for w in warnings:
+        if w.startswith("global minimum continuous but singular between "):
+            singular.append(w)
+        elif w not in out:
+            out.append(w)
+    if len(singular) > 1:
+        import re
+
+        ends = [float(v) for w in singular for v in re.findall(r"between (\S+) and (\S+) ", w)[0]]
+        out.append(f"global minimum continuous but singular in {len(singular)} grid intervals between {min(ends):.10g} "
+                   f"and {max(ends):.10g} (diverging susceptibility: a critical point?)")
+    else:
+        out.extend(singular)
+    return out
 
 
 def _distinct_minima(problem, minima, c):
@@ -237,31 +415,85 @@ def _soft(m) -> bool:
         and n0 >= 0)
 
 
+FAR_RADII = np.geomspace(10.0, 1e100, 34)   # out to the far scale of double precision: a term growing like
+# log(x)^2 loses to t*x only beyond x ~ 1e5 at t = -1e-3 (1e23 at t = -1e-20)
+
+
 def _unbounded_below(problem, cs, gm):
-    """(c, x, f, f_min) wherever f far out along the unbounded directions of the domain lies below the lowest
-    minimum found: the free energy is unbounded below, or its minimum is beyond the search region."""
+    """(c, x, f, f_ref) wherever f far out along an unbounded direction of the domain lies below the lowest
+    minimum found (or, with no minimum, below f at a point inside the domain): the free energy is unbounded
+    below, or its minimum lies beyond the search region. Rays are sampled geometrically out to 1e100 (growth
+    rates are compared at the domain's far scale, not at a fixed radius), and every candidate is confirmed
+    in mpmath at two precisions, so rounding in a cancelling expression far out is not taken for a descent."""
     k = problem.k
     lo, hi = problem.domain.box(k, cs, problem.p)
     found = []
     signs = [np.array(v) for v in np.array(np.meshgrid(*([[-1.0, 0.0, 1.0]] * k), indexing="ij")).reshape(k, -1).T
              if np.any(v)]
-    radii = np.geomspace(10.0, XMAX, 13)
     for j, (c, m) in enumerate(zip(cs, gm)):
-        if m is None:
-            continue
         free = [d for d in signs if all((d[i] >= 0 or lo[i, j] == -np.inf) and (d[i] <= 0 or hi[i, j] == np.inf)
                                         for i in range(k))]
         if not free:
             continue
+        if m is not None:
+            base, f_ref = np.asarray(m.x, float), float(m.f)
+        else:
+            base = _interior_point(problem, lo[:, j], hi[:, j], c)
+            if base is None:
+                continue
+            f_ref = float(problem.f(list(base), c))
         D = np.array([d / np.linalg.norm(d) for d in free])
-        P = (m.x[None, None, :] + radii[None, :, None] * (1 + np.max(np.abs(m.x))) * D[:, None, :]).reshape(-1, k)
+        P = (base[None, None, :] + FAR_RADII[None, :, None] * (1 + np.max(np.abs(base))) * D[:, None, :]).reshape(-1, k)
         with np.errstate(all="ignore"):
             fv = np.asarray(problem.f(list(P.T), c), float).reshape(-1)
-        fv = np.where(np.isfinite(fv), fv, np.inf)
-        i = int(np.argmin(fv))
-        if fv[i] < m.f - 1e-9 * (1 + abs(m.f)):
-            found.append((float(c), P[i], float(fv[i]), float(m.f)))
+            inside = problem.domain.inside(list(P.T), c, problem.p).reshape(-1)
+        fv = np.where(np.isfinite(fv) & inside, fv, np.inf)
+        below = np.nonzero(fv < f_ref - 1e-9 * (1 + abs(f_ref)))[0]
+        # the nearest candidates first: the closer to the minimum, the less rounding can fake a descent
+        radius_index = below % FAR_RADII.size
+        for i in below[np.argsort(radius_index, kind="stable")][:3]:
+            exact = _confirmed_value(problem, P[i], c)
+            if exact is not None and exact < f_ref - 1e-9 * (1 + abs(f_ref)):
+                found.append((float(c), P[i], exact, f_ref))
+                break
     return found
+
+
+def _interior_point(problem, lo, hi, c):
+    """A point inside the domain at control c (no minimum was found there to start the far-field rays from)."""
+    k = problem.k
+    x = np.zeros(k)
+    for i in range(k):
+        if np.isfinite(lo[i]) and np.isfinite(hi[i]):
+            x[i] = 0.5 * (lo[i] + hi[i])
+        elif np.isfinite(lo[i]):
+            x[i] = lo[i] + 1e-3 * max(1.0, abs(lo[i]))
+        elif np.isfinite(hi[i]):
+            x[i] = hi[i] - 1e-3 * max(1.0, abs(hi[i]))
+    with np.errstate(all="ignore"):
+        ok = bool(np.all(problem.domain.inside(list(x), c, problem.p))) and np.isfinite(float(problem.f(list(x), c)))
+    return x if ok else None
+
+
+def _confirmed_value(problem, x, c):
+    """f(x) in mpmath at two precisions, each with 10 digits per decade of |x| (a polynomial of degree 10 far
+    out cancels no more), or None if they disagree (rounding) or f is not real there."""
+    import mpmath
+
+    values = []
+    base = 30 + 10 * int(max(0.0, math.log10(1.0 + float(np.max(np.abs(x))))))
+    for dps in (base, 2 * base):
+        with mpmath.workdps(dps):
+            try:
+                v = problem.at(x, c, mp=True).value
+            except (ArithmeticError, ValueError, TypeError):
+                return None
+            if not isinstance(v, mpmath.mpf) or not mpmath.isfinite(v):
+                return None
+            values.append(v)
+    if abs(values[0] - values[1]) > 1e-6 * (1 + abs(values[1])):
+        return None
+    return float(values[1])
 
 
 def _classify_interval(problem, cs, i, a, b, scale, warnings, i2=None):
@@ -372,17 +604,23 @@ def _distinct_pair(problem, sol):
     xa, xb, c = sol["xa"], sol["xb"], float(sol["c"])
     if _close(xa, xb, 1e-7):
         return False
-    dfc = f_difference(problem, xa, xb, c, "d_control")
+    dfc, err = f_difference(problem, xa, xb, c, "d_control", with_error=True)
     f_typ = min(abs(float(problem.f(list(xa), c))), OFFSET_LIMIT)
-    return abs(dfc) * max(abs(c), 1.0) > 1e-10 * (1 + f_typ)
+    # far above its rounding too: mirror images whose df/dc carries a huge offset (linear attention at
+    # sigma2 = 1e-20) differ by rounding only
+    return abs(dfc) * max(abs(c), 1.0) > 1e-10 * (1 + f_typ) and abs(dfc) > 1e6 * err
 
 
-def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max):
+def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info, ds_max, x_scale=1.0, stops=None):
     """Continue the branch of the minimum at (x_start, c) in `direction`; the first point where it stops being
-    a minimum (fold: dc/ds changes sign; branch point: lowest Hessian eigenvalue changes sign), refined."""
+    a minimum (fold: dc/ds changes sign; branch point: lowest Hessian eigenvalue changes sign), refined.
+    Goldstone modes of a continuous symmetry are kept out of the continuation. Why a continuation ended
+    without one is appended to `stops`."""
     zero_modes = minimum_test(problem, x_start, c)[1]         # Goldstone modes of a continuous symmetry
     br = continue_branch(problem, x_start, c, ext_lo, ext_hi, direction, scale=scale, ds0=ds_max / 5,
-                         stop_after_stability_change=3, ds_max=ds_max, zero_modes=zero_modes)
+                         stop_after_stability_change=3, ds_max=ds_max, x_scale=x_scale, zero_modes=zero_modes)
+    if stops is not None:
+        stops.append(f"{br.stop} at {problem.control} = {control_value(problem, br.c[-1]):.6g} after {br.steps} steps")
     branch_info["continued"] += 1
     branch_info["steps"] += br.steps
     for (i0, i1) in br.folds + br.branch_points:
@@ -393,12 +631,22 @@ def _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info
         i1 = i0 + 1
         j = i0 if abs(br.det[i0]) < abs(br.det[i1]) else i1
         is_fold = (i0, i1) in br.folds
-        if (not is_fold and problem.symmetric_point is not None and _at_symmetric(problem, br.x[i0])
-                and _at_symmetric(problem, br.x[i1])):
-            cc = critical_newton(problem, problem.symmetric_point, br.c[j])
-            xf, cf, res, conv = np.asarray(problem.symmetric_point, float), cc["c"], cc["residual"], cc["converged"]
+        fixed = None
+        if not is_fold and problem.symmetric_point is not None and _at_symmetric(problem, br.x[i0]) \
+                and _at_symmetric(problem, br.x[i1]):
+            fixed = np.asarray(problem.symmetric_point, float)
+        elif not is_fold and _close(br.x[i0], br.x[i1], 1e-12):
+            # the minimum does not move with the control (a symmetric value away from the origin, e.g. the
+            # Potts simplex centre): the branch point is where H at that fixed point becomes singular
+            fixed = np.asarray(br.x[j], float)
+        if fixed is not None:
+            cc = critical_newton(problem, fixed, br.c[j], c_scale=scale)
+            xf, cf, res, conv = fixed, cc["c"], cc["residual"], cc["converged"]
+            g = np.asarray(problem.grad(list(fixed), cf), float).ravel() if conv else None
+            conv = bool(conv and np.all(np.isfinite(g)) and np.max(np.abs(g)) <= 1e-10 * (1 + float(np.max(np.abs(
+                problem.at(fixed, cf).hessian)))) and abs(cf - br.c[j]) <= 5 * abs(br.c[i1] - br.c[i0]) + 1e-9 * scale)
             method = "newton(det H(x0)=0): branch point of the symmetric branch"
-        else:
+        if fixed is None or not conv:
             conv = False
             if not is_fold:
                 bp = branch_point_newton(problem, br.x[j], br.c[j], c_scale=scale)
@@ -459,14 +707,14 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
         # singular point, e.g. exactly at a critical point)? Then there is no first-order transition here.
         if shrinks:
             if warnings is not None:
-                warnings.append(f"global minimum continuous but singular between {c0:.10g} and {c1:.10g} "
+                warnings.append(f"global minimum continuous but singular between {control_value(problem, c0):.10g} and {control_value(problem, c1):.10g} "
                                 "(diverging susceptibility: a critical point?)")
             return None, []
         if _single_valued(problem, c0, c1):
             # first order needs two distinct minima coexisting; a soft but unique minimum that tracking lost
             # (e.g. a near-critical crossover) is not a jump
             if warnings is not None:
-                warnings.append(f"between {c0:.10g} and {c1:.10g} the minimum was not tracked continuously, but a "
+                warnings.append(f"between {control_value(problem, c0):.10g} and {control_value(problem, c1):.10g} the minimum was not tracked continuously, but a "
                                 "17-point scan finds a single minimum throughout: no first-order transition")
             return None, []
     c = float(sol["c"])
@@ -488,20 +736,38 @@ def _first_order(problem, ev, lo, hi, scale, digits, branch_info, want_spinodals
             ext_lo = max(ext_lo, lo * 1e-3)
         found = {}
         jump_x = float(np.max(np.abs(xa - xb)))
+        # order parameters are measured in units of the jump where it is small (softmax logits ~ 1/gamma)
+        x_scale = min(1.0, jump_x) if jump_x > 0 else 1.0
         for x_start, direction, side in ((xa, +1, "hi"), (xb, -1, "lo")):
+            stops = []
             for ds_scale in (1.0, 0.1, 0.01):
+                x_rel = float(np.max(np.abs(x_start))) / x_scale
                 fold = _spinodal(problem, x_start, c, ext_lo, ext_hi, direction, scale, branch_info,
-                                 ds_max=ds_scale * min(0.05, 0.05 * jump_x / (1 + np.max(np.abs(x_start)))))
+                                 ds_max=ds_scale * min(0.05, 0.05 * (jump_x / x_scale) / (1 + x_rel)),
+                                 x_scale=x_scale, stops=stops)
                 # a spinodal lies on the metastable side of the coexistence point
                 if fold is not None and (fold.control - c) * direction >= -1e-12 * (1 + abs(c)):
                     folds.append(fold)
                     found[side] = fold
                     break
             if side not in found:
-                evidence[f"spinodal_{side}"] = ("the minimum stays stable along its branch until it leaves "
-                                                f"[{ext_lo:.6g}, {ext_hi:.6g}] (no spinodal there)")
+                # a branch shown stable out to the end of the continued range, or to the edge of the domain,
+                # has no spinodal there
+                ends = [s_ for s_ in stops if s_.startswith(("left-range", "control-nonpositive",
+                                                             "order-parameter-diverged", "domain-edge"))]
+                left = bool(ends)
+                evidence[f"spinodal_{side}"] = (
+                    ("no spinodal: the minimum stays stable along its branch in "
+                     f"[{control_value(problem, ext_lo):.6g}, {control_value(problem, ext_hi):.6g}] until it stops ("
+                     + ends[0] + ")")
+                    if left else "spinodal not found: the continuation ended before the minimum lost stability ("
+                    + "; ".join(stops) + ")")
+                if not left:
+                    flag = "spinodal-not-found" if flag == "ok" else flag
         for side_, fold_ in found.items():
             evidence[f"spinodal_{side_}"] = fold_.to_dict()
+            if fold_.flag != "ok" and flag == "ok":
+                flag = "spinodal-not-refined"
         if "lo" in found and "hi" in found:
             spin = (found["lo"].control, found["hi"].control)
             evidence["spinodal_folds"] = [found["lo"].to_dict(), found["hi"].to_dict()]
@@ -721,13 +987,17 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
     for j, (c, pts) in enumerate(zip(cs, mins)):
         if not pts:
             continue
-        fmin = min(p_.f for p_ in pts)
-        vals = [float(problem.obs(list(p_.x), c)) for p_ in pts if p_.f <= fmin + 1e-9 * (1 + abs(fmin))]
+        low = min(pts, key=lambda p_: p_.f)
+        # (a control value with unresolved minima is dropped below; its hundreds of pairs are not compared)
+        tied = [p_ for p_ in pts if p_ is low or (len(pts) <= 2 * problem.k + 1 and abs(p_.f - low.f) <= 1e-3 * (
+            1 + abs(low.f)) and _tied(problem, p_, low, c))]
+        vals = [float(problem.obs(list(p_.x), c)) for p_ in tied]
         obs[j] = vals[0] if prev is None else min(vals, key=lambda v: abs(v - prev))
         prev = obs[j]
-    # far out in the control, rounding makes spurious minima (hundreds for the copy head at alpha ~ 1e20):
-    # keep the longest run of control values with few minima, where the numbers can be trusted
-    clean = np.isfinite(obs) & (np.array([len(m) for m in mins]) <= 2 * problem.k + 1)
+    # far out in the control, rounding makes spurious minima (hundreds for the copy head at alpha ~ 1e14 and
+    # T = 2^48, pairs 2e-5 apart already at 1e12): keep the longest run of control values whose minima are
+    # resolved in double precision, where the numbers can be trusted
+    clean = np.isfinite(obs) & np.array([resolved_minima(problem, m) for m in mins])
     best, start = (0, 0), None
     for j, ok in enumerate(list(clean) + [False]):
         if ok and start is None:
@@ -762,6 +1032,26 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
         j0 = min(j0, multi[0])
     j0, j1 = max(j0 - 2 * per_decade, best[0]), min(j1 + 2 * per_decade, best[1] - 1)
     return float(cs[j0]), float(cs[j1])
+
+
+def _tied(problem, a, b, c) -> bool:
+    """Two minima equal in f to 1e-9, or within the measured rounding of f (mirror images far out)."""
+    d, err = f_difference(problem, a.x, b.x, c, with_error=True)
+    return abs(d) <= max(1e-9 * (1 + min(abs(b.f), OFFSET_LIMIT)), 10 * err)
+
+
+def resolved_minima(problem: Problem, minima) -> bool:
+    """False where rounding makes spurious minima: more than 2k + 1 of them, or two closer to each other than
+    1e-4 of their size (noise zeros of a gradient that has lost its digits to a large term, e.g. the copy
+    head far out in alpha). Distinct minima of a smooth f are not that close without being one."""
+    if len(minima) > 2 * problem.k + 1:
+        return False
+    for i, a in enumerate(minima):
+        for b in minima[i + 1:]:
+            size = max(float(np.max(np.abs(a.x))), float(np.max(np.abs(b.x))))
+            if float(np.max(np.abs(a.x - b.x))) <= 1e-4 * size:
+                return False
+    return True
 
 
 def symmetric_instability_decades(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_RANGE[1],
@@ -813,6 +1103,20 @@ def auto_range(problem: Problem, lo: float | None = None, hi: float | None = Non
         hi = wide[1] if hi is None else hi
     cs = np.geomspace(lo, hi, n)
     mins = all_minima(problem, cs)
+    resolved = [resolved_minima(problem, m) for m in mins]
+    if not all(resolved) and any(resolved):
+        # rounding far out makes spurious minima: scan again within the longest resolved run
+        runs, start = [], None
+        for j, ok in enumerate(resolved + [False]):
+            if ok and start is None:
+                start = j
+            elif not ok and start is not None:
+                runs.append((start, j - 1))
+                start = None
+        j0, j1 = max(runs, key=lambda r: r[1] - r[0])
+        if j1 > j0:
+            cs = np.geomspace(cs[j0], cs[j1], n)
+            mins = all_minima(problem, cs)
     gm = _global_minima(problem, cs, mins)
     good = [j for j, g in enumerate(gm) if g is not None]
     if not good:

@@ -62,11 +62,25 @@ class Problem:
 
     # ---- exact blocks (x: sequence of k arrays or floats) ----
     def blk(self, name, x, c):
-        # no mpmath repair: scans meet many points outside the domain or far out, and skip non-finite ones
-        return self.compiled.block(name, x, c, self.p, repair=False)
+        # no mpmath repair on arrays: scans meet many points outside the domain or far out, and skip non-finite
+        # ones; a single point (Newton, continuation, tracking) is repaired where an intermediate overflowed
+        out = self.compiled.block(name, x, c, self.p, repair=False)
+        if np.ndim(c) == 0 and all(np.ndim(v) == 0 for v in x) and not np.all(np.isfinite(out)):
+            return self.repaired(name, x, c, np.asarray(out, float))
+        return out
 
     def f(self, x, c):
         return self.compiled.block("value", x, c, self.p, repair=False)
+
+    def repaired(self, name, x, c, out):
+        """Block `name` at one point whose double-precision evaluation `out` is not finite: an intermediate
+        overflowed (cosh(500)^2 in the Hessian of log cosh x), so it is recomputed in mpmath, but only inside
+        the domain, where the complex continuation of a term cannot pass for a real value."""
+        with np.errstate(all="ignore"):
+            inside = bool(np.all(self.domain.inside([float(v) for v in x], float(c), self.p)))
+        if not inside:
+            return out
+        return np.asarray(self.compiled.block(name, [float(v) for v in x], float(c), self.p, repair=True), float)
 
     def grad(self, x, c):
         return self.blk("gradient", x, c)
@@ -130,7 +144,10 @@ class Point:
         if self.mp:
             raw = p.compiled.mp_block(name, self.x, self.c, mp_params(p))
             return np.array(raw, dtype=object).reshape(shape) if shape else raw
-        return np.asarray(p.compiled.block(name, self.x, self.c, p.p, repair=False), float).reshape(shape)
+        out = np.asarray(p.compiled.block(name, self.x, self.c, p.p, repair=False), float)
+        if not np.all(np.isfinite(out)):
+            out = p.repaired(name, self.x, self.c, out)
+        return out.reshape(shape)
 
     @cached_property
     def value(self):
@@ -176,6 +193,125 @@ def mp_params(problem: Problem):
     over = problem.mp_overrides
     return [mpmath.mpf(over[n]) if n in over else mpmath.mpf(repr(float(problem.param_values[n])))
             for n in problem.compiled.params]
+
+
+# ------------------------------------------------------------------ reduced units
+
+#: how many control and order-parameter derivatives each compiled block carries (scaled by unit^n)
+CONTROL_ORDER = {"d_control": 1, "gradient_d_control": 1, "hessian_d_control": 1, "d2_control": 2}
+X_ORDER = {"gradient": 1, "hessian": 2, "third": 3, "gradient_d_control": 1, "hessian_d_control": 2}
+
+
+@dataclass(frozen=True)
+class ReducedUnits:
+    """A compiled free energy in reduced units u = c / 10^c_exp, y = x / 10^x_exp, every block exact in (y, u).
+
+    The engine's tolerances are relative to 1 + |c| and 1 + |x|; a control living at 1e-20 or 1e12 (alpha* is
+    proportional to sigma2), or an order parameter at 1e-7 (softmax logits at gamma = 1e6), is solved where
+    both are O(1). Powers of ten keep decimal strings exact: the mpmath root u* is shifted, not re-rounded."""
+
+    inner: object
+    c_exp: int
+    x_exp: int = 0
+    f_exp: int = 0          # f itself in units of 10^f_exp (a free energy whose variations are ~1e-40)
+
+    def __getattr__(self, name):          # params, order_params, control, ...
+        if name in ("inner", "c_exp", "x_exp", "f_exp"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def _factor(self, name, ten):
+        return ten ** (self.c_exp * CONTROL_ORDER.get(name, 0) + self.x_exp * X_ORDER.get(name, 0) - self.f_exp)
+
+    def block(self, name, x, control, params, *, repair: bool = True):
+        xu = 10.0 ** self.x_exp
+        out = self.inner.block(name, [np.multiply(v, xu) for v in x], np.multiply(control, 10.0 ** self.c_exp),
+                               params, repair=repair)
+        factor = self._factor(name, 10.0)
+        return out * factor if factor != 1 else out
+
+    def value(self, x, control, params, *, repair: bool = True):
+        return self.block("value", x, control, params, repair=repair)
+
+    def mp_block(self, name, x, control, params):
+        import mpmath
+
+        ten = mpmath.mpf(10)
+        raw = self.inner.mp_block(name, [mpmath.mpf(v) * ten ** self.x_exp for v in x],
+                                  mpmath.mpf(control) * ten ** self.c_exp, params)
+        factor = self._factor(name, ten)
+        return _scaled_nested(raw, factor) if factor != 1 else raw
+
+
+def _scaled_nested(raw, factor):
+    if isinstance(raw, (list, tuple)):
+        return [_scaled_nested(v, factor) for v in raw]
+    return raw * factor
+
+
+@dataclass(frozen=True)
+class ReducedDomain:
+    """The domain in reduced units (see ReducedUnits)."""
+
+    inner: Domain
+    c_exp: int
+    x_exp: int = 0
+
+    @property
+    def unbounded(self) -> bool:
+        return self.inner.unbounded
+
+    @property
+    def conditions(self):
+        return self.inner.conditions
+
+    def describe(self) -> list:
+        return self.inner.describe()
+
+    def box(self, k, c, params):
+        lo, hi = self.inner.box(k, np.multiply(c, 10.0 ** self.c_exp), params)
+        return lo / 10.0 ** self.x_exp, hi / 10.0 ** self.x_exp
+
+    def inside(self, xs, c, params):
+        xu = 10.0 ** self.x_exp
+        return self.inner.inside([np.multiply(v, xu) for v in xs], np.multiply(c, 10.0 ** self.c_exp), params)
+
+
+def unit_exponents(problem: Problem) -> tuple:
+    """(c_exp, x_exp, f_exp) of a problem in reduced units, (0, 0, 0) for the user's own units."""
+    return tuple(problem.extra.get("unit_exponents", (0, 0, 0)))
+
+
+def control_value(problem: Problem, u) -> float:
+    """The user's control value of a reduced control u (identity in the user's own units)."""
+    return float(u) * 10.0 ** unit_exponents(problem)[0]
+
+
+def x_unit(problem: Problem) -> float:
+    return 10.0 ** unit_exponents(problem)[1]
+
+
+def with_units(problem: Problem, c_exp: int, x_exp: int = 0, f_exp: int = 0) -> Problem:
+    """The same problem with the control in units of 10^c_exp, the order parameters in units of 10^x_exp and
+    f in units of 10^f_exp."""
+    if (c_exp, x_exp, f_exp) == (0, 0, 0) or unit_exponents(problem) != (0, 0, 0):
+        return problem
+    cu, xu = 10.0 ** c_exp, 10.0 ** x_exp
+    obs = problem.observable
+    if obs is None:       # the default observable is the first order parameter, in the user's units
+        observable = (lambda xs, c, pv: np.multiply(xs[0], xu) + 0.0 * np.asarray(c, dtype=float))
+    else:
+        observable = (lambda xs, c, pv: obs([np.multiply(v, xu) for v in xs], np.multiply(c, cu), pv))
+
+    def reduced_point(pt):
+        return None if pt is None else tuple(float(v) / xu for v in pt)
+
+    return replace(problem, compiled=ReducedUnits(problem.compiled, c_exp, x_exp, f_exp),
+                   quartic=None if problem.quartic is None else ReducedUnits(problem.quartic, c_exp, x_exp, f_exp),
+                   domain=ReducedDomain(problem.domain, c_exp, x_exp), observable=observable,
+                   symmetric_point=reduced_point(problem.symmetric_point),
+                   symmetric_candidate=reduced_point(problem.symmetric_candidate),
+                   extra={**problem.extra, "unit_exponents": (int(c_exp), int(x_exp), int(f_exp))})
 
 
 PROBE_CONTROLS = (-3.7, -1.3, -0.41, 0.29, 0.93, 2.1, 5.3, 17.0)
@@ -233,29 +369,102 @@ OFFSET_LIMIT = 1e4     # above this |f|, differences of f are integrated from th
 
 
 def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False):
-    """f(xa) - f(xb) at control c. Where |f| is large (an x-independent offset, e.g. a term growing with the
-    control), subtracting two values of f cancels digits; the difference is then the line integral of the
-    exact gradient from xb to xa (4 panels of 16-point Gauss-Legendre), in which the offset never appears.
-    block="d_control" does the same for d f / d control (the latent-heat analogue)."""
+    """f(xa) - f(xb) at control c. Subtracting two values of f cancels digits: all of them where f carries a
+    large x-independent offset (a term growing with the control), and most where the minima are close (softmax
+    logits at gamma = 1e6 give f ~ 1e-3 but f_a - f_b ~ 1e-27). The difference is then the line integral of the
+    exact gradient from xb to xa (Gauss-Legendre, 4 and 8 panels of 16 points), in which the offset never
+    appears; it is used where its error (rounding, and the difference of the two quadratures) is below the
+    rounding of the direct difference. block="d_control" does the same for d f / d control (the latent heat)."""
     xa, xb = np.asarray(xa, float), np.asarray(xb, float)
     fa, fb = (float(np.asarray(problem.blk(block, list(v), c))) for v in (xa, xb))
     direct = fa - fb
     rounding = 4e-16 * max(abs(fa), abs(fb))
-    if not (np.isfinite(fa) and np.isfinite(fb)) or max(abs(fa), abs(fb)) <= OFFSET_LIMIT:
+    if not (np.isfinite(fa) and np.isfinite(fb)) or rounding == 0.0 or np.array_equal(xa, xb):
         return (direct, rounding) if with_error else direct
+    noise_f, noise_g = (0.0, 0.0)
+    if with_error:      # tie decisions need the honest error: a cancelling expression rounds far above 1 ulp
+        na, nb = rounding_noise(problem, xa, c, block), rounding_noise(problem, xb, c, block)
+        noise_f, noise_g = na[0] + nb[0], max(na[1], nb[1])
+        rounding = max(rounding, noise_f)
     d = xa - xb
-    t = np.concatenate([(j + (_GL_T + 1) / 2) / 4 for j in range(4)])
-    w = np.concatenate([_GL_W / 8] * 4)
-    P = xb[None, :] + t[:, None] * d[None, :]
-    with np.errstate(all="ignore"):
-        grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
-        g = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(problem.k, -1)
-    if not np.all(np.isfinite(g)):
+    grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
+    integral = _line_integral(problem, xa, xb, c, grad_block)
+    if integral is None:
         return (direct, rounding) if with_error else direct        # the segment leaves the domain
-    integrand = w * (d @ g)
-    value = float(np.sum(integrand))
-    # rounding of the sum and of the gradient entries (the quadrature error of a smooth integrand is far below)
-    return (value, 1e-14 * float(np.sum(np.abs(integrand)))) if with_error else value
+    value, quadrature, size = integral
+    # rounding of the sum and of the gradient entries (measured noise of the gradient included), and the
+    # quadrature error (adaptive panels: a 16-point rule against its two halves)
+    error = max(1e-14 * size, quadrature, noise_g * float(np.max(np.abs(d))) * problem.k)
+    if max(abs(fa), abs(fb)) <= OFFSET_LIMIT and not error < rounding:
+        return (direct, rounding) if with_error else direct
+    return (value, error) if with_error else value
+
+
+def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 4096):
+    """(integral of grad . (xa - xb) along the segment from xb to xa, its quadrature error, integral of |.|) by
+    adaptive Gauss-Legendre: each panel's 16-point value against the sum over its two halves, panels split until
+    they agree to 1e-14 of the whole (the softmax uniform minimum at delta ~ 0.4 and the copy minimum at
+    delta ~ 2000 at gamma = 1e-3: a fixed rule misses the structure near the first by O(1)). None if the
+    segment leaves the domain."""
+    d = np.asarray(xa, float) - np.asarray(xb, float)
+    xb = np.asarray(xb, float)
+    k = problem.k
+    pending = np.array([[j / 8, (j + 1) / 8] for j in range(8)])
+    value = quadrature = size = 0.0
+    tol = None
+    used = 0
+    while pending.size:
+        a, b = pending[:, :1], pending[:, 1:]
+        m = 0.5 * (a + b)
+        nodes = (_GL_T[None, :] + 1) / 2
+        t = np.concatenate([a + (b - a) * nodes, a + (m - a) * nodes, m + (b - m) * nodes], axis=1)   # (n, 48)
+        P = xb[None, None, :] + t[:, :, None] * d[None, None, :]
+        with np.errstate(all="ignore"):
+            g = np.asarray(problem.blk(grad_block, list(P.reshape(-1, k).T), c), float).reshape(k, -1)
+        if not np.all(np.isfinite(g)):
+            return None
+        f_t = (d @ g).reshape(t.shape)
+        w = _GL_W[None, :] / 2
+        whole = np.sum(w * f_t[:, :16], axis=1) * (b - a)[:, 0]
+        halves = (np.sum(w * f_t[:, 16:32], axis=1) + np.sum(w * f_t[:, 32:], axis=1)) * (m - a)[:, 0]
+        mass = (np.sum(w * np.abs(f_t[:, 16:32]), axis=1) + np.sum(w * np.abs(f_t[:, 32:]), axis=1)) * (m - a)[:, 0]
+        err = np.abs(whole - halves)
+        if tol is None:
+            tol = 1e-14 * float(np.sum(mass))
+        used += len(pending)
+        done = (err <= tol * (b - a)[:, 0]) | (used >= max_panels)
+        value += float(np.sum(halves[done]))
+        quadrature += float(np.sum(err[done]))
+        size += float(np.sum(mass[done]))
+        rest = pending[~done]
+        mid = 0.5 * (rest[:, 0] + rest[:, 1])
+        pending = np.concatenate([np.stack([rest[:, 0], mid], 1), np.stack([mid, rest[:, 1]], 1)])
+    return value, quadrature, size
+
+
+_NOISE_STEPS = np.array([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0]) * 2.0 ** -50
+
+
+def rounding_noise(problem: Problem, x, c, block: str = "value"):
+    """(noise of the block, noise of its gradient) at x, measured: the block at x moved by a few ulps changes
+    by H dx^2 ~ 1e-30 relative, the gradient by H dx; whatever else changes is rounding of a cancelling
+    expression (linear attention at sigma2 = 1e-20 rounds f ~ 13 to 1e-4)."""
+    x = np.asarray(x, float)
+    k = problem.k
+    grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
+    dx = _NOISE_STEPS[:, None] * (np.abs(x)[None, :] + 2.0 ** -20)          # (6, k), all coordinates at once
+    P = x[None, :] + dx
+    with np.errstate(all="ignore"):
+        f0 = float(np.asarray(problem.blk(block, list(x), c)))
+        fv = np.asarray(problem.blk(block, list(P.T), c), float).reshape(-1)
+        g0 = np.asarray(problem.blk(grad_block, list(x), c), float).reshape(k)
+        gv = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(k, -1).T
+        H = np.asarray(problem.blk("hessian" if block == "value" else "hessian_d_control", list(x), c),
+                       float).reshape(k, k)
+    if not (np.all(np.isfinite(fv)) and np.all(np.isfinite(gv)) and np.all(np.isfinite(H))):
+        return 0.0, 0.0
+    linear = (gv - g0[None, :]) - dx @ H.T
+    return float(np.max(np.abs(fv - f0 - dx @ g0))), float(np.max(np.abs(linear)))
 
 
 def zero_mode_tolerance(eig) -> float:
@@ -395,8 +604,12 @@ def _classify(problem, xs, c):
                                         (k, k, X.shape[0])), 2, 0)
     pts = []
     for x, fx, Hx in zip(X, f, H):
-        if not (np.isfinite(fx) and np.all(np.isfinite(Hx))):
+        if not np.isfinite(fx):
             continue
+        if not np.all(np.isfinite(Hx)):
+            Hx = problem.repaired("hessian", x, c, Hx).reshape(k, k)
+            if not np.all(np.isfinite(Hx)):
+                continue
         w = np.linalg.eigvalsh(Hx) if k > 1 else Hx.reshape(1)
         tol = zero_mode_tolerance(w)
         if w[0] > tol:                       # strict minimum: no further test needed

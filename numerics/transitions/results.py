@@ -160,11 +160,13 @@ class TransitionReport(_Result):
 @dataclass(frozen=True, repr=False)
 class Boundary(_Result):
     """A line in (control, second): kind 'first-order', 'second-order', 'crossover' or 'spinodal' (a fold of a
-    metastable minimum), and points [[control, second], ...] (in order along the line)."""
+    metastable minimum), and points [[control, second], ...] (in order along the line); ends: why the line
+    stops at its first and at its last point (spinodal lines), else ()."""
 
     kind: str
     points: tuple
     method: str = "continuation"
+    ends: tuple = ()
     _repr_fields = ("kind", "points")
 
 
