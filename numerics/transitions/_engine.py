@@ -420,7 +420,12 @@ def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int
         t = np.concatenate([a + (b - a) * nodes, a + (m - a) * nodes, m + (b - m) * nodes], axis=1)   # (n, 48)
         P = xb[None, None, :] + t[:, :, None] * d[None, None, :]
         with np.errstate(all="ignore"):
-            g = np.asarray(problem.blk(grad_block, list(P.reshape(-1, k).T), c), float).reshape(k, -1)
+            pts = P.reshape(-1, k)
+            raw = problem.blk(grad_block, list(pts.T), c)
+            # a component constant in x comes back as a scalar: broadcast it over the nodes
+            g = np.stack([np.broadcast_to(np.asarray(gi, float), (len(pts),))
+                          for gi in np.asarray(raw, dtype=object).reshape(k)]) if np.ndim(raw) != 2 \
+                else np.asarray(raw, float)
         if not np.all(np.isfinite(g)):
             return None
         f_t = (d @ g).reshape(t.shape)
