@@ -1,6 +1,7 @@
 """Start-up, code generation and check times, each as a ratio against a baseline measured in the same run.
 
-    python benchmarks/bench_derive.py [--repeats 3] [--skip-report]
+    python benchmarks/bench_derive.py [--repeats 3] [--skip-report] [--skip-codegen] [--skip-thorough]
+    python benchmarks/bench_derive.py --sections [--thorough]    (CPU time per derivation section)
 
 1. cold / warm `copyhead transition`: an empty compile cache against a warm one (goal <= 1.5).
 2. code generation for user free energies: sp.cse + printers (numerics/codegen.py) against the old
@@ -9,6 +10,8 @@
 3. `derive --check` against a warm `transition` process (goal <= 12x); `derive --check --thorough` too.
 4. `report --quick` against a warm `transition` process (goal <= 40x).
 Processes are timed whole (Python start included); each time is the best of --repeats runs.
+--sections prints each section's CPU time in a fresh worker forked after the imports (what orders
+derivations._HEAVY_FIRST, the load balance of the parallel checks).
 """
 from __future__ import annotations
 
@@ -22,7 +25,10 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")      # as the CLI does (--sections runs the derivation in this process)
+
+import numpy as np  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -109,11 +115,47 @@ def codegen_ratio() -> None:
           f"(goal >= 4x); max relative difference of the numpy outputs {worst:.1e} (goal <= 1e-14)")
 
 
+def section_times(tier_name: str) -> None:
+    """CPU time of each section's build and checks, each in a child forked after every import."""
+    from importlib import import_module
+
+    from copyhead.derivations import SECTIONS
+    from copyhead.derivations._core import _run_section
+
+    modules = [f"copyhead.derivations.{name}" for name in SECTIONS]
+    for module in modules:
+        import_module(module)
+    times = {}
+    for name, module in zip(SECTIONS, modules):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:       # child: run the section, send its CPU time back
+            start = time.process_time()
+            _run_section(module, tier_name, True)
+            os.write(write, repr(time.process_time() - start).encode())
+            os._exit(0)
+        os.close(write)
+        os.waitpid(pid, 0)
+        with os.fdopen(read) as f:
+            times[name] = float(f.read())
+    print(f"{tier_name} tier, CPU seconds per section (each in a fresh worker), longest first:")
+    for name, seconds in sorted(times.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:14s} {seconds:6.2f}")
+    print(f"  {'sum':14s} {sum(times.values()):6.2f}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-report", action="store_true", help="skip the report --quick timing (about a minute)")
+    p.add_argument("--skip-codegen", action="store_true", help="skip the code generation ratio")
+    p.add_argument("--skip-thorough", action="store_true", help="skip the derive --check --thorough timing")
+    p.add_argument("--sections", action="store_true", help="only the CPU time per derivation section")
+    p.add_argument("--thorough", action="store_true", help="with --sections: the thorough tier")
     args = p.parse_args(argv)
+    if args.sections:
+        section_times("thorough" if args.thorough else "fast")
+        return 0
     with tempfile.TemporaryDirectory() as cache:
         warm_args = ["transition", "--json"]
         timed_process(warm_args, cache, 1)                       # fill the cache
@@ -121,12 +163,14 @@ def main(argv=None) -> int:
         cold = timed_process(warm_args, cache, args.repeats, fresh_cache=True)
         print(f"load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"copyhead transition: cold {cold}, warm {warm}: cold/warm = {cold.over(warm)} (goal <= 1.5)")
-        codegen_ratio()
+        if not args.skip_codegen:
+            codegen_ratio()
         derive = timed_process(["derive", "--check"], cache, args.repeats)
         print(f"derive --check (fast tier, 2 processes): {derive} = {derive.over(warm)} a warm transition "
               f"(goal <= 12x)")
-        thorough = timed_process(["derive", "--check", "--thorough"], cache, 1)
-        print(f"derive --check --thorough: {thorough} = {thorough.over(warm)} a warm transition")
+        if not args.skip_thorough:
+            thorough = timed_process(["derive", "--check", "--thorough"], cache, 1)
+            print(f"derive --check --thorough: {thorough} = {thorough.over(warm)} a warm transition")
         if not args.skip_report:
             report = timed_process(["report", "--quick", "--out", "{out}"], cache, 1)
             print(f"report --quick: {report} = {report.over(warm)} a warm transition (goal <= 40x)")

@@ -5,13 +5,23 @@
 """
 from __future__ import annotations
 
-from ._core import CHECK_KINDS, TIERS, CheckResult, Step, StepReport, current_tier, run_sections, tier
+from ._core import (CHECK_KINDS, TIERS, CheckResult, PendingSections, Step, StepReport, current_tier, fork_pool,
+                    run_sections, tier)
 
 SECTIONS = ("posterior", "ldp", "population", "reduction", "landau", "softmax", "scaling", "map_estimate",
             "modelling", "dynamics", "finite_n")
-# fast-tier CPU time per section, longest first (measured; only the load balance of run_checks depends on it)
-_HEAVY_FIRST = ("reduction", "ldp", "softmax", "landau", "map_estimate", "scaling", "population", "posterior",
-                "finite_n", "modelling", "dynamics")
+# fast-tier CPU time per section, longest first (measured each in a fresh worker: python benchmarks/bench_derive.py
+# --sections; only the load balance of run_checks depends on it)
+_HEAVY_FIRST = ("dynamics", "reduction", "finite_n", "modelling", "landau", "softmax", "ldp", "scaling", "map_estimate",
+                "population", "posterior")
+
+
+def import_sections() -> None:
+    """Import every section module (before forking workers, so that they share the imports)."""
+    from importlib import import_module
+
+    for name in SECTIONS:
+        import_module(f"{__name__}.{name}")
 
 
 def all_steps() -> list[Step]:
@@ -34,11 +44,8 @@ def run_checks(steps=None, on_report=None, *, thorough: bool = False, workers: i
     Without ``steps``, the reports' steps carry the statement as LaTeX (with_latex) and no check callables.
     """
     tier_name = "thorough" if thorough else "fast"
-    workers = default_workers() if workers is None else workers
     if steps is None:
-        return run_sections([f"{__name__}.{name}" for name in SECTIONS], tier_name=tier_name, workers=workers,
-                            on_report=on_report, with_latex=with_latex,
-                            heavy_first=[f"{__name__}.{name}" for name in _HEAVY_FIRST])
+        return start_checks(thorough=thorough, workers=workers, with_latex=with_latex).result(on_report)
     reports = []
     with tier(tier_name):
         for step in steps:
@@ -49,6 +56,17 @@ def run_checks(steps=None, on_report=None, *, thorough: bool = False, workers: i
     return reports
 
 
+def start_checks(*, thorough: bool = False, workers: int | None = None, with_latex: bool = True,
+                 executor=None) -> PendingSections:
+    """Every section's checks submitted to worker processes now; ``.result(on_report)`` collects the
+    reports as :func:`run_checks` returns them (meanwhile the caller may compute something else).
+    executor: a pool of the caller's (``fork_pool``), shared with its other jobs, instead of our own."""
+    workers = default_workers() if workers is None else workers
+    return PendingSections([f"{__name__}.{name}" for name in SECTIONS], tier_name="thorough" if thorough else "fast",
+                           workers=workers, with_latex=with_latex,
+                           heavy_first=[f"{__name__}.{name}" for name in _HEAVY_FIRST], executor=executor)
+
+
 def default_workers() -> int:
     """Processes for the checks: no more than the cores available, nor than the sections."""
     import os
@@ -57,5 +75,5 @@ def default_workers() -> int:
     return max(1, min(cores, len(SECTIONS)))
 
 
-__all__ = ["CHECK_KINDS", "TIERS", "CheckResult", "Step", "StepReport", "SECTIONS", "all_steps", "current_tier",
-           "default_workers", "run_checks", "run_sections", "tier"]
+__all__ = ["CHECK_KINDS", "TIERS", "CheckResult", "PendingSections", "Step", "StepReport", "SECTIONS", "all_steps",
+           "current_tier", "default_workers", "fork_pool", "import_sections", "run_checks", "run_sections", "start_checks", "tier"]

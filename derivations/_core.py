@@ -182,7 +182,9 @@ def _reports(rows) -> list[StepReport]:
             for section, key, title, statement, explanation, results, seconds in rows]
 
 
-def _pool(workers: int):
+def fork_pool(workers: int):
+    """A process pool whose workers are forked (on Linux) from this process at its first submit, sharing
+    what is imported and derived so far; the pool's own thread starts only after that."""
     import multiprocessing
     import sys
     from concurrent.futures import ProcessPoolExecutor
@@ -190,6 +192,77 @@ def _pool(workers: int):
     # fork shares the already imported SymPy with the workers (spawn would re-import it in each)
     method = "fork" if sys.platform.startswith("linux") else None
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+class PendingSections:
+    """Sections submitted to ``workers`` processes at construction, collected by :meth:`result`.
+
+    The caller may do other work in between (the report computes its other parts meanwhile). All worker
+    processes are forked at construction, from the calling thread, before the pool starts its own thread.
+    With ``workers <= 1`` the sections run in this process, at :meth:`result`.
+    """
+
+    def __init__(self, modules: Sequence[str], *, tier_name: str = "fast", workers: int = 1, with_latex: bool = True,
+                 heavy_first: Sequence[str] = (), executor=None):
+        if tier_name not in TIERS:
+            raise InvalidParameterError("tier", f"must be one of {', '.join(TIERS)}, got {tier_name!r}")
+        self.modules, self.tier_name, self.with_latex = list(modules), tier_name, with_latex
+        self._pool, self._futures = None, {}
+        # executor: a caller's pool (fork_pool) that runs other jobs too; it stays the caller's to shut down
+        self._owned = executor is None
+        if executor is not None or (workers > 1 and len(self.modules) > 1):
+            from importlib import import_module
+
+            for module in self.modules:     # imported once here, shared by the forked workers
+                import_module(module)
+            self._pool = fork_pool(min(workers, len(self.modules))) if executor is None else executor
+            rank = {module: r for r, module in enumerate(heavy_first)}
+            order = sorted(range(len(self.modules)), key=lambda i: (rank.get(self.modules[i], len(rank)), i))
+            try:
+                self._futures = {self._pool.submit(_run_section, self.modules[i], tier_name, with_latex): i
+                                 for i in order}
+            except BaseException:
+                self.cancel()
+                raise
+
+    def result(self, on_report=None) -> list[StepReport]:
+        """Every step's report in derivation order; on_report sees them in that order, as soon as all
+        earlier sections are done."""
+        done: dict = {}
+        emitted: list = []
+
+        def flush():
+            while len(emitted) < len(self.modules) and len(emitted) in done:
+                emitted.append(done[len(emitted)])
+                for report in emitted[-1]:
+                    if on_report is not None:
+                        on_report(report)
+
+        if self._pool is None:
+            for i, module in enumerate(self.modules):
+                done[i] = _reports(_run_section(module, self.tier_name, self.with_latex))
+                flush()
+        else:
+            from concurrent.futures import as_completed
+
+            try:
+                for future in as_completed(self._futures):
+                    done[self._futures[future]] = _reports(future.result())
+                    flush()
+            finally:
+                self.cancel()
+        return [report for section in emitted for report in section]
+
+    def cancel(self) -> None:
+        """Drop the sections not started yet and, if the pool is ours, stop its workers; a no-op once the
+        results are in."""
+        if self._pool is not None:
+            if self._owned:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            else:
+                for future in self._futures:
+                    future.cancel()
+            self._pool = None
 
 
 def run_sections(modules: Sequence[str], *, tier_name: str = "fast", workers: int = 1, on_report=None,
@@ -201,30 +274,5 @@ def run_sections(modules: Sequence[str], *, tier_name: str = "fast", workers: in
     a RenderedStatement (with_latex) or None, and no check callables. heavy_first: modules to start
     first (longest first balances the processes); the rest follow in order.
     """
-    if tier_name not in TIERS:
-        raise InvalidParameterError("tier", f"must be one of {', '.join(TIERS)}, got {tier_name!r}")
-    done: dict = {}
-    emitted: list[StepReport] = []
-
-    def flush():
-        while len(emitted) < len(modules) and len(emitted) in done:
-            emitted.append(done[len(emitted)])
-            for report in emitted[-1]:
-                if on_report is not None:
-                    on_report(report)
-
-    if workers <= 1 or len(modules) <= 1:
-        for i, module in enumerate(modules):
-            done[i] = _reports(_run_section(module, tier_name, with_latex))
-            flush()
-    else:
-        from concurrent.futures import as_completed
-
-        with _pool(min(workers, len(modules))) as pool:
-            rank = {module: r for r, module in enumerate(heavy_first)}
-            order = sorted(range(len(modules)), key=lambda i: (rank.get(modules[i], len(rank)), i))
-            futures = {pool.submit(_run_section, modules[i], tier_name, with_latex): i for i in order}
-            for future in as_completed(futures):
-                done[futures[future]] = _reports(future.result())
-                flush()
-    return [report for section in emitted for report in section]
+    return PendingSections(modules, tier_name=tier_name, workers=workers, with_latex=with_latex,
+                           heavy_first=heavy_first).result(on_report)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -18,11 +19,15 @@ SECTION = "Training-time dynamics and test error"
 
 
 # ----------------------------------------------------------------------------- Ito's formula
+# the generator applied symbolically, once per (T, N, dynamics) in a process: j.ito and j.deterministic share it
+_ito_generator = lru_cache(maxsize=None)(dyn.ito_generator)
+
+
 def _check_ito(dynamics: str) -> CheckResult:
     """The generator applied to every overlap entry equals the closed-form matrix drift (exact, generic E)."""
     worst = []
     for T_, N_ in ((2, 2), (2, 3)):
-        gen = dyn.ito_generator(T_, N_, dynamics)
+        gen = _ito_generator(T_, N_, dynamics)
         A_, B_ = gen.Q * gen.Q.T / N_, gen.K * gen.K.T / N_
         closed = dict(zip("ABS", dyn.matrix_drift(gen.G, A_, B_, gen.S, dynamics)))
         for name in "ABS":
@@ -37,7 +42,7 @@ def _check_quadratic_variation() -> CheckResult:
     """Gamma(S_ts) = 2 |grad S_ts|^2 = (2/N)(A_tt + B_ss) -> 0: the overlaps are deterministic as N -> oo."""
     ok = True
     for T_, N_ in ((2, 2), (2, 3)):
-        gen = dyn.ito_generator(T_, N_, "langevin")
+        gen = _ito_generator(T_, N_, "langevin")
         A_, B_ = gen.Q * gen.Q.T / N_, gen.K * gen.K.T / N_
         target = sp.Matrix(T_, T_, lambda t, u: sp.Rational(2, N_) * (A_[t, t] + B_[u, u]))
         ok &= all(sp.expand(e) == 0 for e in gen.carre_du_champ["S"] - target)

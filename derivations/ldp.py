@@ -60,8 +60,9 @@ def _check_block_minimisation_numeric() -> CheckResult:
         start_q = np.eye(T_) * (sq**2 + 3 * np.abs(S).max() * sq / sk)
         start_k = np.eye(T_) * (sk**2 + 3 * np.abs(S).max() * sk / sq)
         x0 = np.concatenate([start_q[iu], start_k[iu]])
+        # Nelder-Mead (robust to the infeasible region) into the basin, BFGS to the minimum
         best = optimize.minimize(rate, x0, method="Nelder-Mead",
-                                 options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 40000, "maxfev": 40000})
+                                 options={"xatol": 1e-6, "fatol": 1e-9, "maxiter": 40000, "maxfev": 40000})
         best = optimize.minimize(rate, best.x, method="BFGS", options={"gtol": 1e-11})
         singular = np.linalg.svd(S / (sq * sk), compute_uv=False)
         worst = max(worst, abs(best.fun - float(np.sum(phi(singular)))))

@@ -30,12 +30,15 @@ def _check_derivative(order: int) -> CheckResult:
     f = reduced_model("softmax", "centred", "bilinear").free_energy.doit()
     worst = mp.mpf(0)
     count = effort(3, 6)
+    args = [delta, *MODEL_PARAMS, alpha]
+    # compiled once for every point (f.subs + lambdify per point was most of this check's time)
+    f_fn, expr_fn = (sp.lambdify(args, e, "mpmath") for e in (f, expr))
     with mp.workdps(2 * DIGITS):
         for point in _points(count, 20 + order):
-            at = {k: v for k, v in point.items() if k != delta}
-            fn = sp.lambdify(delta, f.subs(at), "mpmath")
-            numeric = mp.diff(fn, mp.mpf(str(point[delta])), order)
-            exact = mp.mpf(str(sp.N(expr.subs(point), 2 * DIGITS)))
+            rest = [mp.mpf(point[v].p) / point[v].q for v in args[1:]]
+            at = mp.mpf(point[delta].p) / point[delta].q
+            numeric = mp.diff(lambda d_: f_fn(d_, *rest), at, order)
+            exact = expr_fn(at, *rest)
             worst = max(worst, abs(numeric - exact) / max(abs(exact), mp.mpf(1)))
     return CheckResult(bool(worst < mp.mpf(10) ** -40), "mpmath-50",
                        f"closed-form f^({order}) vs mpmath numerical differentiation of f at {count} random points: "
@@ -47,16 +50,18 @@ def _check_polynomial() -> CheckResult:
     cond = softmax_conditions("bilinear")
     worst, roots_seen = mp.mpf(0), 0
     count = effort(4, 8)
-    stationarity = cond.stationarity.doit()
-    with mp.workdps(DIGITS):
+    args = [delta, *MODEL_PARAMS]
+    # compiled once for every point: the cubic's coefficients, and f' as a function of alpha too
+    coeff_fns = [sp.lambdify(args, c, "mpmath") for c in cond.stationarity_polynomial.all_coeffs()]
+    stationarity = sp.lambdify([*args, alpha], cond.stationarity.doit(), "mpmath")
+    with mp.workdps(DIGITS + 10):
         for point in _points(count, 30):
-            at = {k: v for k, v in point.items() if k != alpha}
-            coeffs = [mp.mpf(str(sp.N(c.subs(at), DIGITS + 10))) for c in cond.stationarity_polynomial.all_coeffs()]
+            at = [mp.mpf(point[v].p) / point[v].q for v in args]
+            coeffs = [fn(*at) for fn in coeff_fns]
             for root in mp.polyroots(coeffs, maxsteps=200, extraprec=200):
                 if abs(mp.im(root)) < mp.mpf(10) ** -30 and mp.re(root) > 0:
                     roots_seen += 1
-                    value = sp.N(stationarity.subs({**at, alpha: sp.Float(str(mp.re(root)), DIGITS)}), DIGITS)
-                    worst = max(worst, abs(mp.mpf(str(value))))
+                    worst = max(worst, abs(stationarity(*at, mp.re(root))))
     return CheckResult(bool(roots_seen > 0 and worst < mp.mpf(10) ** -30), "mpmath-50",
                        f"{roots_seen} positive roots of the cubic at {count} random (delta, params): max |f'| {mp.nstr(worst, 3)}",
                        float(worst))

@@ -198,6 +198,9 @@ class Network:
                                                + math.log(2 * math.pi * spec.sigma_k ** 2))
         self._w_var = spec.sigma_w ** 2 / N
         self._prior_w_const = -0.5 * V * V * math.log(2 * math.pi * self._w_var)
+        self._prior_blocks = np.zeros((2 * T, 2 * T))   # marginal_batch's gradient matrix, prior part
+        self._prior_blocks[:T, :T] = -np.eye(T) / spec.sigma_q ** 2
+        self._prior_blocks[T:, T:] = -np.eye(T) / spec.sigma_k ** 2
 
     # -- parameter packing -----------------------------------------------------
     def split(self, theta: np.ndarray):
@@ -312,18 +315,17 @@ class Network:
         dMB = (both.reshape(2 * C, V * V) @ self.Gsu.T).reshape(C, 2, T, T)
         dA = 2.0 * A @ dMB[:, 0] + dMB[:, 1].transpose(0, 2, 1)[:, self._prev]
         dS = attention_backward(self.spec, A, dA)
+        # one (2T x 2T) @ (2T x N) product per chain gives both gradients with the prior's:
+        # [dQ; dK] = [[-I/sq2, dS/N], [dS^T/N, -I/sk2]] @ [Q; K]  (no (C, d) temporaries)
+        blocks = np.empty((C, 2 * T, 2 * T))
+        blocks[:] = self._prior_blocks
+        blocks[:, :T, T:] = dS / N
+        blocks[:, T:, :T] = dS.transpose(0, 2, 1) / N
+        grad = np.matmul(blocks, thetas[:, : 2 * T * N].reshape(C, 2 * T, N)).reshape(C, 2 * T * N)
         sq2, sk2 = self.spec.sigma_q ** 2, self.spec.sigma_k ** 2
-        grad = np.empty((C, 2 * T * N))
-        gQ, gK = grad[:, : T * N].reshape(C, T, N), grad[:, T * N:].reshape(C, T, N)
-        np.matmul(dS, K, out=gQ)
-        np.matmul(dS.transpose(0, 2, 1), Q, out=gK)
-        gQ /= N
-        gQ -= Q / sq2
-        gK /= N
-        gK -= K / sk2
-        flatQ, flatK = thetas[:, : T * N], thetas[:, T * N: 2 * T * N]
-        lp0 = (self._prior_qk_const - 0.5 * np.einsum("ci,ci->c", flatQ, flatQ) / sq2
-               - 0.5 * np.einsum("ci,ci->c", flatK, flatK) / sk2)
+        flatQ, flatK = thetas[:, None, : T * N], thetas[:, None, T * N: 2 * T * N]
+        lp0 = (self._prior_qk_const - 0.5 * (flatQ @ flatQ.transpose(0, 2, 1))[:, 0, 0] / sq2
+               - 0.5 * (flatK @ flatK.transpose(0, 2, 1))[:, 0, 0] / sk2)
         return loglik + lp0, grad, A[:, self._rows, self._prev].mean(axis=1)
 
     def full(self, theta: np.ndarray) -> Evaluation:

@@ -206,7 +206,8 @@ def map_minima(spec, alpha_value: float) -> tuple[MapMinimum, ...]:
             else:
                 raise ConvergenceError(f"alpha={a}: MAP objective does not grow at |op| = {x_max:.3g}")
             grid = np.geomspace(1e-6 * scale, x_max, 4000)
-            vals = np.array([gs(t) for t in grid])
+            # the grid in one vectorised call (the signs only bracket; brentq refines with scalar calls)
+            vals = sign * np.broadcast_to(np.asarray(g(sign * grid, *params, a), dtype=float), grid.shape)
             for i in np.nonzero((vals[:-1] < 0) & (vals[1:] >= 0))[0]:
                 t = brentq(gs, grid[i], grid[i + 1], xtol=1e-14, rtol=4 * np.finfo(float).eps)
                 curv = float(h(sign * t, *params, a))

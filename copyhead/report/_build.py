@@ -42,11 +42,11 @@ class _Timer:
         return _Section()
 
 
-def _derivation(out, items, progress):
-    from ..derivations import run_checks
+def _derivation(out, items, progress, pending):
+    """Collect the derivation's reports from ``pending`` (derivations.start_checks) and write its files."""
     from ..derivations.latex import render_document
 
-    reports = run_checks()
+    reports = pending.result()
     passed = sum(r.passed for r in reports)
     write_json(out / "derivation.json", [{"key": r.step.key, "title": r.step.title, "passed": r.passed,
                                            "checks": [{"kind": c.kind, "passed": c.passed, "detail": c.detail}
@@ -91,38 +91,36 @@ def _csv(out, table, csvs):
 
 
 def _sampled(spec: ModelSpec, alphas, N: int, steps: int, seed: int, chains: int):
+    """m(alpha) by MALA, and the attention heatmap panels: each (alpha, start)'s first chain at its final step."""
     from ..numerics.executors import open_executor
+    from ..numerics.network import attention, copy_order_parameter
     from ..numerics.sampling import m_of_alpha
+
+    finals = {}
+
+    def keep_final(done, total, outcome):
+        if outcome.task.chain == 0:
+            finals[outcome.task.alpha, outcome.task.init] = outcome.final_theta
 
     with open_executor(None, workers=min(2, os.cpu_count() or 1)) as executor:
         points = m_of_alpha(spec, [N], alphas, sampler="mala", chains=chains, steps=steps, seed=seed,
-                            executor=executor)
-    return points
-
-
-def _attention_samples(spec: ModelSpec, alphas, N: int, steps: int, seed: int):
-    """One MALA chain per (alpha, init): the final attention matrix."""
-    from ..numerics.network import attention, initial_state
-    from ..numerics.sampling import build_network, mala
-
+                            executor=executor, on_progress=keep_final)
     panels = []
-    root = np.random.SeedSequence(seed)
-    for (a, init), ss in zip([(a, i) for a in alphas for i in ("uniform", "copy")], root.spawn(2 * len(alphas))):
-        data_ss, chain_ss = ss.spawn(2)
-        net = build_network(spec, N, a, data_ss)
-        rng = np.random.default_rng(chain_ss)
-        theta = net.pack(*initial_state(spec, N, init, rng))
+    for a in alphas:
+        for init in ("uniform", "copy"):
+            theta = finals[float(a), init]
+            Q, K = theta[: spec.T * N].reshape(spec.T, N), theta[spec.T * N: 2 * spec.T * N].reshape(spec.T, N)
+            A = attention(spec, Q @ K.T / N)
+            panels.append((f"α = {a:g}, {init} start\nm = {copy_order_parameter(A):.3f}", A))
+    return points, panels
 
-        def target(th, net=net):
-            e = net.marginal(th)
-            return e.logp, e.grad, e.m
 
-        run = mala(target, theta, step=0.5, n_steps=steps, rng=rng, precond=net.preconditioner(False))
-        Q, K = net.split(run.theta)[:2]
-        A = attention(spec, Q @ K.T / N)
-        m = float(np.mean(A[np.arange(spec.T), np.arange(spec.T) - 1]))
-        panels.append((f"α = {a:g}, {init} start\nm = {m:.3f}", A))
-    return panels
+def _scaling_job(Ts, priors, base: ModelSpec, quick: bool):
+    """The alpha*(T) part's numbers (run in a worker process while the report computes the rest)."""
+    from ._scaling_section import local_exponent_tables
+
+    table, scans = _scaling(Ts, priors, base)
+    return table, scans, local_exponent_tables(quick, base)
 
 
 def _scaling(Ts, priors, base: ModelSpec):
@@ -201,7 +199,7 @@ def _tiny_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress
 
 def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progress) -> dict:
     """Every section of the report, written into out (the staging directory)."""
-    from ..theory.landau import landau_expansion
+    from ..derivations import fork_pool, import_sections, start_checks
 
     timer = _Timer(progress)
     items, figures, results, csvs = [], [], {}, []
@@ -213,10 +211,36 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
                 "scaling_T": [8, 16, 32, 64, 128, 256] if quick else [8, 16, 32, 64, 128, 256, 512, 1024, 4096],
                 "langevin": {"N": 32, "alphas": [4.0, 10.0], "steps": 3000 if quick else 20000,
                              "chains": 1 if quick else 2},
-                "tricritical_T": [16] if quick else [4, 16, 64]}
+                "tricritical_T": [16] if quick else [4, 16, 64],
+                "parallel": "the alpha*(T) numbers and the derivation run in 2 worker processes meanwhile; the "
+                            "timings of those two parts are the waits for them"}
 
-    with timer("derivation"):
-        results["derivation"] = _derivation(out, items, progress)
+    # The alpha*(T) numbers (the longest part) and the derivation's sections run in worker processes while
+    # this process computes the other parts; all are collected before the Langevin check, which starts
+    # workers of its own. The workers fork at the first submit, before the pool starts its thread.
+    import_sections()
+    with fork_pool(2) as pool:
+        scaling = pool.submit(_scaling_job, settings["scaling_T"], ("bilinear", "gaussian-logit"), spec, quick)
+        pending = start_checks(executor=pool)
+        try:
+            _write_parts(out, quick=quick, seed=seed, timer=timer, pool=pool, scaling=scaling, pending=pending,
+                         items=items, figures=figures, results=results, csvs=csvs, settings=settings, spec=spec,
+                         model=model, linear_model=linear_model)
+        finally:
+            scaling.cancel()
+            pending.cancel()
+    meta = metadata(params=settings, seeds={"report": seed}, timings=timer.timings,
+                    command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
+    write_json(out / RESULTS, results, meta=meta, force=True)
+    atomic_write_text(out / SUMMARY, _summary(items, figures, meta, csvs), force=True)
+    return {"meta": meta, "result": results}
+
+
+def _write_parts(out, *, quick, seed, timer, pool, scaling, pending, items, figures, results, csvs, settings, spec,
+                 model, linear_model):
+    """The report's parts, in order, into items, figures, results and csvs; the alpha*(T) numbers from the
+    future scaling and the derivation from pending, both running in pool."""
+    from ..theory.landau import landau_expansion
 
     with timer("softmax transition"):
         soft_report = model.transitions(2.0, 20.0)
@@ -283,7 +307,7 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
                                 "linear_tricritical")))
 
     with timer("alpha*(T) scaling"):
-        table, scans = _scaling(settings["scaling_T"], ("bilinear", "gaussian-logit"), spec)
+        table, scans, exponent_tables = scaling.result()
         results["scaling"] = table
         for prior, scan in scans.items():
             scan_table = scan.to_table()
@@ -300,7 +324,8 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
                                     for prior, rows in table.items() if rows.get("fit")}), "alpha_star_scaling")))
         from ._scaling_section import local_exponent_section
 
-        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec)
+        results["scaling_local_exponent"] = local_exponent_section(out, items, figures, quick, spec,
+                                                                   table=exponent_tables)
 
     with timer("branches and landscapes"):
         if first:
@@ -316,9 +341,15 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
                         "dotted, coexistence dashed. Branches from the exact cubic in alpha at each delta.",
                         _figure(out, plotting.branches(branches, transition=soft_report), "m_of_alpha")))
 
+    with timer("derivation"):        # its collection: the checks ran in the workers meanwhile
+        derivation_items = []
+        results["derivation"] = _derivation(out, derivation_items, progress=timer.progress, pending=pending)
+        items[0:0] = derivation_items     # first in the summary, as in the derivation order
+    pool.shutdown()
+
     with timer("Langevin check"):
         lv = settings["langevin"]
-        sample_points = _sampled(spec, lv["alphas"], lv["N"], lv["steps"], seed, lv["chains"])
+        sample_points, panels = _sampled(spec, lv["alphas"], lv["N"], lv["steps"], seed, lv["chains"])
         theory_m = {p.alpha: model.minima(p.alpha)[0].m for p in sample_points}
         _csv(out, sampling_table(sample_points, theory_m, {"model": spec.to_dict()}), csvs)
         samples = [p.to_json() for p in sample_points]
@@ -333,8 +364,8 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
                         _figure(out, plotting.branches(branches, transition=soft_report, samples=sample_points,
                                                        title="Softmax: theory vs MALA at finite N"),
                                 "theory_vs_sampling")))
-        panels = _attention_samples(spec, lv["alphas"], lv["N"], lv["steps"], seed + 1)
-        figures.append(("Attention matrices A sampled by MALA at the final step, below and above the transition.",
+        figures.append(("Attention matrices A sampled by MALA at the final step (the first chain of each start in "
+                        "the m measurement above), below and above the transition.",
                         _figure(out, plotting.attention_heatmaps(
                             panels, suptitle=f"Attention sampled by MALA (N = {lv['N']}, final step)"),
                             "attention_heatmaps")))
@@ -345,12 +376,6 @@ def _write_report(out: pathlib.Path, out_dir, *, quick: bool, seed: int, progres
         dyn_items, dyn_figures, results["dynamics"] = report_figures(out, plotting.save, quick=quick)
         items.extend((label, value, RESULTS, command) for label, value, command in dyn_items)
         figures.extend(dyn_figures)
-
-    meta = metadata(params=settings, seeds={"report": seed}, timings=timer.timings,
-                    command=f"copyhead report{' --quick' if quick else ''} --out {out_dir}")
-    write_json(out / RESULTS, results, meta=meta, force=True)
-    atomic_write_text(out / SUMMARY, _summary(items, figures, meta, csvs), force=True)
-    return {"meta": meta, "result": results}
 
 
 def _summary(items, figures, meta, csvs=()) -> str:

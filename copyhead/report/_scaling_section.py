@@ -14,12 +14,19 @@ def local_exponent_figure(out, table: dict) -> list[str]:
     return plotting.save(fig, out, "alpha_star_local_exponent", close=True)
 
 
-def local_exponent_section(out, items: list, figures: list, quick: bool, base: ModelSpec | None = None) -> dict:
-    """Compute p(T) at T = 2^k, add the table rows to items and the figure to figures; return the results."""
+def local_exponent_tables(quick: bool, base: ModelSpec | None = None) -> dict:
+    """p(T) at T = 2^k (every k <= 40, every third with quick), for both priors."""
     from ..derivations.scaling import EXPONENT_TS, local_exponent_table
 
     Ts = sorted(set(EXPONENT_TS) | {2**k for k in range(3, 41, 3 if quick else 1)})
-    table = {prior: local_exponent_table(prior, Ts, base) for prior in PRIORS}
+    return {prior: local_exponent_table(prior, Ts, base) for prior in PRIORS}
+
+
+def local_exponent_section(out, items: list, figures: list, quick: bool, base: ModelSpec | None = None,
+                           table: dict | None = None) -> dict:
+    """p(T) at T = 2^k (``table`` if computed already, by local_exponent_tables), its rows into items and its
+    figure into figures; return the results."""
+    table = local_exponent_tables(quick, base) if table is None else table
     for prior, rows in table.items():
         shown = [r for r in rows if r["T"] in (16, 4096, 2**40) and "local_exponent" in r]
         items.append((f"alpha*(T) local exponent of ln T, {prior} prior (law: {LAW_EXPONENT[prior]})",
