@@ -368,13 +368,15 @@ _GL_T, _GL_W = np.polynomial.legendre.leggauss(16)
 OFFSET_LIMIT = 1e4     # above this |f|, differences of f are integrated from the gradient
 
 
-def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False):
+def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False,
+                 max_panels: int = 4096):
     """f(xa) - f(xb) at control c. Subtracting two values of f cancels digits: all of them where f carries a
     large x-independent offset (a term growing with the control), and most where the minima are close (softmax
     logits at gamma = 1e6 give f ~ 1e-3 but f_a - f_b ~ 1e-27). The difference is then the line integral of the
     exact gradient from xb to xa (Gauss-Legendre, 4 and 8 panels of 16 points), in which the offset never
     appears; it is used where its error (rounding, and the difference of the two quadratures) is below the
-    rounding of the direct difference. block="d_control" does the same for d f / d control (the latent heat)."""
+    rounding of the direct difference. block="d_control" does the same for d f / d control (the latent heat).
+    max_panels bounds the quadrature's work (a coarse tie decision needs few)."""
     xa, xb = np.asarray(xa, float), np.asarray(xb, float)
     fa, fb = (float(np.asarray(problem.blk(block, list(v), c))) for v in (xa, xb))
     direct = fa - fb
@@ -388,7 +390,7 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
         rounding = max(rounding, noise_f)
     d = xa - xb
     grad_block = {"value": "gradient", "d_control": "gradient_d_control"}[block]
-    integral = _line_integral(problem, xa, xb, c, grad_block)
+    integral = _line_integral(problem, xa, xb, c, grad_block, max_panels)
     if integral is None:
         return (direct, rounding) if with_error else direct        # the segment leaves the domain
     value, quadrature, size = integral
