@@ -369,7 +369,7 @@ OFFSET_LIMIT = 1e4     # above this |f|, differences of f are integrated from th
 
 
 def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False,
-                 max_panels: int = 4096):
+                 max_panels: int = 256):
     """f(xa) - f(xb) at control c. Subtracting two values of f cancels digits: all of them where f carries a
     large x-independent offset (a term growing with the control), and most where the minima are close (softmax
     logits at gamma = 1e6 give f ~ 1e-3 but f_a - f_b ~ 1e-27). The difference is then the line integral of the
@@ -402,7 +402,7 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
     return (value, error) if with_error else value
 
 
-def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 4096):
+def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 256):
     """(integral of grad . (xa - xb) along the segment from xb to xa, its quadrature error, integral of |.|) by
     adaptive Gauss-Legendre: each panel's 16-point value against the sum over its two halves, panels split until
     they agree to 1e-14 of the whole (the softmax uniform minimum at delta ~ 0.4 and the copy minimum at
