@@ -16,6 +16,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--alphas", nargs="+", required=True, metavar="A", help="data ratios alpha = n/N (positive)")
     g.add_argument("--N", dest="N_list", nargs="+", default=["32", "64", "128"], metavar="N",
                    help="network widths for the finite-N values, integers >= 2 (default 32 64 128)")
+    g.add_argument("--run-time", default=None, metavar="T_RUN",
+                   help="also predict the hysteresis edges of runs of this Langevin time (numerics/dynamics.py's "
+                        "clock: ULA steps x step), from the Kramers/Langer escape times; positive")
     g.add_argument("--json", action="store_true", help="print one JSON object to stdout")
 
 
@@ -25,11 +28,15 @@ def _validate(args):
     return alphas, Ns
 
 
-def _flag(point, Ns) -> str:
-    """One loop needs |c|/N small against m (and against the distance to a spinodal, where c diverges)."""
-    scale = max(abs(point.m), 1e-3)
-    bad = [N for N in Ns if abs(point.m_correction) / N > 0.2 * scale]
-    return "ok" if not bad else f"correction |c|/N exceeds 20% of m at N = {bad}: one loop unreliable there"
+def _run_time(args) -> float | None:
+    return None if args.run_time is None else parse_number("--run-time", args.run_time, positive=True)
+
+
+def _check_T(spec) -> None:
+    from .numerics.finite_n import MAX_T
+
+    if spec.T > MAX_T:
+        raise UsageError(f"--T: finite-n needs T <= {MAX_T} (memory and time grow like T^3 and T^4), got {spec.T}")
 
 
 def run(args) -> int:
@@ -38,17 +45,33 @@ def run(args) -> int:
 
     spec = spec_from_args(args)
     alphas, Ns = _validate(args)
+    run_time = _run_time(args)
+    _check_T(spec)
     started = time.perf_counter()
-    points = fn.points(spec, alphas)
-    point_dicts = []
-    for p in points:
-        d = p.to_dict(Ns)
-        d["flag"] = _flag(p, Ns)
-        point_dicts.append(d)
+    from .errors import ConvergenceError
+
+    point_dicts, barrier_rows, failures = [], [], []
+    for a in alphas:
+        # one alpha without a usable minimum (e.g. the soft mode at alpha_c, where one loop diverges) is
+        # reported with its reason; the other alphas still get their predictions
+        try:
+            found = fn.points(spec, [a])
+            barrier_rows.extend(fn.barriers(spec, [a], Ns))
+        except ConvergenceError as exc:
+            failures.append({"alpha": a, "error": f"{type(exc).__name__}: {exc}"})
+            continue
+        for p in found:
+            d = p.to_dict(Ns)
+            d["flag"] = fn.reliability_flag(p, Ns)
+            point_dicts.append(d)
+    if failures and not point_dicts:
+        raise ConvergenceError(f"no one-loop prediction at any alpha; at alpha = {failures[0]['alpha']:g}: "
+                               + failures[0]["error"].split(": ", 1)[-1])
     jump = fn.jump(spec, Ns) if spec.attention == "softmax" else None
-    onset = fn.onset(spec, Ns)
+    onset = fn.onset(spec, Ns, alphas)
     out = {"model": spec.to_dict(), "version": __version__, "N": Ns, "points": point_dicts, "jump": jump,
-           "onset": onset, "barriers": fn.barriers(spec, alphas, Ns),
+           "onset": onset, "barriers": barrier_rows, "failed_alphas": failures,
+           "hysteresis": None if run_time is None else fn.hysteresis_edges(spec, Ns, run_time),
            "approximation": "annealed one loop: population data term, Gaussian fluctuations of all T^2 logits, "
                             "density prefactor, Occam factor; data-set fluctuations (O(N^-1/2) per data set) excluded",
            "seconds": time.perf_counter() - started}
@@ -62,9 +85,15 @@ def run(args) -> int:
     for d in point_dicts:
         w(f"{d['alpha']:8.4g} {d['branch']:>9s} {d['m']:10.6f} {d['m_correction']:10.4f} {d['m_std_sqrtN']:12.4f}  "
           + "  ".join(f"{d['m_N'][str(N)]:11.6f}" for N in Ns) + ("" if d["flag"] == "ok" else "  *") + "\n")
+    for item in failures:
+        w(f"alpha = {item['alpha']:g}: no one-loop prediction ({item['error']})\n")
     if jump:
         w(f"jump: alpha* = {jump['alpha_star']:.8g}, alpha_eq(N) = alpha* + C/N with C = {jump['shift']:.5g}: "
           + ", ".join(f"N={N}: {v:.5g}" for N, v in jump["alpha_eq_first_order"].items()) + "\n")
+    if out["hysteresis"]:
+        for N, e in out["hysteresis"]["edges"].items():
+            fmt = lambda d: "-" if d["alpha"] is None else f"{d['alpha']:.5g}" + ("" if d["flag"] == "ok" else "*")  # noqa: E731
+            w(f"hysteresis (run time {run_time:g}), N={N}: down {fmt(e['down'])}, up {fmt(e['up'])}\n")
     if onset:
         w(f"onset: alpha_c = {onset['alpha_c']:.8g}, shift {onset['shift']:.5g}/N; m_rms(alpha_c): "
           + ", ".join(f"N={N}: {v:.4g}" for N, v in onset["m_rms"].items()) + "\n")

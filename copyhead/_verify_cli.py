@@ -161,6 +161,20 @@ def map_theory(spec, alphas) -> dict:
     return CopyHeadModel(spec).map_minima_record(alphas)
 
 
+def finite_n_predictions(spec, points) -> dict:
+    """The one-loop <m>_N = m* + c/N beside each measured point (numerics.finite_n), with its flag."""
+    from copyhead.numerics.finite_n import predictions_for_measurements
+
+    return predictions_for_measurements(spec, [(p.N, p.alpha, p.m_mean) for p in points])
+
+
+def _one_loop_cell(finite, index: int) -> str:
+    row = None if not finite else finite["rows"][index]
+    if row is None:
+        return "-"
+    return f"{row['m_N']:.4f}" + ("" if row["flag"] == "ok" else "!")
+
+
 def plot_m_of_alpha(points, theory: dict, path: str, title: str = "", landmarks: dict | None = None) -> None:
     """Write plotting.sampled_m_of_alpha to path (never overwriting)."""
     import matplotlib.pyplot as plt
@@ -235,6 +249,9 @@ def run(args) -> int:
     theory = theory_minima(spec, sorted(set(alphas)))
     if args.sampler == "adam":
         theory["map"] = map_theory(spec, sorted(set(alphas)))
+        finite = None   # MAP training is not a posterior average: no finite-N posterior prediction
+    else:
+        finite = finite_n_predictions(spec, points)
     if args.csv is not None:
         from copyhead._io import atomic_write_text
         from copyhead.curves import sampling_table
@@ -262,20 +279,24 @@ def run(args) -> int:
                                                "inits": inits, "chains": chains, "steps": steps,
                                                "step": step}, "seed": seed, "wall_time_s": wall}
     if args.json:
-        print_json({"points": [p.to_json() for p in points], "theory": theory, "meta": meta})
+        print_json({"points": [p.to_json() for p in points], "theory": theory, "finite_n": finite, "meta": meta})
     else:
-        print(f"{'N':>5} {'alpha':>8} {'init':>8} {'m_mean':>9} {'m_err':>9} {'rhat':>7} {'ess':>8}  theory m")
+        print(f"{'N':>5} {'alpha':>8} {'init':>8} {'m_mean':>9} {'m_err':>9} {'rhat':>7} {'ess':>8}  "
+              f"{'one-loop m_N':>14}  theory m")
         by_alpha = {e["alpha"]: e.get("minima", []) for e in theory.get("alphas", [])}
-        for p in points:
+        for index, p in enumerate(points):
             th = ", ".join(f"{mn['m']:.4f}{'*' if mn['is_global'] else ''}" for mn in by_alpha.get(p.alpha, []))
             rhat, ess = p.diagnostics.get("rhat"), p.diagnostics.get("ess")
             rhat = "-" if rhat is None else format(rhat, ".3f")
             ess = "-" if ess is None else format(ess, ".0f")
             print(f"{p.N:>5} {p.alpha:>8g} {p.init:>8} {p.m_mean:>9.4f} {p.m_err:>9.4f} "
-                  f"{rhat:>7} {ess:>8}  {th or '-'}")
+                  f"{rhat:>7} {ess:>8}  {_one_loop_cell(finite, index):>14}  {th or '-'}")
         if args.sampler == "adam" and theory["map"].get("alphas"):
             for e in theory["map"]["alphas"]:
                 mins = ", ".join(f"{mn['m']:.4f}{'*' if mn['is_global'] else ''} ({mn['kind']})" for mn in e["minima"])
                 print(f"MAP theory alpha={e['alpha']:g}: {mins}")
-        print(f"wall time {wall:.1f}s; * = global minimum")
+        print(f"wall time {wall:.1f}s; * = global minimum; one-loop m_N = m* + c/N of the nearest branch "
+              "(copyhead finite-n), ! = flagged unreliable")
+        if finite and finite.get("error"):
+            print(f"one-loop prediction not available: {finite['error']}")
     return 0

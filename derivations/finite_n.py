@@ -12,7 +12,7 @@ from ..theory import finite_n as fn
 from ..theory import population as pop
 from ..theory.functions import WishartRate
 from ..theory.symbols import MODEL_PARAMS, N, R, T, V, alpha, gamma, m, q, sigma2, sigma_w, x
-from ._core import CheckResult, Step, as_check, symbolic_check, tolerance_check
+from ._core import CheckResult, Step, as_check, effort, symbolic_check, tolerance_check
 
 SECTION = "Finite N: one loop about the saddle point"
 
@@ -124,7 +124,7 @@ def _check_sectors() -> CheckResult:
     for spec, a in ((ModelSpec(T=5, V=4), 6.0), (ModelSpec(T=6, V=3, attention="linear"), 3.0)):
         for mn in local_minima(spec, a):
             point = _Point(spec, a, logit_matrix(spec, list(mn.order_parameters.values())))
-            blocks, dense = log_det_parts(point, True), log_det_parts(point, False)
+            blocks, dense = log_det_parts(point), log_det_parts(point, "dense")
             worst = max(worst, max(abs(blocks[k] - dense[k]) / (1 + abs(dense[k])) for k in dense))
     return tolerance_check("exact", worst, 1e-10, "log det in T Fourier sectors (size T) vs dense T^2 x T^2 "
                                                   "determinants at every minimum (relative, floating point)")
@@ -229,6 +229,82 @@ def _check_jump_solved() -> CheckResult:
                            f"(N=4000), extrapolated {extrapolated:.4f} vs C = {out['shift']:.4f}")
 
 
+# ----------------------------------------------------------------------------- i.kramers
+def _double_well_mfpt(N_: int, *, precise: bool = False) -> tuple[float, float]:
+    """(exact mean first-passage time, Kramers) for dx = -U'(x) dt + sqrt(2) dB, U = N f + Phi0,
+    f = x^4/4 - x^2/2 + x/10, Phi0 = x/2, from the left minimum to the right one (reflecting far left).
+
+    Exact: tau = int_{x_m}^{x_r} dy e^{U(y)} int_{-oo}^{y} dz e^{-U(z)} by nested adaptive quadrature
+    (scipy; with ``precise``, mpmath at 20 digits)."""
+    fn_ = lambda v: v**4 / 4 - v**2 / 2 + v / 10  # noqa: E731
+    phi0 = lambda v: v / 2  # noqa: E731
+    xm, xs, xr = sorted(np.roots([1, 0, -1, 0.1]).real)
+    U = lambda v: N_ * fn_(v) + phi0(v)  # noqa: E731
+    Um, Us, lo = U(xm), U(xs), xm - 2.0
+    if precise:
+        with mp.workdps(20):
+            inner = lambda v: mp.quad(lambda t: mp.exp(Um - U(t)), [lo, xm, v] if v > xm else [lo, v])  # noqa: E731
+            tau = float(mp.quad(lambda v: mp.exp(U(v) - Us) * inner(v), [xm, xs, xr]) * mp.exp(Us - Um))
+    else:
+        def inner(v):
+            return integrate.quad(lambda t: np.exp(Um - U(t)), lo, v, points=[xm] if v > xm else None, epsabs=0,
+                                  epsrel=1e-12, limit=200)[0]
+        tau = integrate.quad(lambda v: np.exp(U(v) - Us) * inner(v), xm, xr, points=[xs], epsabs=0, epsrel=1e-11,
+                             limit=200)[0] * np.exp(Us - Um)
+    laplace, _ = fn.kramers_time_1d()
+    hm, hs = 3 * xm**2 - 1, abs(3 * xs**2 - 1)
+    sym = fn.KRAMERS_SYMBOLS
+    kramers = float(laplace.subs({sym["h_min"]: hm, sym["h_saddle"]: hs, sym["mu"]: 1, N: N_,
+                                  sym["barrier"]: fn_(xs) - fn_(xm), sym["dphi0"]: phi0(xs) - phi0(xm)}))
+    return float(tau), kramers
+
+
+def _check_kramers_mfpt() -> CheckResult:
+    """The exact mean first-passage time of a 1-D double well tends to Kramers' formula with an O(1/N) error."""
+    errs = {N_: (lambda t: t[0] / t[1] - 1)(_double_well_mfpt(N_)) for N_ in (20, 40, 80, 160, 320)}
+    ratio = errs[160] / errs[320]
+    detail = ("1-D double well f = x^4/4 - x^2/2 + x/10, Phi0 = x/2: tau_exact/tau_Kramers - 1 = "
+              + ", ".join(f"{v:.3e} (N={k})" for k, v in errs.items()) + f"; ratio N=160/320 {ratio:.3f} (2 for O(1/N))")
+    ok = abs(errs[320]) < 0.01 and 1.7 < ratio < 2.3
+    if effort(False, True):
+        tau_s, _ = _double_well_mfpt(20)
+        tau_mp, _ = _double_well_mfpt(20, precise=True)
+        detail += f"; scipy vs mpmath (20 digits) at N=20: {abs(tau_s / tau_mp - 1):.1e}"
+        ok = ok and abs(tau_s / tau_mp - 1) < 1e-8
+    return CheckResult(bool(ok), "quadrature", detail, abs(errs[320]))
+
+
+def _check_langer_pieces() -> CheckResult:
+    """At a circulant saddle: the sector spectrum equals the dense T^2 x T^2 one (one negative eigenvalue), and the
+    unstable rate kappa of the overlap ODE (numerics/dynamics.py) equals (sigma_q^2 + sigma_k^2)|lambda_-| of the
+    Hessian of f where the two dynamics coincide (gaussian-logit prior: Langevin on S with that mobility)."""
+    from copyhead import ModelSpec
+    from copyhead.numerics.finite_n import _unstable_rate, barriers, dense_hessian, logit_matrix, saddle_phi
+
+    worst, details = 0.0, []
+    for spec, a in ((ModelSpec(T=8), 5.6), (ModelSpec(T=16, prior="gaussian-logit"), 9.5)):
+        (row,) = barriers(spec, [a])
+        S = logit_matrix(spec, [row["saddle_order_parameter"]])
+        kappa, _ = _unstable_rate(spec, a, row["saddle_order_parameter"])
+        if spec.T <= 8:
+            eig = np.linalg.eigvalsh(dense_hessian(spec, a, S))
+            sector = saddle_phi(spec, a, S)
+            dense_fluct = 0.5 * float(np.sum(np.log(np.abs(eig))))
+            err = max(abs(dense_fluct - sector["fluctuations"]) / (1 + abs(dense_fluct)),
+                      abs(eig.min() - sector["negative_eigenvalue"]))
+            ok_count = int(np.sum(eig < 0)) == 1 == sector["negative_count"]
+            worst = max(worst, err if ok_count else 1.0)
+            details.append(f"T=8 softmax saddle: dense vs sector log|det| and lambda_- {err:.1e}, "
+                           f"negative eigenvalues {int(np.sum(eig < 0))}")
+        if spec.prior == "gaussian-logit":
+            predicted = (spec.sigma_q**2 + spec.sigma_k**2) * abs(row["saddle_negative_eigenvalue"])
+            err = abs(kappa / predicted - 1)
+            worst = max(worst, err)
+            details.append(f"T=16 gaussian-logit: kappa (ODE Jacobian) {kappa:.10g} vs (sigma_q^2+sigma_k^2)"
+                           f"|lambda_-| {predicted:.10g}")
+    return tolerance_check("exact", worst, 1e-9, "; ".join(details))
+
+
 def steps() -> list[Step]:
     st = fn.statements()
     occam_limit = fn.occam_factor("centred")
@@ -263,4 +339,17 @@ def steps() -> list[Step]:
              r"Each phase weighs $e^{-N f - \Phi}$; equal weights at $N\Delta f + \Delta\Phi = 0$ give "
              r"$\alpha_{eq}(N) = \alpha^* + C/N$ with $C = -\Delta\Phi/\Delta(\partial f/\partial\alpha)$ (Borgs-Kotecky).",
              (as_check("symbolic", _check_jump_expansion), as_check("quadrature", _check_jump_solved))),
+        Step(SECTION, "k.kramers", "Escape times over the barrier (Kramers/Langer)",
+             sp.Tuple(fn.langer_time(), sp.Eq(sp.Symbol(r"\tau_{1D}"), fn.kramers_time_1d()[1], evaluate=False)),
+             r"Overdamped Langevin with stationary density $e^{-U}$, $U = N f + \Phi_0$: the mean first-passage time "
+             r"$\tau = \mu^{-1}\int dy\, e^{U(y)}\int_{-\infty}^{y} dz\, e^{-U(z)}$ is, by Laplace's method, the "
+             r"product of the Gaussian integrals about the saddle and the minimum (SymPy). In $T^2$ dimensions (Langer) "
+             r"the ratio of Hessian determinants enters and $N$ cancels: $\log\tau = \log(2\pi/\kappa) + "
+             r"\Phi_{saddle} - \Phi_{min} + N\Delta F$, $\kappa$ the unstable rate of the overlap ODE at the saddle "
+             r"(Langevin time of the dynamics section); $D_s = |\det\nabla^2 U|$ at the saddle, $D_m = \det\nabla^2 U$ at "
+             r"the minimum, $h = |f''|$ there. Integrating $A, B$ out of the overlap density gives the density "
+             r"of $S$ with its prefactor, so the $S$-space determinants are those of the full overlap space.",
+             (as_check("symbolic", lambda: symbolic_check(fn.kramers_time_1d()[0] - fn.kramers_time_1d()[1],
+                                                          "Laplace asymptotics of the MFPT integral minus Kramers")),
+              as_check("quadrature", _check_kramers_mfpt), as_check("exact", _check_langer_pieces))),
     ]

@@ -167,7 +167,7 @@ def mala_chains(target: Callable[[np.ndarray], tuple], thetas0, *, step: float, 
     _, M = _check_common(thetas[0], n_steps, precond)
     C, d = thetas.shape
     burn = n_steps // 2
-    log_h = np.full(C, math.log(step))
+    log_h = np.log(np.broadcast_to(np.asarray(step, dtype=float), (C,)))  # one step, or one per chain
     lp, g, obs = target(thetas)
     g = np.array(g, dtype=float)      # updated in place row by row
     obs = np.array(obs, dtype=float)  # (C,) or (C, ...) for vector observables

@@ -46,6 +46,23 @@ def test_double_zero_is_refined_to_the_exact_point_in_mpmath():
     assert r.converged and abs(r.x[0] - 0.1) < 1e-14 and abs(r.x[1] - 0.2) < 1e-14
 
 
+# the same model with x shifted by 1 and y by t/3: no fixed symmetric point, the disordered state moves with t
+MOVING = ("(t + g - 0.3)*(x-1)^2 + (x-1)^4 + (t - 2*g + 0.3)*(y-t/3)^2 + 2*(y-t/3)^4 + c*(x-1)^2*(y-t/3)^2")
+
+
+def test_double_zero_with_a_moving_disordered_state_in_mpmath():
+    problem = expression_problem(MOVING, ["x", "y"], "t", {"g": 0.0, "c": 1.0})
+    assert problem.symmetric_point is None
+    r, system, _ = double_zero_newton(problem, "g", None, 0.3, 0.1, (1, 0), (0, 1), x_free=(1.05, 0.0),
+                                      digits=30)
+    assert r.converged
+    with mpmath.workdps(40):
+        x, y, t, g = r.mp_x[:4]
+        assert abs(t - mpmath.mpf(1) / 10) < mpmath.mpf(10) ** -30 and abs(g - mpmath.mpf(1) / 5) < mpmath.mpf(10) ** -30
+        assert abs(x - 1) < mpmath.mpf(10) ** -30 and abs(y - t / 3) < mpmath.mpf(10) ** -30
+        assert max(abs(v) for v in r.mp_x[4:]) < mpmath.mpf(10) ** -30          # the multipliers vanish
+
+
 def test_double_zero_refuses_coupled_modes():
     """An x y term couples the two modes: their eigenvalues repel, no double zero exists in two parameters,
     and the residual (the off-diagonal Schur entry, = s/2 ... s) cannot vanish."""
@@ -129,13 +146,15 @@ def _one(diagram, kind):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("control, second, params, rng, rng2, kind", [
-    ("t", "g", {"g": 0.0, "c": 1.0}, (-1.4, 1.5), (-0.2, 0.7), "tetracritical-point"),
-    ("g", "t", {"t": 0.0, "c": 4.0}, (-1.5, 1.5), (-0.6, 0.9), "bicritical-point"),
-    ("t", "g", {"g": 0.0, "c": 4.0}, (-1.5, 1.5), (-0.2, 0.7), "bicritical-point"),
+@pytest.mark.parametrize("expr, control, second, params, rng, rng2, kind", [
+    (SHIFTED, "t", "g", {"g": 0.0, "c": 1.0}, (-1.4, 1.5), (-0.2, 0.7), "tetracritical-point"),
+    (SHIFTED, "g", "t", {"t": 0.0, "c": 4.0}, (-1.5, 1.5), (-0.6, 0.9), "bicritical-point"),
+    (SHIFTED, "t", "g", {"g": 0.0, "c": 4.0}, (-1.5, 1.5), (-0.2, 0.7), "bicritical-point"),
+    (MOVING, "t", "g", {"g": 0.0, "c": 1.0}, (-1.4, 1.5), (-0.2, 0.7), "tetracritical-point"),
+    (MOVING, "g", "t", {"t": 0.0, "c": 4.0}, (-1.5, 1.5), (-0.6, 0.9), "bicritical-point"),
 ])
-def test_multicritical_points_of_a_shifted_model(control, second, params, rng, rng2, kind):
-    problem = expression_problem(SHIFTED, ["x", "y"], control, params)
+def test_multicritical_points_of_a_shifted_model(expr, control, second, params, rng, rng2, kind):
+    problem = expression_problem(expr, ["x", "y"], control, params)
     diagram = phase_diagram(problem, second, rng2, rng, digits=20)
     sp = _one(diagram, kind)
     assert sp.flag == "ok" and sp.evidence["phases_kind"] == sp.evidence["landau_kind"] == kind
@@ -182,3 +201,20 @@ def test_spin_flop_spinodals_are_continued_as_branch_points_to_the_bicritical_po
         assert len(line.points) > 10 and line.points[-1] == (0.0, 0.0)
         assert all(abs(abs(g) + t / 5) < 1e-9 and t <= 0 for g, t in line.points)
     assert sorted(math.copysign(1, g) for g, t in (s.points[0] for s in spinodals)) == [-1, 1]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sign, second_range", [(1, (0.95, 1.07)), (-1, (-1.5, -0.6)), (-1, (-1.07, -0.95))])
+def test_critical_end_point_whichever_side_the_line_lies_and_in_a_narrow_box(sign, second_range):
+    """The catalogue's w = 0 model with t -> sign * t: the second-order line h = t'^3 - t' (t' = sign t > 1)
+    ends at h = 0, t' = 1, entered from above (sign 1) or from below (sign -1) in the second parameter. In the
+    narrow boxes the line lies within one control grid cell of the first-order line at the coarse point next
+    to the critical end point, where the coarse analysis misses it: the line is followed on to the point."""
+    expr = f"({sign}*t - y)*x^2 + x^4 + y^4/4 - y^2/2 - h*y"
+    problem = expression_problem(expr, ["x", "y"], "h", {"t": sign * 1.0})
+    diagram = phase_diagram(problem, "t", second_range, (-1, 2))
+    sp = _one(diagram, "critical-end-point")
+    assert sp.flag == "ok" and abs(sp.values["h"]) < 1e-12 and abs(sp.values["t"] - sign) < 1e-12
+    for line in diagram.boundaries:
+        if line.kind == "second-order":         # cut at the point: no metastable continuation beyond it
+            assert all(sign * d >= 1 - 1e-12 for _, d in line.points)

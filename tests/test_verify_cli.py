@@ -34,8 +34,9 @@ def run_json(argv, capsys):
 
 def test_json_shape(capsys):
     doc = run_json(TINY + ["--seed", "4"], capsys)
-    assert set(doc) == {"points", "theory", "meta"}
+    assert set(doc) == {"points", "theory", "finite_n", "meta"}
     assert len(doc["points"]) == 1 * 2 * 2  # N x alphas x inits
+    assert len(doc["finite_n"]["rows"]) == len(doc["points"])   # the one-loop prediction beside each point
     for p in doc["points"]:
         assert set(p) == {"alpha", "N", "init", "sampler", "m_mean", "m_err", "diagnostics"}
         assert p["N"] == 6 and p["sampler"] == "mala" and p["init"] in ("uniform", "copy")

@@ -133,6 +133,39 @@ def jump_shift() -> tuple[sp.Expr, sp.Expr]:
     return sol1, closed
 
 
+#: symbols of the Kramers statements: curvatures f'' at the minimum and |f''| at the saddle, mobility, barrier
+#: Delta F = f_s - f_m, and Delta Phi0 = Phi0_s - Phi0_m
+KRAMERS_SYMBOLS = {"h_min": sp.Symbol("h_m", positive=True), "h_saddle": sp.Symbol("h_s", positive=True),
+                   "mu": sp.Symbol(r"\mu", positive=True), "barrier": sp.Symbol(r"\Delta F", positive=True),
+                   "dphi0": sp.Symbol(r"\Delta\Phi_0", positive=True)}
+
+
+def kramers_time_1d() -> tuple[sp.Expr, sp.Expr]:
+    """(Laplace asymptotics of the exact mean first-passage time, the Kramers formula) in one variable.
+
+    Overdamped Langevin dx = -mu U'(x) dt + sqrt(2 mu) dB, stationary density exp(-U), U = N f + Phi0.
+    The exact mean time from the minimum x_m to a point beyond the saddle x_s (reflecting far left) is
+    tau = (1/mu) int_{x_m}^{b} dy e^{U(y)} int_{-oo}^{y} dz e^{-U(z)}; at large N the inner integral is
+    the Gaussian about x_m and the outer the Gaussian about x_s (curvatures N f_m'' > 0, N f_s'' < 0).
+    """
+    y, z = sp.symbols("y z", real=True)
+    h_min, h_saddle, mu, barrier, dphi0 = (KRAMERS_SYMBOLS[k] for k in ("h_min", "h_saddle", "mu", "barrier", "dphi0"))
+    inner = sp.integrate(sp.exp(-N * h_min * z**2 / 2), (z, -sp.oo, sp.oo))
+    outer = sp.integrate(sp.exp(-N * h_saddle * y**2 / 2), (y, -sp.oo, sp.oo))
+    laplace = outer * inner * sp.exp(N * barrier + dphi0) / mu
+    formula = 2 * sp.pi / (mu * N * h_saddle) * sp.sqrt(h_saddle / h_min) * sp.exp(N * barrier + dphi0)
+    return laplace, formula
+
+
+def langer_time() -> sp.Eq:
+    """tau = (2 pi / kappa) sqrt(D_s / D_m) exp(U_s - U_m), U = N f + Phi0, D_s = |det grad^2 U| at the saddle,
+    D_m = det grad^2 U at the minimum, as a statement."""
+    kappa = sp.Symbol(r"\kappa", positive=True)
+    det_s, det_m = sp.symbols("D_s D_m", positive=True)      # |det grad^2 U| at the saddle, det at the minimum
+    dU = sp.Symbol(r"\Delta U", real=True)
+    return sp.Eq(sp.Symbol(r"\tau"), 2 * sp.pi / kappa * sp.sqrt(det_s / det_m) * sp.exp(dU), evaluate=False)
+
+
 def statements() -> dict:
     """The finite-N results as SymPy equations (for the derivation document)."""
     S = sp.Symbol("S")
@@ -150,4 +183,5 @@ def statements() -> dict:
 
 
 __all__ = ["saddle_point_log_density", "log_density_T1", "exact_log_density_T1", "occam_finite_n",
-           "occam_factor", "occam_centred_closed_form", "one_loop_mean_1d", "jump_shift", "statements"]
+           "occam_factor", "occam_centred_closed_form", "one_loop_mean_1d", "jump_shift", "KRAMERS_SYMBOLS", "kramers_time_1d",
+           "langer_time", "statements"]

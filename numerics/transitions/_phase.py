@@ -298,7 +298,7 @@ def _critical_point(problem, second, d_first, state, d_other, digits=None):
 
 
 def _x0_instabilities(problem, lo, hi, n: int = 65):
-    """[(c, phi)]: where an eigenvalue of H(x0; c) crosses zero for c in [lo, hi] (a sign change of a sorted
+    """[(c, phi, x0)]: where an eigenvalue of H(x0; c) crosses zero for c in [lo, hi] (a sign change of a sorted
     eigenvalue on a grid), refined by Newton on the SymmetricCritical system."""
     x0 = problem.symmetric_point
     cs = np.linspace(lo, hi, n)
@@ -319,9 +319,38 @@ def _x0_instabilities(problem, lo, hi, n: int = 65):
                 if sol["converged"] and lo <= c <= hi:
                     phi = np.asarray(sol["phi"], float)
                     phi = phi / np.linalg.norm(phi)
-                    if not any(abs(c - c2) <= 1e-9 * (hi - lo) and abs(phi @ p2) > 0.9 for c2, p2 in out):
-                        out.append((c, phi))
+                    if not any(abs(c - c2) <= 1e-9 * (hi - lo) and abs(phi @ p2) > 0.9 for c2, p2, _ in out):
+                        out.append((c, phi, np.asarray(x0, float)))
     return sorted(out, key=lambda t: t[0])
+
+
+def _branch_instabilities(problem, x_seed, c_seed, lo, hi, n: int = 65):
+    """[(c, phi, x)]: where an eigenvalue of the Hessian crosses zero along the stationary branch through
+    (x_seed, c_seed), followed by Newton over a grid of c in [lo, hi] (no fixed symmetric point: shifted
+    coordinates, or a disordered state that moves with the parameters)."""
+    cs = np.linspace(lo, hi, n)
+    i0 = int(np.argmin(np.abs(cs - c_seed)))
+    xs, eig = [None] * n, [None] * n
+    for order in (range(i0, n), range(i0, -1, -1)):
+        x = np.asarray(x_seed, float)
+        for i in order:
+            y, ok = newton_stationary(problem, x, cs[i])
+            if not ok or float(np.max(np.abs(y - x))) > 0.5 * (1 + float(np.max(np.abs(x)))):
+                break
+            H = problem.at(y, cs[i]).hessian
+            if not np.all(np.isfinite(H)):
+                break
+            xs[i], eig[i], x = y, np.linalg.eigh(H), y
+    out = []
+    for i in range(n - 1):
+        if eig[i] is None or eig[i + 1] is None:
+            continue
+        for m in range(problem.k):
+            w0, w1 = eig[i][0][m], eig[i + 1][0][m]
+            if w0 * w1 < 0:
+                t = w0 / (w0 - w1)
+                out.append((float(cs[i] + (cs[i + 1] - cs[i]) * t), eig[i][1][:, m], xs[i] + t * (xs[i + 1] - xs[i])))
+    return sorted(out, key=lambda q: q[0])
 
 
 def _phase_label(amplitudes, scale):
@@ -340,7 +369,11 @@ def _phases_around(problem, second, x0, c, d, V, c_radius, d_radius, n: int = 24
         if not mins:
             return None, samples
         best = min(mins, key=lambda m: m.f)
-        samples.append((float(cq), float(dq), V.T @ (np.asarray(best.x, float) - np.asarray(x0, float))))
+        # amplitudes from the disordered state there (it moves with the parameters unless x0 is a fixed point)
+        ref, ok = newton_stationary(p, np.asarray(x0, float), cq)
+        ref = ref if ok and float(np.max(np.abs(ref - np.asarray(x0)))) < 0.1 * (1 + float(np.max(np.abs(x0)))) \
+            else np.asarray(x0, float)
+        samples.append((float(cq), float(dq), V.T @ (np.asarray(best.x, float) - ref)))
     scale = max(float(np.max(np.abs(a))) for _, _, a in samples)
     labels = [_phase_label(a, scale) for _, _, a in samples]
     seq = [lab for i, lab in enumerate(labels) if lab != labels[i - 1]] or labels[:1]
@@ -360,54 +393,70 @@ def _phases_kind(seq):
     return None
 
 
-def _multicritical_points(problem, second, coarse, ranges, digits=None):
+def _multicritical_points(problem, second, coarse, ranges, reports, digits=None):
     """Bicritical and tetracritical points: two soft modes of the symmetric point at once, each solved from
     the DoubleZero system started between two neighbouring instabilities of x0 with different soft modes."""
-    if problem.symmetric_point is None or problem.k < 2:
+    if problem.k < 2:
         return []
     found = []
     d_lo, d_hi = float(coarse[0]), float(coarse[-1])
     spacing = (d_hi - d_lo) / max(1, len(coarse) - 1)
     for j, d in enumerate(coarse):
         rng = ranges[j]
-        p = problem.with_params(**{second: float(d)})
-        if rng is None or p.symmetric_point is None:
+        if rng is None:
             continue
+        p = problem.with_params(**{second: float(d)})
         lo, hi = map(float, rng)
-        x0 = p.symmetric_point
-        ins = _x0_instabilities(p, lo, hi)
-        for (ca, pa), (cb, pb) in zip(ins[:-1], ins[1:]):
-            if abs(pa @ pb) > 0.5:
-                continue
-            r, system, W = double_zero_newton(problem, second, x0, 0.5 * (ca + cb), d, pa, pb, c_scale=hi - lo,
-                                              d_scale=spacing)
-            if not r.converged:
-                continue
-            c_s, d_s = map(float, r.x)
-            if not (lo <= c_s <= hi and d_lo <= d_s <= d_hi and abs(d_s - d) <= 1.5 * spacing):
-                continue
-            if any(abs(c_s - u.values[problem.control]) <= 1e-7 * (hi - lo)
-                   and abs(d_s - u.values[second]) <= 1e-7 * spacing for u in found):
-                continue
-            sp_ = _multicritical_point(problem, second, system, r, W, (lo, hi), spacing, digits)
-            if sp_ is not None:
-                found.append(sp_)
+        if p.symmetric_point is not None:
+            groups = [_x0_instabilities(p, lo, hi)]
+        else:
+            # no fixed symmetric point: the disordered branch through each second-order point found here
+            groups = [_branch_instabilities(p, _x_of(p, tr.order_parameters["before"]), tr.critical_value, lo, hi)
+                      for tr in reports[j] if tr.kind == "second-order"]
+        for ins in groups:
+            for (ca, pa, xa), (cb, pb, xb) in zip(ins[:-1], ins[1:]):
+                if abs(pa @ pb) > 0.5:
+                    continue
+                sp_ = _try_double_zero(problem, second, p.symmetric_point, (ca, pa, xa), (cb, pb, xb), d, (lo, hi),
+                                       (d_lo, d_hi), spacing, found, digits)
+                if sp_ is not None:
+                    found.append(sp_)
     return found
 
 
-def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits):
-    c_s, d_s = map(float, r.x)
-    p = problem.with_params(**{second: d_s})
-    x0 = p.symmetric_point
-    if x0 is None:
+def _try_double_zero(problem, second, x0, a, b, d, c_range, d_range, spacing, found, digits):
+    (ca, pa, xa), (cb, pb, xb) = a, b
+    lo, hi = c_range
+    r, system, W = double_zero_newton(problem, second, x0, 0.5 * (ca + cb), d, pa, pb, c_scale=hi - lo,
+                                      d_scale=spacing, x_free=None if x0 is not None else 0.5 * (xa + xb))
+    if not r.converged:
         return None
+    _, c_s, d_s = system.point(r.x)
+    c_s, d_s = float(c_s), float(d_s)
+    if not (lo <= c_s <= hi and d_range[0] <= d_s <= d_range[1] and abs(d_s - d) <= 1.5 * spacing):
+        return None
+    if any(abs(c_s - u.values[problem.control]) <= 1e-7 * (hi - lo)
+           and abs(d_s - u.values[second]) <= 1e-7 * spacing for u in found):
+        return None
+    return _multicritical_point(problem, second, system, r, W, (lo, hi), spacing, digits)
+
+
+def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits):
+    x0, c_s, d_s = system.point(r.x)
+    c_s, d_s = float(c_s), float(d_s)
+    x0 = tuple(float(v) for v in x0)
+    beta = [float(v) for v in r.x[problem.k + 2:]] if system.x0 is None else [0.0, 0.0]
+    if max(map(abs, beta)) > 1e-8:
+        return None       # the point found is not stationary (grad f = -V beta): no disordered state there
+    p = problem.with_params(**{second: d_s})
+    at_symmetric = p.symmetric_point is not None and np.allclose(x0, p.symmetric_point, rtol=0, atol=1e-12)
     w = np.linalg.eigvalsh(p.at(x0, c_s).hessian)
     tol = 1e-7 * max(1.0, float(np.max(np.abs(w))))
     # a double zero inside an ordered phase is no point of the phase diagram: x0 must be the global minimum
     f0 = float(p.f(list(x0), c_s))
     if np.any(w < -tol) or any(m.f < f0 - 1e-9 * (1 + abs(f0)) for m in all_minima(p, [c_s])[0]):
         return None
-    quartic = kernel_quartic(p, x0, c_s, W)
+    quartic = kernel_quartic(p, x0, c_s, W, use_compiled=at_symmetric)
     landau_kind, landau_reason = multicritical_kind(quartic)
     seq, samples = _phases_around(problem, second, x0, c_s, d_s, system.V, 0.02 * (c_range[1] - c_range[0]),
                                   0.1 * spacing)
@@ -420,7 +469,8 @@ def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits
                                    "first-order line (mode-1 <-> mode-2) meet",
                "tetracritical-point": "two second-order lines of x0 cross; four second-order lines meet and a "
                                       "mixed phase (both modes ordered) opens between them"}[kind]
-    evidence = {"symmetric_point": {n: float(v) for n, v in zip(problem.order_names, x0)},
+    evidence = {"disordered_state": {n: float(v) for n, v in zip(problem.order_names, x0)},
+                "at_fixed_symmetric_point": bool(at_symmetric), "gradient_multipliers": beta,
                 "kernel": [[float(v) for v in col] for col in W.T],
                 "hessian_eigenvalues": [float(v) for v in w],
                 "schur_residual": float(r.residual), "newton_iterations": r.iterations,
@@ -429,24 +479,28 @@ def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits
                 "lines_meeting": meeting}
     values_digits = None
     if digits:
-        mp = newton(system, np.array([c_s, d_s]), digits=digits)
+        mp = newton(system, r.x, digits=digits)
         evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
         if mp.converged:
-            values_digits = _digits_of(mp.mp_x[:2], (problem.control, second), digits, mp.dps)
+            k = problem.k
+            cd = mp.mp_x[:2] if system.x0 is not None else mp.mp_x[k:k + 2]
+            values_digits = _digits_of(cd, (problem.control, second), digits, mp.dps)
     return SpecialPoint(kind, {problem.control: c_s, second: d_s}, True, float(r.residual), system.method, flag,
                         evidence, values_digits)
 
 
-def _critical_end_point(problem, second, crit, first_orders, d_bracket, c_range, digits=None):
-    """Critical end point near the end of a second-order line: crit = (c, d, x) its last tracked point,
-    first_orders = [(d, Transition)] first-order transitions nearby. Newton on the CriticalEndPoint system from
-    the critical phase and, as its partner, the coexisting phase farther from it; accepted when both phases
-    are global minima there and distinct (a finite jump: not a tricritical point, where they merge)."""
-    c0, d0, xa = crit
+def _critical_end_point(problem, second, crits, first_orders, d_bracket, c_range, digits=None):
+    """Critical end point near the end of a second-order line: crits = [(c, d, x)] tracked points of the line
+    to start from (in order), first_orders = [(d, Transition)] first-order transitions nearby. Newton on the
+    CriticalEndPoint system from the critical phase and, as its partner, the coexisting phase farther from it;
+    accepted when both phases are global minima there and distinct (a finite jump: not a tricritical point,
+    where they merge)."""
     lo_d, hi_d = min(d_bracket), max(d_bracket)
     c_scale = c_range[1] - c_range[0]
     d_scale = hi_d - lo_d
-    for d_f, tr in sorted(first_orders, key=lambda t: abs(t[0] - d0) + abs(t[1].critical_value - c0) / c_scale):
+    starts = [(crit, d_f, tr) for crit in crits for d_f, tr in
+              sorted(first_orders, key=lambda t: abs(t[0] - crit[1]) + abs(t[1].critical_value - crit[0]) / c_scale)]
+    for (c0, d0, xa), d_f, tr in starts:
         sides = [_x_of(problem, tr.order_parameters[n]) for n in ("before", "after")]
         xb = max(sides, key=lambda v: float(np.linalg.norm(v - xa)))
         r, system, _ = critical_end_point_newton(problem, second, xa, c0, d0, xb, c_scale=c_scale, d_scale=d_scale)
@@ -492,10 +546,10 @@ def _critical_end_point(problem, second, crit, first_orders, d_bracket, c_range,
     return None
 
 
-def _track_back(problem, second, tr, d_from, ds):
-    """Follow a line from the transition tr at d_from through ds: its last tracked point (c, d, x) and the
-    points [(c, d)] passed."""
-    state = _state(problem.with_params(**{second: d_from}), tr)
+def _follow(problem, second, state, d_from, ds):
+    """Follow a line from its state at d_from through ds: the tracked points [(c, d, x)] (a second-order
+    line is followed on past where it stops being a transition of the global minimum, as a branch point of a
+    metastable minimum: the critical end point lies between)."""
     prev, prev_d, cur_d = None, None, d_from
     passed = []
     for d in ds:
@@ -504,8 +558,8 @@ def _track_back(problem, second, tr, d_from, ds):
         if new is None:
             break
         prev, prev_d, state, cur_d = state, cur_d, new, float(d)
-        passed.append((new["c"], cur_d))
-    return (state["c"], cur_d, np.asarray(state["x"], float)), passed
+        passed.append((new["c"], cur_d, np.asarray(new["x"], float)))
+    return passed
 
 
 def _split_at_specials(lines, specials, control, second):
@@ -571,12 +625,14 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
         if log:
             log(f"{second}={d:.6g}: " + ", ".join(f"{t.kind} at {t.critical_value:.6g}" for t in rep.transitions))
     lines = []       # each: {"kind", "points": [(c, d)], "spinodals": [...]}
-    specials = _multicritical_points(problem, second, coarse, ranges, digits)
+    specials = _multicritical_points(problem, second, coarse, ranges, reports, digits)
     for j in range(len(coarse) - 1):
         d0, d1 = coarse[j], coarse[j + 1]
         used = set()
         seg_fine = [d for d in fine if d0 < d < d1]
-        for tr in reports[j]:
+        # second-order lines first: a critical end point found on one explains a first-order line changing
+        # its pair of phases there (not an end of it)
+        for tr in sorted(reports[j], key=lambda t: t.kind != "second-order"):
             state = _state(problem.with_params(**{second: d0}), tr)
             pts = [(tr.critical_value, d0, tr.spinodals)]
             prev, prev_d = None, None
@@ -618,12 +674,19 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             lines.append({"kind": tr.kind, "points": pts})
             if partner is None and tr.kind == "second-order" and any(
                     t.kind == "first-order" for t in reports[j] + reports[j + 1]):
-                fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
-                    (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
-                sp_ = _critical_end_point(problem, second, (state["c"], cur_d, np.asarray(state["x"], float)), fo,
-                                          (d0, d1), ranges[j] or ranges[j + 1] or (-np.inf, np.inf), digits)
+                here = (state["c"], cur_d, np.asarray(state["x"], float))
+                # on past d1 (the line may have been missed at d1, close to the first-order line)
+                passed = _follow(problem, second, state, cur_d, [d for d in fine if d > cur_d]) if ok_all else []
+                d_hi = max([d1] + [q[1] for q in passed])
+                fo = [(coarse[i], t) for i in range(j, len(coarse)) if coarse[i] <= d_hi for t in reports[i]
+                      if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, [here] + passed[-1:], fo, (d0, d_hi),
+                                          ranges[j] or ranges[j + 1] or (-np.inf, np.inf), digits)
                 if sp_:
                     specials.append(sp_)
+                    d_s = sp_.values[second]
+                    # a branch point followed past the critical end point is no transition any more: cut there
+                    lines[-1]["points"] = [q for q in pts if (q[1] - d_s) * (d0 - d_s) >= 0]
                     continue
             if partner is None:
                 # the line ends between d0 and d1: find out why
@@ -650,6 +713,9 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
                     sp_ = _tricritical(problem, second, d0, tr.critical_value, d1, nxt.critical_value, digits)
                     if sp_:
                         specials.append(sp_)
+                elif tr.kind == "first-order" and any(u.kind == "critical-end-point" and min(d0, d1) <= u.values[
+                        second] <= max(d0, d1) for u in specials):
+                    continue        # the first-order line continues through the critical end point
                 elif tr.kind == "first-order":
                     sp_ = _critical_point(problem, second, d0, _state(problem.with_params(**{second: d0}), tr), d1, digits)
                     if sp_:
@@ -662,14 +728,22 @@ def phase_diagram(problem: Problem, second: str, second_range, control_range=Non
             if tr2.kind == "second-order" and any(t.kind == "first-order" for t in reports[j] + reports[j + 1]):
                 fo = [(d0, t) for t in reports[j] if t.kind == "first-order"] + [
                     (d1, t) for t in reports[j + 1] if t.kind == "first-order"]
-                crit, passed = _track_back(problem, second, tr2, d1, [d for d in fine[::-1] if d0 < d < d1])
-                sp_ = _critical_end_point(problem, second, crit, fo, (d0, d1),
-                                          ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
+                # back to d0 and on (the line may have been missed at d0, close to the first-order line)
+                passed = _follow(problem, second, _state(problem.with_params(**{second: d1}), tr2), d1,
+                                 [d for d in fine[::-1] if d < d1])
+                inside = [q for q in passed if q[1] > d0]
+                crits = ([inside[-1]] if inside else []) + [q for q in passed if q[1] <= d0][:1] + passed[-1:]
+                d_lo = min([d0] + [q[1] for q in passed])
+                fo += [(coarse[i], t) for i in range(j) if coarse[i] >= d_lo for t in reports[i]
+                       if t.kind == "first-order"]
+                sp_ = _critical_end_point(problem, second, crits or [(tr2.critical_value, d1, _x_of(
+                    problem, tr2.order_parameters["before"]))], fo, (d_lo, d1),
+                    ranges[j + 1] or ranges[j] or (-np.inf, np.inf), digits)
                 if sp_:
                     specials.append(sp_)
                     d_s = sp_.values[second]
                     # the line from the critical end point on: the back-tracked points beyond it, then d1
-                    kept = [(c, d, None) for c, d in passed[::-1] if (d - d_s) * (d1 - d_s) > 0]
+                    kept = [(c, d, None) for c, d, _ in passed[::-1] if (d - d_s) * (d1 - d_s) > 0]
                     lines.append({"kind": tr2.kind, "points": kept + [(tr2.critical_value, d1, tr2.spinodals)],
                                   "start": True})
                     continue

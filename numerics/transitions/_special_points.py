@@ -224,11 +224,17 @@ def fd_jacobian_newton(residual, z0, steps, iters: int = 40, tol: float = 1e-12)
 
 
 def double_zero_newton(problem: Problem, second: str, x0, c, d, l1, l2, *, c_scale: float = 1.0,
-                       d_scale: float = 1.0, digits: int | None = None):
-    """Gauss-Newton on the DoubleZero system from (c, d) with border (l1, l2). Returns the NewtonResult and, at a
-    solution, the kernel basis W (k x 2, columns normalised) of H(x0) there."""
-    system = DoubleZero(problem, second, x0, l1, l2)
-    r = newton(system, np.array([float(c), float(d)]), typical=np.array([c_scale, d_scale]), digits=digits)
+                       d_scale: float = 1.0, digits: int | None = None, x_free=None):
+    """Gauss-Newton on the DoubleZero system from (c, d) with border (l1, l2), at the fixed point x0, or (x_free
+    given, the start of x) at a stationary point solved for too. Returns the NewtonResult, the system and, at a
+    solution, the kernel basis W (k x 2, columns normalised) of H there."""
+    system = DoubleZero(problem, second, None if x_free is not None else x0, l1, l2)
+    if x_free is None:
+        z0, typ = np.array([float(c), float(d)]), np.array([c_scale, d_scale])
+    else:
+        z0 = np.hstack([np.asarray(x_free, float), [float(c), float(d)], [0.0, 0.0]])
+        typ = np.hstack([np.ones(problem.k), [c_scale, d_scale], [1.0, 1.0]])
+    r = newton(system, z0, typical=typ, digits=digits)
     W = None
     if r.converged:
         W, _ = system.blocks(r.x)
@@ -237,7 +243,7 @@ def double_zero_newton(problem: Problem, second: str, x0, c, d, l1, l2, *, c_sca
     return r, system, W
 
 
-def kernel_quartic(problem: Problem, x0, c, W):
+def kernel_quartic(problem: Problem, x0, c, W, use_compiled: bool = True):
     """The effective Landau quartic on the two-dimensional kernel span(W) of H(x0; c):
     q(s) = Q4(u) - (1/8) b . H_perp^+ b with u = W s, b = D3[u, u, .] off the kernel (stiff modes eliminated),
     fitted as the binary quartic A s1^4 + B s1^3 s2 + C s1^2 s2^2 + D s1 s2^3 + E s2^4 on 12 directions.
@@ -253,7 +259,7 @@ def kernel_quartic(problem: Problem, x0, c, W):
     for th in angles:
         s1, s2 = math.cos(th), math.sin(th)
         u = W @ np.array([s1, s2])
-        if problem.quartic is not None:
+        if use_compiled and problem.quartic is not None:       # the Taylor form compiled at the symmetric point
             q4 = float(problem.quartic.value(list(u), float(c), problem.p))
             source = "symbolic quartic Taylor form (compiled)"
         else:
@@ -265,7 +271,10 @@ def kernel_quartic(problem: Problem, x0, c, W):
         vals.append(q4 + corr)
     coef, *_ = np.linalg.lstsq(np.array(rows), np.array(vals), rcond=None)
     fit = float(np.max(np.abs(np.array(rows) @ coef - np.array(vals))))
-    return dict(zip("ABCDE", map(float, coef)), fit_residual=fit, source=source)
+    # a cubic term on the kernel makes the point no symmetric multicritical point (largest |D3[u, u, u]|)
+    cubic = max(abs(float(np.einsum("ijk,i,j,k->", D3, u, u, u))) / 6
+                for u in (W @ np.array([math.cos(t), math.sin(t)]) for t in angles))
+    return dict(zip("ABCDE", map(float, coef)), fit_residual=fit, cubic=cubic, source=source)
 
 
 def multicritical_kind(quartic: dict, rel: float = 1e-6):
@@ -278,6 +287,8 @@ def multicritical_kind(quartic: dict, rel: float = 1e-6):
     size = abs(A) + abs(C) + abs(E)
     if not size > 0:
         return None, "the quartic on the kernel vanishes (higher-order multicritical point)"
+    if quartic.get("cubic", 0.0) > rel * size:
+        return None, "a cubic term on the kernel: no symmetric multicritical point"
     if abs(B) > rel * size or abs(D) > rel * size:
         return None, "odd terms in the kernel quartic: the two soft modes do not order separately"
     if not (A > rel * size and E > rel * size):

@@ -335,15 +335,30 @@ class DoubleZero(_TwoParameter):
     method = "gauss-newton(S11=S12=S22=0, S the bordered Schur block of H(x0)) in (control, second)"
 
     def __init__(self, problem: Problem, second: str, x0, l1, l2):
+        """x0 None: the disordered state is an unknown too (not at a fixed x0: shifted coordinates, or moving
+        with the parameters): z = (x, c, d, beta) with grad f + V beta = 0 and W^T d grad/dc = 0 joining the
+        residual. grad f = 0 alone is degenerate along the kernel (H vanishes there), so, as in the branch-point
+        system, the kernel components of x are pinned by W^T d grad/dc = 0 (a branch through the point stays
+        stationary: H dx/dc + d grad/dc = 0, and W^T H = 0); beta = 0 at a symmetric disordered state."""
         super().__init__(problem, second)
-        self.x0 = list(x0)
+        self.x0 = None if x0 is None else list(x0)
         self.V = np.column_stack([np.asarray(l1, float), np.asarray(l2, float)])
+        if x0 is None:
+            self.method = ("gauss-newton(grad f + V beta=0, W^T grad_c=0, S11=S12=S22=0, S the bordered Schur "
+                           "block of H) in (x, control, second, beta)")
+
+    def point(self, z, mp=False):
+        """(x, c, d) of z."""
+        if self.x0 is None:
+            k = self.problem.k
+            return list(z[:k]), z[k], z[k + 1]
+        return self.x0, z[0], z[1]
 
     def blocks(self, z, mp=False):
-        """(W (k x 2), S (2 x 2)) of the bordered system at z = (c, d)."""
+        """(W (k x 2), S (2 x 2)) of the bordered system at z."""
         k = self.problem.k
-        c, d = z[0], z[1]
-        H = self.at_d(d, mp).at(self.x0, c, mp).hessian
+        x, c, d = self.point(z, mp)
+        H = self.at_d(d, mp).at(x, c, mp).hessian
         M = _zeros((k + 2, k + 2), mp)
         M[:k, :k] = H
         M[:k, k:] = self.V
@@ -355,8 +370,14 @@ class DoubleZero(_TwoParameter):
         return sol[:k], sol[k:]
 
     def residual(self, z, mp=False):
-        _, S = self.blocks(z, mp)
-        return np.array([S[0, 0], S[0, 1], S[1, 1]], dtype=object if mp else float)
+        W, S = self.blocks(z, mp)
+        r = np.array([S[0, 0], S[0, 1], S[1, 1]], dtype=object if mp else float)
+        if self.x0 is None:
+            k = self.problem.k
+            x, c, d = self.point(z, mp)
+            pt = self.at_d(d, mp).at(x, c, mp)
+            r = np.hstack([pt.gradient + self.V @ z[k + 2:k + 4], W.T @ pt.gradient_d_control, r])
+        return r
 
 
 class CriticalEndPoint(_TwoParameter):
