@@ -402,6 +402,17 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
     return (value, error) if with_error else value
 
 
+def points_block(problem: Problem, name: str, P, c):
+    """A scalar or gradient-shaped block at the n points P (n, k): shape (n,) or (k, n), also where the block
+    does not depend on x (a constant gradient comes back unbroadcast)."""
+    P = np.asarray(P, float)
+    n, k = P.shape
+    out = np.asarray(problem.blk(name, list(P.T), c), float)
+    if name in ("value", "d_control", "d2_control"):
+        return np.broadcast_to(out.reshape(-1) if out.size == n else out, (n,))
+    return np.broadcast_to(out.reshape(k, -1), (k, n))
+
+
 def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 256):
     """(integral of grad . (xa - xb) along the segment from xb to xa, its quadrature error, integral of |.|) by
     adaptive Gauss-Legendre: each panel's 16-point value against the sum over its two halves, panels split until
@@ -422,7 +433,7 @@ def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int
         t = np.concatenate([a + (b - a) * nodes, a + (m - a) * nodes, m + (b - m) * nodes], axis=1)   # (n, 48)
         P = xb[None, None, :] + t[:, :, None] * d[None, None, :]
         with np.errstate(all="ignore"):
-            g = np.asarray(problem.blk(grad_block, list(P.reshape(-1, k).T), c), float).reshape(k, -1)
+            g = points_block(problem, grad_block, P.reshape(-1, k), c)
         if not np.all(np.isfinite(g)):
             return None
         f_t = (d @ g).reshape(t.shape)
@@ -458,9 +469,9 @@ def rounding_noise(problem: Problem, x, c, block: str = "value"):
     P = x[None, :] + dx
     with np.errstate(all="ignore"):
         f0 = float(np.asarray(problem.blk(block, list(x), c)))
-        fv = np.asarray(problem.blk(block, list(P.T), c), float).reshape(-1)
+        fv = points_block(problem, block, P, c)
         g0 = np.asarray(problem.blk(grad_block, list(x), c), float).reshape(k)
-        gv = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(k, -1).T
+        gv = points_block(problem, grad_block, P, c).T
         H = np.asarray(problem.blk("hessian" if block == "value" else "hessian_d_control", list(x), c),
                        float).reshape(k, k)
     if not (np.all(np.isfinite(fv)) and np.all(np.isfinite(gv)) and np.all(np.isfinite(H))):
