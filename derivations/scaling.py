@@ -40,7 +40,7 @@ def alpha_star_by_equal_depth(spec: ModelSpec, lo: float, hi: float) -> float:
 
 
 @lru_cache(maxsize=None)
-def _mpmath_pieces(prior: str):
+def mpmath_pieces(prior: str):
     """f, df/ddelta, df/dalpha, df/dT of the reduced softmax free energy (centred tokens), as mpmath functions."""
     f = reduced_model("softmax", "centred", prior).free_energy.doit()
     args = (delta, alpha, *MODEL_PARAMS)
@@ -71,7 +71,7 @@ def coexistence_exact(spec: ModelSpec, digits: int = 30) -> dict:
         # beside the narrow two-minimum window: locate the window, then solve f_copy = f_uniform inside it
         brent = _equal_depth_in_window(spec, brent)
         minima = sorted(local_minima(spec, brent), key=lambda mn: mn.m)
-    f, f_d, f_a, f_T = _mpmath_pieces(spec.prior)
+    f, f_d, f_a, f_T = mpmath_pieces(spec.prior)
     with mp.workdps(digits + 10):
         p = [mp.mpf(v) for v in spec.numeric_params.values()]
         try:
@@ -153,7 +153,7 @@ def _check_exponent_against_differences() -> CheckResult:
 
 def _alpha_star_at_real_T(spec: ModelSpec, T_real, start: dict):
     """The three-equation coexistence system at a real T, started from a nearby solution."""
-    f, f_d, _, _ = _mpmath_pieces(spec.prior)
+    f, f_d, _, _ = mpmath_pieces(spec.prior)
     with mp.workdps(40):
         p = [mp.mpf(T_real)] + [mp.mpf(v) for v in list(spec.numeric_params.values())[1:]]
         _, _, a = mp.findroot(lambda x1, x2, a_: [f_d(x1, a_, *p), f_d(x2, a_, *p), f(x2, a_, *p) - f(x1, a_, *p)],
@@ -283,4 +283,5 @@ def steps() -> list[Step]:
 
 
 __all__ = ["steps", "leading_order", "alpha_star_by_equal_depth", "coexistence_exact", "local_exponent_table",
+           "mpmath_pieces",
            "EXPONENT_TS"]

@@ -48,7 +48,7 @@ def linear_reference(spec):
 
 
 def softmax_reference(spec, tr):
-    from copyhead.derivations.scaling import _mpmath_pieces, coexistence_exact
+    from copyhead.derivations.scaling import mpmath_pieces, coexistence_exact
 
     if spec.replace(sigma2=1.0) == ModelSpec():       # alpha* is proportional to sigma2, exactly
         return float(spec.sigma2 * coexistence_exact(ModelSpec())["alpha_star"]), "sigma2 x alpha*(sigma2 = 1)"
@@ -56,7 +56,7 @@ def softmax_reference(spec, tr):
         return float(coexistence_exact(spec)["alpha_star"]), "equal depth (minimiser + mpmath)"
     except (ArithmeticError, ValueError) as exc:
         reason = str(exc)[:60]
-    f, f_d, _, _ = _mpmath_pieces(spec.prior)
+    f, f_d, _, _ = mpmath_pieces(spec.prior)
     with mp.workdps(40):
         p = [mp.mpf(v) for v in spec.numeric_params.values()]
         d1, d2 = tr.order_parameters["before"]["delta"], tr.order_parameters["after"]["delta"]

@@ -26,9 +26,9 @@ def alpha_star_unit():
 def mp_fold(spec, delta0, alpha0, dps=40):
     """A fold of the stationary branch of the theory's free energy (lambdified from theory/, not the engine's
     compiled blocks): f_delta = f_delta_delta = 0 in (delta, alpha), by mpmath findroot from a guess."""
-    from copyhead.derivations.scaling import _mpmath_pieces
+    from copyhead.derivations.scaling import mpmath_pieces
 
-    f, f_d, _, _ = _mpmath_pieces(spec.prior)
+    f, f_d, _, _ = mpmath_pieces(spec.prior)
     with mp.workdps(dps):
         p = [mp.mpf(v) for v in spec.numeric_params.values()]
         d, a = mp.findroot(lambda d, a: [f_d(d, a, *p), mp.diff(lambda t: f_d(t, a, *p), d)],
@@ -38,9 +38,9 @@ def mp_fold(spec, delta0, alpha0, dps=40):
 
 def mp_coexistence(spec, d1, d2, alpha0, dps=40):
     """Equal depth of two stationary points of the theory's free energy, by mpmath findroot from a guess."""
-    from copyhead.derivations.scaling import _mpmath_pieces
+    from copyhead.derivations.scaling import mpmath_pieces
 
-    f, f_d, _, _ = _mpmath_pieces(spec.prior)
+    f, f_d, _, _ = mpmath_pieces(spec.prior)
     with mp.workdps(dps):
         p = [mp.mpf(v) for v in spec.numeric_params.values()]
         x1, x2, a = mp.findroot(lambda x1, x2, a: [f_d(x1, a, *p), f_d(x2, a, *p), f(x2, a, *p) - f(x1, a, *p)],
