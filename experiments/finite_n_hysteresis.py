@@ -14,12 +14,12 @@ the first alpha of the up sweep where that mean exceeds ``--threshold`` (default
 N -> infinity branches at alpha*); the down edge the first alpha of the down sweep where it falls below. The
 edges are given per chain and as median and quartiles over chains.
 
-Theory: the N -> infinity spinodals and alpha* (copyhead.numerics.finite_n.jump), and at each measured edge
-the barrier N dF(alpha) that the chain had to cross (copyhead.numerics.finite_n.barriers: from the uniform
-minimum for the up edge, from the copy minimum for the down edge). Kramers: a crossing within L steps needs
-N dF(alpha) <= log(L / tau_0). tau_0 is not computed (``tau0`` below is null), so no parameter is fitted: the
-comparison is whether N dF at the edges stays O(1)-constant in N (= log L - log tau_0) while the edges move.
-Edges outside the two-minimum window have no barrier (null).
+Theory: the N -> infinity spinodals and alpha* (copyhead.numerics.finite_n.jump); at each measured edge the
+N -> infinity barrier N dF(alpha) (copyhead.numerics.finite_n.barriers: from the uniform minimum for the up
+edge, from the copy minimum for the down edge; null outside the two-minimum window); and the predicted edges
+of copyhead.numerics.finite_n.hysteresis_edges (Kramers/Langer with the one-loop prefactor tau_0) for the run
+time of one alpha in Langevin time, steps x the frozen MALA step (the preconditioner is 1 at the default
+prior variances; other sigma_q, sigma_k get no prediction). Nothing is fitted.
 
 Writes into --out (refuses to overwrite unless --force): ``finite_n_hysteresis.json`` (per-alpha mean m of
 every chain, edges, barriers, parameters, seed, version, wall time), ``finite_n_hysteresis.csv`` (one row per
@@ -44,8 +44,8 @@ from copyhead.numerics.sampling import DEFAULT_STEP, mala_chains, sample_size
 
 
 def sweep(spec, N, alphas, init, steps, chains, data, rng_seeds, step0):
-    """Sweep ``alphas`` in the given order with ``chains`` batched chains; per-alpha mean m (chains, alphas)
-    and the kept m (chains, alphas, steps - steps // 2)."""
+    """Sweep ``alphas`` in the given order with ``chains`` batched chains; per-alpha mean m (chains, alphas),
+    the kept m (chains, alphas, steps - steps // 2) and the frozen MALA step of each chain."""
     rngs = [np.random.default_rng(s) for s in rng_seeds]
     net0 = Network(spec, N, _prefix(data, sample_size(N, alphas[0])))
     thetas = np.stack([net0.pack(*initial_state(spec, N, init, r)) for r in rngs])
@@ -60,7 +60,7 @@ def sweep(spec, N, alphas, init, steps, chains, data, rng_seeds, step0):
         for c, r in enumerate(runs):
             kept[c, i] = r.observable[steps // 2:]
             means[c, i] = kept[c, i].mean()
-    return means, kept
+    return means, kept, step
 
 
 def _prefix(data, n):
@@ -143,15 +143,15 @@ def main(argv=None) -> int:
     alphas = np.round(np.arange(args.alpha_min, args.alpha_max + args.alpha_step / 2, args.alpha_step), 10)
     jump = finite_n.jump(spec, args.N_list)
     theory = None if jump is None else {"alpha_star": jump["alpha_star"], "spinodals": jump["spinodals"],
-                                        "tau0": None, "source": "copyhead.numerics.finite_n.jump / barriers"}
+                                        "source": "copyhead.numerics.finite_n.jump / barriers / hysteresis_edges"}
     root = np.random.SeedSequence(args.seed)
     results, rows, arrays = {}, [], {}
     for N, ss in zip(args.N_list, root.spawn(len(args.N_list))):
         data_ss, up_ss, down_ss = ss.spawn(3)
         data = make_data(spec, sample_size(N, alphas[-1]), np.random.default_rng(data_ss))
-        up_means, up_kept = sweep(spec, N, alphas, "uniform", args.steps, args.chains, data,
+        up_means, up_kept, up_step = sweep(spec, N, alphas, "uniform", args.steps, args.chains, data,
                                   up_ss.spawn(args.chains), DEFAULT_STEP["mala"])
-        dn_means, dn_kept = sweep(spec, N, alphas[::-1], "copy", args.steps, args.chains, data,
+        dn_means, dn_kept, dn_step = sweep(spec, N, alphas[::-1], "copy", args.steps, args.chains, data,
                                   down_ss.spawn(args.chains), DEFAULT_STEP["mala"])
         dn_means, dn_kept = dn_means[:, ::-1], dn_kept[:, ::-1]
         up, up_start = edges(alphas, up_means, args.threshold, rising=True)
@@ -164,6 +164,15 @@ def main(argv=None) -> int:
                                              if q is not None and theory is not None else None)
         if res["up"] and res["down"]:
             res["loop_width"] = res["up"]["median"] - res["down"]["median"]
+        # Kramers/Langer edges for this run length in Langevin time: steps x (frozen MALA step); the
+        # preconditioner is the prior variance, 1 per coordinate at the default knobs, so time = steps x h
+        res["mala_step"] = {"up": up_step.tolist(), "down": dn_step.tolist()}
+        res["predicted_edges"] = {}
+        if theory is not None and spec.sigma_q == 1.0 and spec.sigma_k == 1.0:
+            for key, st in (("up", up_step), ("down", dn_step)):
+                run_time = args.steps * float(np.median(st))
+                pe = finite_n.hysteresis_edges(spec, [N], run_time)
+                res["predicted_edges"][key] = {"run_time": run_time, **(pe["edges"][str(N)][key] if pe else {})}
         results[str(N)] = res
         arrays[f"m_mean_up_N{N}"], arrays[f"m_mean_down_N{N}"] = up_means, dn_means
         arrays[f"m_kept_up_N{N}"] = up_kept.astype(np.float32)
@@ -174,6 +183,8 @@ def main(argv=None) -> int:
                          "edge_median": q["median"] if q else None, "edge_q25": q["q25"] if q else None,
                          "edge_q75": q["q75"] if q else None, "chains_with_edge": q["chains_with_edge"] if q else 0,
                          "N_dF_at_edge": b["N_dF"] if b else None,
+                         "predicted_edge": res["predicted_edges"].get(key, {}).get("alpha"),
+                         "predicted_edge_flag": res["predicted_edges"].get(key, {}).get("flag"),
                          "spinodal": (theory["spinodals"][1] if key == "up" else theory["spinodals"][0])
                          if theory and theory["spinodals"] else None})
         sys.stderr.write(f"N={N}: up edge {res['up']}, down edge {res['down']}, barriers "

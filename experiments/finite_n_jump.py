@@ -164,15 +164,16 @@ def _ladder_and_run(spec, N, data, n0, offsets, args, path_ss, pt_ss, steps, rng
 
 def recentre(res, offsets, n0, bracket):
     """Next n0 when the crossing is not in the window: half a window towards it, or the middle of the
-    bracket [n with p < 1/2, n with p > 1/2] once both sides have been seen; the crossing itself if it was
-    found but the fraction at n0 lies outside [0.1, 0.9]; None if done."""
+    bracket [n0 with p < 1/2, n0 with p > 1/2] once both sides have been seen; the crossing itself if it was
+    found but the fraction at n0 lies outside [0.1, 0.9]; None if done. Only n0 itself enters the bracket:
+    where rung 0 saw one phase only, reweighting cannot show the other phase anywhere in the window."""
     if res["alpha_eq"] is not None:   # found; once more on it if n0 saw too little of one phase
         return None if 0.1 <= res["p_copy_rung0"] <= 0.9 else int(round(res["alpha_eq"] * res["n"][0] / res["alpha"][0]))
-    below = res["p_copy"][0] > 0.5           # the whole window has p > 1/2: the crossing lies below
+    below = res["p_copy_rung0"] > 0.5           # copy dominates at n0: the crossing lies below
     if below:
-        bracket[1] = n0 + min(offsets) if bracket[1] is None else min(bracket[1], n0 + min(offsets))
+        bracket[1] = n0 if bracket[1] is None else min(bracket[1], n0)
     else:
-        bracket[0] = n0 + max(offsets) if bracket[0] is None else max(bracket[0], n0 + max(offsets))
+        bracket[0] = n0 if bracket[0] is None else max(bracket[0], n0)
     if None not in bracket:
         return int(round(0.5 * (bracket[0] + bracket[1])))
     half = (max(offsets) - min(offsets)) // 2
@@ -197,7 +198,8 @@ def run_dataset(spec, N, n0, offsets, args, ss, out_dir, d):
         sys.stderr.write(f"N={N} d={d} run {attempt}: n0 = {n0}, ladder of {len(path.weights)} rungs; "
                          f"alpha_eq {res['alpha_eq']}, p_copy at the window ends {res['p_copy'][0]:.3f}, "
                          f"{res['p_copy'][-1]:.3f}; R-hat {diag['rhat']}\n")
-        if nxt is None or nxt == n0 or not mixed or nxt + min(offsets) < 1 or nxt + max(offsets) > n_max:
+        if (nxt is None or nxt == n0 or not mixed or attempt == args.recentre - 1
+                or nxt + min(offsets) < 1 or nxt + max(offsets) > n_max):
             break
         earlier.append({"n0": n0, "p_copy": res["p_copy"], "rhat_rung0": diag["rhat"], "next_n0": nxt})
         n0 = nxt

@@ -784,16 +784,59 @@ def saddle_phi(spec: ModelSpec, alpha: float, S: np.ndarray) -> dict:
             "gradient_norm": float(np.linalg.norm(point.gradient_f()))}
 
 
+@lru_cache(maxsize=None)
+def _overlap_ode(attention: str, tokens: str, prior: str) -> dict:
+    """The Langevin overlap ODE's rhs and Jacobian (numerics/dynamics.py's generated blocks, same cache entries) and
+    its state at a stationary point of a 1-D family as a function of the order parameter (as dynamics'
+    _state_at_minimum: the block (a, b) at the minimiser of the Wishart block rate). All disk-cached, so a warm
+    process needs no SymPy (building the reduced ODE costs about 1 s of SymPy)."""
+    family = (attention, tokens, prior, "langevin")
+
+    def block(name):
+        def thunk():
+            from .dynamics import _block_expression
+
+            return _block_expression(family, name)
+        return compiled_function("dynamics:" + ":".join(family) + ":" + name, thunk)
+
+    def state_thunk():
+        import sympy as sp
+
+        from ..theory.dynamics import reduced_dynamics
+        from ..theory.ldp import block_minimiser
+        from ..theory.symbols import sigma_k, sigma_q, x
+
+        rd = reduced_dynamics(*family)
+        y = list(rd.state)
+        (p,) = rd.order_params
+        i = y.index(p)
+        values = [sp.Integer(0)] * len(y)
+        values[i] = x
+        if prior == "bilinear":
+            a0 = block_minimiser().subs(x, x / (sigma_q * sigma_k))
+            values[i - 2], values[i - 1] = a0 * sigma_q**2, a0 * sigma_k**2
+        return [x, sigma_q, sigma_k], values
+
+    return {"rhs": block("rhs"), "jac": block("jac"),
+            "state": compiled_function(f"finite-n:ode-state:{attention}:{tokens}:{prior}", state_thunk)}
+
+
+def _saddle_state(spec: ModelSpec, x_saddle: float) -> np.ndarray:
+    ode = _overlap_ode(spec.attention, spec.tokens, spec.prior)
+    values = ode["state"](float(x_saddle), spec.sigma_q, spec.sigma_k)
+    return np.array([float(np.broadcast_to(v, ())) for v in values])
+
+
 def _unstable_rate(spec: ModelSpec, alpha: float, x_saddle: float) -> tuple[float, float]:
     """kappa: the positive eigenvalue of the Jacobian of the Langevin overlap ODE (numerics/dynamics.py, theory/
     dynamics.py) at the saddle, in its time unit; and |rhs| there (the saddle is a fixed point)."""
-    from .dynamics import _params, _state_at_minimum, compiled_dynamics
-
-    cd = compiled_dynamics(spec.attention, spec.tokens, spec.prior, "langevin")
-    y = _state_at_minimum(spec, cd, [x_saddle])
-    params = _params(spec, alpha)
-    ev = np.linalg.eigvals(cd.jac(y, params))
-    return float(np.max(ev.real)), float(np.linalg.norm(cd.rhs(y, params)))
+    ode = _overlap_ode(spec.attention, spec.tokens, spec.prior)
+    y = _saddle_state(spec, x_saddle)
+    params = [float(v) for v in spec.numeric_params.values()] + [float(alpha)]
+    k = len(y)
+    jac = np.asarray(ode["jac"](*y, *params), dtype=float).reshape(k, k)
+    rhs = np.asarray(ode["rhs"](*y, *params), dtype=float).reshape(-1)
+    return float(np.max(np.linalg.eigvals(jac).real)), float(np.linalg.norm(rhs))
 
 
 def barriers(spec: ModelSpec, alphas, Ns=()) -> list[dict]:

@@ -242,3 +242,17 @@ def test_prediction_beside_a_chain_on_the_mirror_branch():
     rows = fn.predictions_for_measurements(spec, [(64, 3.0, -p.m), (64, 3.0, p.m)])["rows"]
     assert rows[0]["m_N"] == pytest.approx(-p.m_N(64)) and rows[1]["m_N"] == pytest.approx(p.m_N(64))
     assert rows[0]["branch"] == rows[1]["branch"] == "broken"
+
+
+def test_saddle_state_and_kappa_match_the_dynamics_module():
+    """finite_n builds the ODE state and Jacobian from the disk-cached blocks (no SymPy when warm): the same state
+    as numerics.dynamics._state_at_minimum and the same unstable eigenvalue as its CompiledDynamics.jac."""
+    from copyhead.numerics.dynamics import _params, _state_at_minimum, compiled_dynamics
+
+    spec, a = ModelSpec(T=8), 5.6
+    (row,) = fn.barriers(spec, [a])
+    x = row["saddle_order_parameter"]
+    cd = compiled_dynamics(spec.attention, spec.tokens, spec.prior, "langevin")
+    y = _state_at_minimum(spec, cd, [x])
+    assert np.array_equal(y, fn._saddle_state(spec, x))
+    assert row["kappa"] == pytest.approx(float(np.max(np.linalg.eigvals(cd.jac(y, _params(spec, a))).real)), rel=1e-12)

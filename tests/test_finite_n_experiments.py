@@ -33,10 +33,13 @@ def test_jump_helpers():
     assert p == pytest.approx(1.0) and k == pytest.approx(0.25, rel=1e-6)
     # recentring: whole window above 1/2 -> move down half a window; bracket -> middle
     bracket = [None, None]
-    res = {"alpha_eq": None, "p_copy": [0.9, 1.0]}
-    assert j.recentre(res, [-4, 0, 4], 100, bracket) == 96 and bracket == [None, 96]
-    res = {"alpha_eq": None, "p_copy": [0.0, 0.1]}
-    assert j.recentre(res, [-4, 0, 4], 96, bracket) == 98 and bracket == [100, 96]
+    res = {"alpha_eq": None, "p_copy": [0.9, 1.0], "p_copy_rung0": 1.0}
+    assert j.recentre(res, [-4, 0, 4], 100, bracket) == 96 and bracket == [None, 100]
+    res = {"alpha_eq": None, "p_copy": [0.0, 0.1], "p_copy_rung0": 0.0}
+    assert j.recentre(res, [-4, 0, 4], 96, bracket) == 98 and bracket == [96, 100]
+    found = {"alpha_eq": 5.0, "n": [96, 100], "alpha": [4.8, 5.0], "p_copy_rung0": 0.02}
+    assert j.recentre(found, [-4, 0, 4], 100, [None, None]) == 100
+    assert j.recentre(dict(found, p_copy_rung0=0.5), [-4, 0, 4], 100, [None, None]) is None
 
 
 def test_jump_analysis_recovers_a_known_crossing():

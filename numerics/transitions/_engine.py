@@ -407,10 +407,14 @@ def points_block(problem: Problem, name: str, P, c):
     does not depend on x (a constant gradient comes back unbroadcast)."""
     P = np.asarray(P, float)
     n, k = P.shape
-    out = np.asarray(problem.blk(name, list(P.T), c), float)
+    raw = problem.blk(name, list(P.T), c)
     if name in ("value", "d_control", "d2_control"):
+        out = np.asarray(raw, float)
         return np.broadcast_to(out.reshape(-1) if out.size == n else out, (n,))
-    return np.broadcast_to(out.reshape(k, -1), (k, n))
+    if np.ndim(raw) == 2:
+        return np.broadcast_to(np.asarray(raw, float), (k, n))
+    # a component constant in x comes back as a scalar: broadcast each component over the points
+    return np.stack([np.broadcast_to(np.asarray(gi, float), (n,)) for gi in np.asarray(raw, dtype=object).reshape(k)])
 
 
 def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 256):
