@@ -283,4 +283,5 @@ def steps() -> list[Step]:
 
 
 __all__ = ["steps", "leading_order", "alpha_star_by_equal_depth", "coexistence_exact", "local_exponent_table",
+           "mpmath_pieces",
            "EXPONENT_TS"]

@@ -13,7 +13,8 @@ from . import _landau
 from ._continuation import continue_branch, refine_fold
 from ._domain import infer_domain
 from ._engine import (OFFSET_LIMIT, XMAX, Problem, f_difference, all_minima, control_value, minimum_test,
-                      minima_nd, newton_stationary, scalar_blocks, stationary_1d, track_minimum, unit_exponents,
+                      minima_nd, newton_stationary, rounding_noise, scalar_blocks, stationary_1d, track_minimum,
+                      unit_exponents,
                       with_symmetry, with_units, x_unit)
 from ._special_points import (branch_point_newton, coexistence_bisection, coexistence_newton, critical_newton, golden_max,
                               measure_exponent, mp_coexistence, mp_critical)
@@ -1036,8 +1037,11 @@ def control_scale(problem: Problem, lo: float = WIDE_RANGE[0], hi: float = WIDE_
 
 def _tied(problem, a, b, c) -> bool:
     """Two minima equal in f to 1e-9, or within the measured rounding of f (mirror images far out)."""
-    d, err = f_difference(problem, a.x, b.x, c, with_error=True)
-    return abs(d) <= max(1e-9 * (1 + min(abs(b.f), OFFSET_LIMIT)), 10 * err)
+    tol = 1e-9 * (1 + min(abs(b.f), OFFSET_LIMIT))
+    if abs(a.f - b.f) <= max(tol, 10 * (rounding_noise(problem, a.x, c)[0] + rounding_noise(problem, b.x, c)[0])):
+        return True           # equal within the measured rounding of f itself (no need for the line integral)
+    d, err = f_difference(problem, a.x, b.x, c, with_error=True, max_panels=64)
+    return abs(d) <= max(tol, 10 * err)
 
 
 def resolved_minima(problem: Problem, minima) -> bool:

@@ -368,13 +368,15 @@ _GL_T, _GL_W = np.polynomial.legendre.leggauss(16)
 OFFSET_LIMIT = 1e4     # above this |f|, differences of f are integrated from the gradient
 
 
-def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False):
+def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: bool = False,
+                 max_panels: int = 256):
     """f(xa) - f(xb) at control c. Subtracting two values of f cancels digits: all of them where f carries a
     large x-independent offset (a term growing with the control), and most where the minima are close (softmax
     logits at gamma = 1e6 give f ~ 1e-3 but f_a - f_b ~ 1e-27). The difference is then the line integral of the
     exact gradient from xb to xa (Gauss-Legendre, 4 and 8 panels of 16 points), in which the offset never
     appears; it is used where its error (rounding, and the difference of the two quadratures) is below the
-    rounding of the direct difference. block="d_control" does the same for d f / d control (the latent heat)."""
+    rounding of the direct difference. block="d_control" does the same for d f / d control (the latent heat).
+    max_panels bounds the quadrature's work (a coarse tie decision needs few)."""
     xa, xb = np.asarray(xa, float), np.asarray(xb, float)
     fa, fb = (float(np.asarray(problem.blk(block, list(v), c))) for v in (xa, xb))
     direct = fa - fb
@@ -393,7 +395,7 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
         g_noise = noise_g if with_error else max(rounding_noise(problem, v, c, block)[1] for v in (xa, xb))
         return g_noise * float(np.sum(np.abs(d)))
 
-    integral = _line_integral(problem, xa, xb, c, grad_block, noise=gradient_noise_per_length)
+    integral = _line_integral(problem, xa, xb, c, grad_block, max_panels, noise=gradient_noise_per_length)
     if integral is None:
         return (direct, rounding) if with_error else direct        # the segment leaves the domain
     value, quadrature, size = integral
@@ -405,10 +407,25 @@ def f_difference(problem: Problem, xa, xb, c, block: str = "value", with_error: 
     return (value, error) if with_error else value
 
 
+def points_block(problem: Problem, name: str, P, c):
+    """A scalar or gradient-shaped block at the n points P (n, k): shape (n,) or (k, n), also where the block
+    does not depend on x (a constant gradient comes back unbroadcast)."""
+    P = np.asarray(P, float)
+    n, k = P.shape
+    raw = problem.blk(name, list(P.T), c)
+    if name in ("value", "d_control", "d2_control"):
+        out = np.asarray(raw, float)
+        return np.broadcast_to(out.reshape(-1) if out.size == n else out, (n,))
+    if np.ndim(raw) == 2:
+        return np.broadcast_to(np.asarray(raw, float), (k, n))
+    # a component constant in x comes back as a scalar: broadcast each component over the points
+    return np.stack([np.broadcast_to(np.asarray(gi, float), (n,)) for gi in np.asarray(raw, dtype=object).reshape(k)])
+
+
 _EPS = float(np.finfo(float).eps)
 
 
-def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 4096, noise=None):
+def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int = 256, noise=None):
     """(integral of grad . (xa - xb) along the segment from xb to xa, its quadrature error, integral of |.|) by
     adaptive Gauss-Legendre: each panel's 16-point value against the sum over its two halves, panels split until
     they agree to 1e-14 of the whole (the softmax uniform minimum at delta ~ 0.4 and the copy minimum at
@@ -429,12 +446,7 @@ def _line_integral(problem: Problem, xa, xb, c, grad_block: str, max_panels: int
         t = np.concatenate([a + (b - a) * nodes, a + (m - a) * nodes, m + (b - m) * nodes], axis=1)   # (n, 48)
         P = xb[None, None, :] + t[:, :, None] * d[None, None, :]
         with np.errstate(all="ignore"):
-            pts = P.reshape(-1, k)
-            raw = problem.blk(grad_block, list(pts.T), c)
-            # a component constant in x comes back as a scalar: broadcast it over the nodes
-            g = np.stack([np.broadcast_to(np.asarray(gi, float), (len(pts),))
-                          for gi in np.asarray(raw, dtype=object).reshape(k)]) if np.ndim(raw) != 2 \
-                else np.asarray(raw, float)
+            g = points_block(problem, grad_block, P.reshape(-1, k), c)
         if not np.all(np.isfinite(g)):
             return None
         f_t = (d @ g).reshape(t.shape)
@@ -477,9 +489,9 @@ def rounding_noise(problem: Problem, x, c, block: str = "value"):
     P = x[None, :] + dx
     with np.errstate(all="ignore"):
         f0 = float(np.asarray(problem.blk(block, list(x), c)))
-        fv = np.asarray(problem.blk(block, list(P.T), c), float).reshape(-1)
+        fv = points_block(problem, block, P, c)
         g0 = np.asarray(problem.blk(grad_block, list(x), c), float).reshape(k)
-        gv = np.asarray(problem.blk(grad_block, list(P.T), c), float).reshape(k, -1).T
+        gv = points_block(problem, grad_block, P, c).T
         H = np.asarray(problem.blk("hessian" if block == "value" else "hessian_d_control", list(x), c),
                        float).reshape(k, k)
     if not (np.all(np.isfinite(fv)) and np.all(np.isfinite(gv)) and np.all(np.isfinite(H))):
