@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import os
 import sys
 import time
@@ -38,7 +37,8 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead.cli import UsageError, add_model_options, network_spec_from_args, refuse_existing
+from copyhead.cli import UsageError, add_model_options, refuse_existing
+from copyhead.scripting import add_run_options, network_spec
 from copyhead.numerics.network import CopyData, Network, initial_state, make_data
 from copyhead.numerics.sampling import DEFAULT_STEP, mala_chains, sample_size
 
@@ -110,15 +110,10 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=2000, help="MALA steps at each alpha (the fixed run length)")
     p.add_argument("--chains", type=int, default=8)
     p.add_argument("--threshold", type=float, default=0.33)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="experiments/out/finite_n_hysteresis")
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--quick", action="store_true", help="N = 8 16, alpha 5..9 step 0.5, 300 steps, 2 chains")
+    add_run_options(p, out="experiments/out/finite_n_hysteresis", quick="N = 8 16, alpha 5..9 step 0.5, 300 steps, 2 chains")
     args = p.parse_args(argv)
     try:
-        spec = network_spec_from_args(args)
-        if spec.attention != "softmax":
-            raise UsageError("--attention: this experiment is about the softmax jump")
+        spec = network_spec(args, attention="softmax", about="the softmax jump")
         if args.quick:
             args.N_list, args.alpha_min, args.alpha_max, args.alpha_step = [8, 16], 5.0, 9.0, 0.5
             args.steps, args.chains = 300, 2

@@ -45,7 +45,8 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead.cli import UsageError, add_model_options, network_spec_from_args, refuse_existing
+from copyhead.cli import UsageError, add_model_options, refuse_existing
+from copyhead.scripting import add_run_options, network_spec
 from copyhead.numerics.network import CopyData, Network, initial_state, make_data
 from copyhead.numerics.replica import PowerPosterior, follow_coexistence, replica_exchange
 from copyhead.numerics.sampling import BURN_IN_POLICY
@@ -248,15 +249,10 @@ def main(argv=None) -> int:
     p.add_argument("--alpha0", type=float, default=None, help="first centre n0 = round(alpha0 N) (default: prediction)")
     p.add_argument("--recentre", type=int, default=3, help="runs per data set allowed while moving n0 (>= 1)")
     p.add_argument("--fallback-threshold", type=float, default=0.33)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="experiments/out/finite_n_jump")
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--quick", action="store_true", help="N = 32, 1 data set, 4000 steps")
+    add_run_options(p, out="experiments/out/finite_n_jump", quick="N = 32, 1 data set, 4000 steps")
     args = p.parse_args(argv)
     try:
-        spec = network_spec_from_args(args)
-        if spec.attention != "softmax":
-            raise UsageError("--attention: this experiment is about the softmax jump")
+        spec = network_spec(args, attention="softmax", about="the softmax jump")
         if args.quick:
             args.N_list, args.datasets, args.steps = [32], 1, 4000
         if any(N < 2 for N in args.N_list):

@@ -45,7 +45,8 @@ import time
 import numpy as np
 
 from copyhead import __version__
-from copyhead.cli import UsageError, add_model_options, network_spec_from_args, refuse_existing
+from copyhead.cli import UsageError, add_model_options, refuse_existing
+from copyhead.scripting import add_run_options, network_spec
 from copyhead.numerics.executors import open_executor
 from copyhead.numerics.sampling import BURN_IN_POLICY, ChainTask, run_chain
 
@@ -140,17 +141,12 @@ def main(argv=None) -> int:
     p.add_argument("--N", dest="N_list", type=int, nargs="+", default=[8, 12, 16, 24, 32])
     p.add_argument("--alphas", type=float, nargs="+", default=[float(x) for x in np.arange(5.0, 12.01, 0.5)])
     p.add_argument("--steps", type=int, default=20000, help="MALA steps per chain (first half burn-in)")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--scheduler", default=None)
-    p.add_argument("--out", default="experiments/out/softmax_equilibrium")
-    p.add_argument("--force", action="store_true")
-    p.add_argument("--quick", action="store_true", help="N=8 16, alphas 6 8 10 12, 4000 steps")
+    add_run_options(p, out="experiments/out/softmax_equilibrium", quick="N=8 16, alphas 6 8 10 12, 4000 steps")
     args = p.parse_args(argv)
     try:
-        spec = network_spec_from_args(args)
-        if spec.attention != "softmax":
-            raise UsageError("--attention: this experiment is about the softmax jump")
+        spec = network_spec(args, attention="softmax", about="the softmax jump")
         if args.quick:
             args.N_list, args.alphas, args.steps = [8, 16], [6.0, 8.0, 10.0, 12.0], 4000
         if any(N < 2 for N in args.N_list) or any(a <= 0 for a in args.alphas) or args.steps < 8:
