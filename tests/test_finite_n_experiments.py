@@ -1,24 +1,12 @@
 """The replica-exchange and hysteresis experiment scripts: helpers against hand-computed cases, refusal to
 overwrite, one-line errors."""
-import importlib.util
 import math
-import pathlib
 
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent / "experiments"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name[:-3], ROOT / name)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_jump_helpers():
-    j = _load("finite_n_jump.py")
+def test_jump_helpers(load_experiment):
+    j = load_experiment("finite_n_jump.py")
     rng = np.random.default_rng(0)
     two = np.concatenate([rng.normal(0.15, 0.02, 5000), rng.normal(0.5, 0.03, 3000)])
     assert 0.2 < j.valley(two) < 0.42
@@ -42,10 +30,10 @@ def test_jump_helpers():
     assert j.recentre(dict(found, p_copy_rung0=0.5), [-4, 0, 4], 100, [None, None]) is None
 
 
-def test_jump_analysis_recovers_a_known_crossing():
+def test_jump_analysis_recovers_a_known_crossing(load_experiment):
     """Synthetic rung-0 draws: P(copy at n) = sigmoid(n - 100) exactly when the copy draws carry the weights
     exp(+(n - n0)/2) and the uniform ones exp(-(n - n0)/2) at n0 = 100 with equal counts."""
-    j = _load("finite_n_jump.py")
+    j = load_experiment("finite_n_jump.py")
     offsets = [-4, -2, 0, 2, 4]
     S = 400
     m = np.tile(np.r_[np.full(S // 2, 0.5), np.full(S // 2, 0.15)], (2, 1))
@@ -58,8 +46,8 @@ def test_jump_analysis_recovers_a_known_crossing():
 
 @pytest.mark.parametrize("script, output", [("finite_n_jump.py", "finite_n_jump.json"),
                                             ("finite_n_hysteresis.py", "finite_n_hysteresis.json")])
-def test_scripts_refuse_to_overwrite_and_reject_bad_input_in_one_line(script, output, tmp_path, capsys):
-    mod = _load(script)
+def test_scripts_refuse_to_overwrite_and_reject_bad_input_in_one_line(script, output, tmp_path, capsys, load_experiment):
+    mod = load_experiment(script)
     (tmp_path / output).write_text("{}")
     assert mod.main(["--out", str(tmp_path)]) == 2
     assert "--force" in capsys.readouterr().err and (tmp_path / output).read_text() == "{}"
@@ -68,8 +56,8 @@ def test_scripts_refuse_to_overwrite_and_reject_bad_input_in_one_line(script, ou
     assert err.count("\n") == 1 and "--attention" in err and not (tmp_path / "o").exists()
 
 
-def test_hysteresis_edges():
-    h = _load("finite_n_hysteresis.py")
+def test_hysteresis_edges(load_experiment):
+    h = load_experiment("finite_n_hysteresis.py")
     alphas = np.array([5.0, 5.5, 6.0, 6.5])
     means = np.array([[0.1, 0.1, 0.5, 0.5], [0.1, 0.1, 0.1, 0.1], [0.5, 0.5, 0.5, 0.5]])
     assert h.edges(alphas, means, 0.33, rising=True) == ([6.0, None, None], 1)

@@ -209,6 +209,18 @@ def _tricritical(problem, second, d0, c0, d1, c1, digits=None):
                         "ok" if conv else "not-converged", evidence, values_digits)
 
 
+def _refined_digits(problem, second, system, r, digits, evidence, at: int):
+    """The (control, second) of a special point rerun in mpmath at `digits` (entries at..at+2 of the unknowns),
+    as strings, or None; the mpmath Newton's outcome goes into the evidence."""
+    if not digits:
+        return None
+    mp = newton(system, r.x, digits=digits)
+    evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
+    if not mp.converged:
+        return None
+    return _digits_of(mp.mp_x[at:at + 2], (problem.control, second), digits, mp.dps)
+
+
 def _digits_of(mp_values, names, digits, dps):
     import mpmath
 
@@ -488,14 +500,8 @@ def _multicritical_point(problem, second, system, r, W, c_range, spacing, digits
                 "kernel_quartic": quartic, "landau_kind": landau_kind, "landau_reason": landau_reason,
                 "phases_around": seq, "phases_kind": phases_kind, "phase_samples": samples,
                 "lines_meeting": meeting}
-    values_digits = None
-    if digits:
-        mp = newton(system, r.x, digits=digits)
-        evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
-        if mp.converged:
-            k = problem.k
-            cd = mp.mp_x[:2] if system.x0 is not None else mp.mp_x[k:k + 2]
-            values_digits = _digits_of(cd, (problem.control, second), digits, mp.dps)
+    values_digits = _refined_digits(problem, second, system, r, digits, evidence,
+                                    0 if system.x0 is not None else problem.k)
     return SpecialPoint(kind, {problem.control: c_s, second: d_s}, True, float(r.residual), system.method, flag,
                         evidence, values_digits)
 
@@ -545,13 +551,7 @@ def _critical_end_point(problem, second, crits, first_orders, d_bracket, c_range
                     "lines_meeting": "a second-order line ends on a first-order line, which continues through it: "
                                      "the critical phase coexists with a distinct phase (a finite jump)"}
         flag = "ok" if (lan.get("a4_effective") or 0.0) > 0 else "landau-quartic-not-positive"
-        values_digits = None
-        if digits:
-            mp = newton(system, r.x, digits=digits)
-            evidence["mpmath"] = {"converged": mp.converged, "iterations": mp.iterations, "dps": mp.dps}
-            if mp.converged:
-                k = problem.k
-                values_digits = _digits_of(mp.mp_x[k:k + 2], (problem.control, second), digits, mp.dps)
+        values_digits = _refined_digits(problem, second, system, r, digits, evidence, problem.k)
         return SpecialPoint("critical-end-point", {problem.control: c_s, second: d_s}, True, float(r.residual),
                             system.method, flag, evidence, values_digits)
     return None
