@@ -127,7 +127,7 @@ def find_transitions(problem: Problem, lo: float, hi: float, *, digits: int | No
                      range_source: str = "user", log=None, spinodals: bool = True) -> TransitionReport:
     """Locate and classify every transition of the global minimum for control in [lo, hi].
 
-    A range far from 1 (|control| ~ 1e-20 or 1e12) is solved in the reduced control u = c / 10^k with
+    A range far from 1 (a control of order 1e-20 or 1e12) is solved in the reduced control u = c / 10^k with
     u = O(1), so every tolerance is relative to the range's own scale; the report is in the user's units."""
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise InvalidParameterError("range", f"need finite LO < HI, got [{lo}, {hi}]")
