@@ -161,10 +161,9 @@ class CopyHeadModel:
 
     @property
     def params(self) -> dict:
-        """The numeric parameters, name -> value, in the order of theory.symbols.MODEL_PARAMS."""
-        from .theory.symbols import MODEL_PARAMS
-
-        return {str(sym): float(getattr(self.spec, str(sym))) for sym in MODEL_PARAMS}
+        """The numeric parameters, name -> value, in the order of theory.symbols.MODEL_PARAMS (which is
+        spec.NUMERIC_FIELDS, tested; SymPy is not imported for it)."""
+        return {name: float(getattr(self.spec, name)) for name in NUMERIC_FIELDS}
 
     def values(self, alpha=None, **overrides) -> dict:
         """params plus alpha (when given) and any overrides, name -> float."""

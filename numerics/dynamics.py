@@ -10,12 +10,26 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy import integrate, optimize
 
 from copyhead.errors import ConvergenceError, InvalidParameterError
 from copyhead.spec import ModelSpec, check_choice
 
 from .compiled import compiled_function
+
+
+class _LazyModule:
+    """scipy.integrate / scipy.optimize imported on first use: `copyhead transition` needs only test_error_at."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+integrate, optimize = _LazyModule("scipy.integrate"), _LazyModule("scipy.optimize")
 
 __all__ = ["INITS", "CompiledDynamics", "compiled_dynamics", "compiled_test_error", "initial_state", "Branches",
            "branches", "Trajectory", "trajectory", "SaddleNode", "saddle_node", "fold", "plateau_law", "PlateauLaw",
@@ -143,10 +157,12 @@ def compiled_dynamics(attention: str, tokens: str, prior: str, dynamics: str) ->
 @lru_cache(maxsize=None)
 def compiled_test_error(attention: str, tokens: str):
     """numpy function err(order params..., MODEL_PARAMS..., alpha, tau2), generated from theory/test_error.py."""
-    from ..theory import test_error as te
+    def build():            # SymPy only when the compile cache has no entry
+        from ..theory import test_error as te
 
-    return compiled_function(f"test-error:{attention}:{tokens}",
-                             lambda: (te.arguments(attention, tokens), te.test_error_of_order_params(attention, tokens)))
+        return te.arguments(attention, tokens), te.test_error_of_order_params(attention, tokens)
+
+    return compiled_function(f"test-error:{attention}:{tokens}", build)
 
 
 def _params(spec: ModelSpec, alpha: float) -> list:
