@@ -418,11 +418,16 @@ def compile_cached(provenance: str, build: Callable[[], tuple], *, cse: bool = T
 def compiled_function(provenance: str, build: Callable[[], tuple], *, cse: bool = True) -> Callable:
     """One numpy function, generated from ``build() -> (args, expr)`` only on a miss, cached like the free
     energies (checked data, never unchecked code). ``provenance`` must determine ``expr``."""
+    return _Entry(provenance, _key(provenance, [], cse), _function_build(build), cse).function("numpy:function")
+
+
+def _function_build(build: Callable[[], tuple]) -> Callable:
+    """The entry builder of one plain function from ``build() -> (args, expr)``."""
     def entry_build():
         args, expr = build()
         return (lambda name: _doit(expr), list(args),
                 {"order_params": [], "control": "", "params": [str(a) for a in args]})
-    return _Entry(provenance, _key(provenance, [], cse), entry_build, cse).function("numpy:function")
+    return entry_build
 
 
 @lru_cache(maxsize=None)
@@ -504,7 +509,8 @@ def compiled_observables(attention: str, tokens: str) -> dict:
 
 def builtin_provenances() -> list[str]:
     """What the package ships: every family's free energy with alpha as control, its observables, and the
-    linear families' Landau quartic (what `copyhead transition` and `report` use on the default controls)."""
+    linear families' Landau quartic and the test error of each kinematics (what `copyhead transition` and `report`
+    use on the default controls)."""
     from ..theory.reduced import all_families
 
     out = []
@@ -513,6 +519,7 @@ def builtin_provenances() -> list[str]:
         if attention == "linear":
             out.append(f"landau-quartic:{attention}:{tokens}:{prior}:alpha")
     out += sorted({f"observables:{a}:{t}" for a, t, _ in all_families()})
+    out += sorted({f"test-error:{a}:{t}" for a, t, _ in all_families()})      # every transition reports it
     return out
 
 
@@ -524,12 +531,18 @@ def _builtin_build(provenance: str) -> Callable:
         return _observables_build(*rest)
     if kind == "landau-quartic":
         return _free_energy_build(_landau_quartic_thunk(*rest))
+    if kind == "test-error":
+        from .dynamics import test_error_expression
+
+        return _function_build(lambda: test_error_expression(*rest))
     raise KeyError(provenance)
 
 
 def builtin_blocks(provenance: str) -> tuple[str, ...]:
     if provenance.startswith("observables:"):
         return ("numpy:m", "numpy:q")
+    if provenance.startswith("test-error:"):
+        return ("numpy:function",)
     return tuple(f"{module}:{name}" for module in codegen.MODULES for name in BLOCKS)
 
 

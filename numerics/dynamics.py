@@ -157,12 +157,15 @@ def compiled_dynamics(attention: str, tokens: str, prior: str, dynamics: str) ->
 @lru_cache(maxsize=None)
 def compiled_test_error(attention: str, tokens: str):
     """numpy function err(order params..., MODEL_PARAMS..., alpha, tau2), generated from theory/test_error.py."""
-    def build():            # SymPy only when the compile cache has no entry
-        from ..theory import test_error as te
+    return compiled_function(f"test-error:{attention}:{tokens}", lambda: test_error_expression(attention, tokens))
 
-        return te.arguments(attention, tokens), te.test_error_of_order_params(attention, tokens)
 
-    return compiled_function(f"test-error:{attention}:{tokens}", build)
+def test_error_expression(attention: str, tokens: str) -> tuple:
+    """(arguments, SymPy test error) of theory/test_error.py (SymPy only when neither the shipped sources nor
+    the compile cache hold it)."""
+    from ..theory import test_error as te
+
+    return te.arguments(attention, tokens), te.test_error_of_order_params(attention, tokens)
 
 
 def _params(spec: ModelSpec, alpha: float) -> list:
