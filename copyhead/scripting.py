@@ -10,17 +10,21 @@ Grouped by role:
 * **outputs**: ``metadata`` (parameters, seeds, version, commit), ``write_json`` and ``atomic_write_text``
   (atomic; never overwrite unasked), ``load_json``, ``save_figure``, ``StagedDirectory`` (a whole output
   folder that appears only when complete).
+* **progress**: ``progress_bar`` (tqdm, quiet when stderr is not a terminal or stdout carries JSON) and
+  ``progress_wanted`` (whether a bar would show).
 """
 from __future__ import annotations
 
 from ._cli_common import UsageError, add_model_options, network_spec_from_args, spec_from_args
 from ._dynamics_cli import parse_and_prepare, save_figure
 from ._io import StagedDirectory, atomic_write_text, load_json, metadata, write_json
+from ._progress import progress_bar, wanted as progress_wanted
 from .cli import _Parser as ArgumentParser
 
 __all__ = ["ArgumentParser", "UsageError", "add_model_options", "spec_from_args", "add_run_options", "network_spec",
            "parse_and_prepare",
-           "metadata", "write_json", "atomic_write_text", "load_json", "save_figure", "StagedDirectory"]
+           "metadata", "write_json", "atomic_write_text", "load_json", "save_figure", "StagedDirectory",
+           "progress_bar", "progress_wanted"]
 
 
 def add_run_options(parser, *, out: str, quick: str, seed: int = 0) -> None:

@@ -5,8 +5,8 @@
 """
 from __future__ import annotations
 
-from ._core import (CHECK_KINDS, TIERS, CheckResult, PendingSections, Step, StepReport, current_tier, fork_pool,
-                    run_sections, tier)
+from ._core import (CHECK_KINDS, TIERS, CheckResult, PendingSections, Step, StepReport, current_tier, effort,
+                    fork_pool, identity_check, run_sections, tier)
 
 SECTIONS = ("posterior", "ldp", "population", "reduction", "landau", "softmax", "scaling", "map_estimate",
             "modelling", "dynamics", "finite_n")
@@ -76,4 +76,5 @@ def default_workers() -> int:
 
 
 __all__ = ["CHECK_KINDS", "TIERS", "CheckResult", "PendingSections", "Step", "StepReport", "SECTIONS", "all_steps",
-           "current_tier", "default_workers", "fork_pool", "import_sections", "run_checks", "run_sections", "start_checks", "tier"]
+           "current_tier", "default_workers", "effort", "fork_pool", "identity_check", "import_sections", "run_checks",
+           "run_sections", "start_checks", "tier"]

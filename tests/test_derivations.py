@@ -28,7 +28,7 @@ def test_check_kinds_cover_the_brief(derivation_reports):
 
 
 def test_a_failing_check_is_reported_not_raised():
-    from copyhead.derivations._core import Step
+    from copyhead.derivations import Step
 
     def broken():
         raise ZeroDivisionError("boom")
@@ -41,7 +41,7 @@ def test_a_failing_check_is_reported_not_raised():
 def test_identity_check_detects_a_wrong_identity():
     import sympy as sp
 
-    from copyhead.derivations._core import identity_check
+    from copyhead.derivations import identity_check
     from copyhead.theory.functions import WishartRate
     from copyhead.theory.symbols import x
 

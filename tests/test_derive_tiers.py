@@ -2,7 +2,7 @@
 import pytest
 
 from copyhead.derivations import SECTIONS, run_checks, run_sections
-from copyhead.derivations._core import current_tier, effort, tier
+from copyhead.derivations import current_tier, effort, tier
 
 
 def test_effort_follows_the_tier():

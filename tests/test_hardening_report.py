@@ -13,7 +13,7 @@ import time
 import pytest
 
 from copyhead import InvalidParameterError
-from copyhead._io import atomic_write_text
+from copyhead.scripting import atomic_write_text
 from copyhead.cli import main
 
 TINY = {**os.environ, "COPYHEAD_REPORT_TINY": "1"}
@@ -99,7 +99,7 @@ def test_many_signals_at_random_moments(previous_report):
 
 def test_second_writer_into_one_directory_fails_with_one_line(tmp_path, capsys):
     """Failed before: two concurrent reports into one directory both 'succeeded'."""
-    from copyhead._io import StagedDirectory
+    from copyhead.scripting import StagedDirectory
 
     out = tmp_path / "report"
     with StagedDirectory(out, force=False):          # the first writer holds the lock

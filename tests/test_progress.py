@@ -1,7 +1,7 @@
 """Progress bars appear only for a person watching: never with --json, never into a file or pipe."""
 import io
 
-from copyhead._progress import progress_bar, wanted
+from copyhead.scripting import progress_bar, progress_wanted as wanted
 
 
 class Terminal(io.StringIO):

@@ -15,10 +15,9 @@ import pytest
 
 from copyhead.cli import main as cli_main
 from copyhead.numerics.transitions import expression_problem, phase_diagram
-from copyhead.numerics.transitions._continuation import refine_fold
 from copyhead.numerics.transitions._phase import _phases_kind
-from copyhead.numerics.transitions._special_points import (critical_end_point_newton, double_zero_newton,
-                                                           kernel_quartic, multicritical_kind)
+from copyhead.numerics.transitions import (critical_end_point_newton, double_zero_newton, kernel_quartic,
+                                           multicritical_kind, refine_fold)
 
 # x orders where t + g = 3/10, y where t - 2g = -3/10: both at once at g = 1/5, t = 1/10. The quartic on the
 # kernel is x^4 + 2 y^4 + c x^2 y^2: tetracritical for c^2 < 8, bicritical for c > 2 sqrt(2).

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from copyhead._cli_common import UsageError, add_model_options
+from copyhead.scripting import UsageError, add_model_options
 from copyhead._transition_cli import (configure_phase_diagram, configure_transition, run_phase_diagram,
                                       run_transition)
 

@@ -14,9 +14,8 @@ from copyhead import CopyHeadModel, ModelSpec
 from copyhead.errors import InvalidParameterError
 from copyhead.numerics.transitions import (expression_problem, find_transitions,
                                            parse_free_energy, phase_diagram)
-from copyhead.numerics.transitions._continuation import continue_branch, refine_fold
-from copyhead.numerics.transitions._special_points import (coexistence_newton, critical_newton,
-                                                           mp_coexistence, mp_critical)
+from copyhead.numerics.transitions import (coexistence_newton, continue_branch, critical_newton, mp_coexistence,
+                                           mp_critical, refine_fold)
 
 _PROBLEMS = {}
 _REPORTS = {}
@@ -340,8 +339,7 @@ def test_alpha_star_vs_T_matches_the_equal_depth_reference():
 
 def test_newton_result_frozen_and_both_back_ends():
     """One Newton: frozen result; the mpmath back end solves the same Coexistence system to 30 digits."""
-    from copyhead.numerics.transitions._newton import NewtonResult, newton
-    from copyhead.numerics.transitions._systems import Coexistence
+    from copyhead.numerics.transitions import Coexistence, NewtonResult, newton
 
     p = expression_problem("a*x^2 - w*x^3 + b*x^4", ["x"], "a", {"w": 1.0, "b": 1.0})
     system = Coexistence(p)
@@ -373,7 +371,7 @@ def test_newton_reports_a_stall_not_a_root():
     ("t*x + sqrt(1 - x^2 - y^2)", ["x", "y"], [(0.5, 0.5)], [(0.9, 0.9)]),
 ])
 def test_domain_inferred_from_the_expression(expr, names, inside, outside):
-    from copyhead.numerics.transitions._domain import infer_domain
+    from copyhead.numerics.transitions import infer_domain
 
     control = "c" if "c*x" in expr else "t"
     parsed = parse_free_energy(expr, names, control, [])
@@ -387,7 +385,7 @@ def test_domain_inferred_from_the_expression(expr, names, inside, outside):
 def test_minimum_close_to_a_log_boundary_found():
     """Curie-Weiss at T = 0.2: m = tanh(m/T) gives 1 - m ~ 9e-5; the engine's minimum matches mpmath."""
     p = expression_problem(CATALOGUE[0]["expr"], ["m"], "T", {"h": 0.0})
-    from copyhead.numerics.transitions._engine import all_minima
+    from copyhead.numerics.transitions import all_minima
 
     (mins,) = all_minima(p, np.array([0.2]))
     best = min(mins, key=lambda s: s.f)

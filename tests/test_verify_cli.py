@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from copyhead import _verify_cli
-from copyhead._cli_common import UsageError, add_model_options
+from copyhead.scripting import UsageError, add_model_options
 
 TINY = ["--T", "4", "--V", "3", "--N", "6", "--alphas", "0.5", "2", "--chains", "2", "--steps", "60",
         "--workers", "1"]

@@ -15,10 +15,23 @@ from ._analysis import susceptibility
 from ._engine import Problem
 from ._phase import transition_line
 from .results import Boundary, Fold, PhaseDiagram, SpecialPoint, Transition, TransitionReport
+# building blocks, for users who assemble their own analysis (and for the tests): the continuation, the
+# defining systems and their solvers, one Newton, the domain
+from ._continuation import continue_branch, continue_spinodal, refine_fold
+from ._domain import infer_domain
+from ._engine import all_minima
+from ._newton import NewtonResult, newton
+from ._special_points import (coexistence_newton, critical_end_point_newton, critical_newton, double_zero_newton,
+                              kernel_quartic, mp_coexistence, mp_critical, multicritical_kind)
+from ._systems import Coexistence
 
 __all__ = ["Problem", "expression_problem", "find_transitions", "auto_range", "phase_diagram",
            "transition_line", "susceptibility", "parse_free_energy", "parse_assignment", "Transition",
-           "TransitionReport", "Fold", "Boundary", "SpecialPoint", "PhaseDiagram"]
+           "TransitionReport", "Fold", "Boundary", "SpecialPoint", "PhaseDiagram",
+           # building blocks
+           "continue_branch", "continue_spinodal", "refine_fold", "infer_domain", "all_minima", "NewtonResult",
+           "newton", "Coexistence", "coexistence_newton", "critical_newton", "critical_end_point_newton",
+           "double_zero_newton", "kernel_quartic", "multicritical_kind", "mp_coexistence", "mp_critical"]
 
 
 def parse_free_energy(*args, **kwargs):
