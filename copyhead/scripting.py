@@ -9,7 +9,8 @@ Grouped by role:
   ``network_spec`` (the model options as a network spec, refusing an attention the experiment is not about).
 * **outputs**: ``metadata`` (parameters, seeds, version, commit), ``write_json`` and ``atomic_write_text``
   (atomic; never overwrite unasked), ``load_json``, ``save_figure``, ``StagedDirectory`` (a whole output
-  folder that appears only when complete).
+  folder that appears only when complete), ``write_json_and_csv`` (an experiment's document and its rows,
+  each written atomically).
 * **progress**: ``progress_bar`` (tqdm, quiet when stderr is not a terminal or stdout carries JSON) and
   ``progress_wanted`` (whether a bar would show).
 """
@@ -24,7 +25,7 @@ from .cli import _Parser as ArgumentParser
 __all__ = ["ArgumentParser", "UsageError", "add_model_options", "spec_from_args", "add_run_options", "network_spec",
            "parse_and_prepare",
            "metadata", "write_json", "atomic_write_text", "load_json", "save_figure", "StagedDirectory",
-           "progress_bar", "progress_wanted"]
+           "progress_bar", "progress_wanted", "write_json_and_csv"]
 
 
 def add_run_options(parser, *, out: str, quick: str, seed: int = 0) -> None:
@@ -41,3 +42,18 @@ def network_spec(args, *, attention: str | None = None, about: str = ""):
     if attention is not None and spec.attention != attention:
         raise UsageError(f"--attention: this experiment is about {about or attention + ' attention'}")
     return spec
+
+
+def write_json_and_csv(json_path, doc: dict, csv_path, rows, *, force: bool = False) -> None:
+    """An experiment's JSON document and its rows (dicts with the same keys) as CSV, each written atomically:
+    an interrupted run leaves the previous files whole."""
+    import csv
+    import io
+    import json
+
+    atomic_write_text(json_path, json.dumps(doc, indent=1, allow_nan=False), force=force, parameter="--out")
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(csv_path, buffer.getvalue(), force=force, parameter="--out")

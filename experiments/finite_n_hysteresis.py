@@ -28,8 +28,6 @@ N and direction), ``draws.npz`` (the per-alpha means and the kept m of every cha
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import os
 import sys
 import time
@@ -38,7 +36,7 @@ import numpy as np
 
 from copyhead import __version__
 from copyhead.cli import UsageError, add_model_options, refuse_existing
-from copyhead.scripting import add_run_options, network_spec
+from copyhead.scripting import add_run_options, network_spec, write_json_and_csv
 from copyhead.numerics.network import CopyData, Network, initial_state, make_data
 from copyhead.numerics.sampling import DEFAULT_STEP, mala_chains, sample_size
 
@@ -195,12 +193,7 @@ def main(argv=None) -> int:
                                "step_adaptation": "first half of the first alpha only, then frozen",
                                "average": "mean m over the second half of the steps at each alpha"},
                     "wall_time_s": wall, "command": " ".join(sys.argv)}}
-    with open(paths["finite_n_hysteresis.json"], "w") as fh:
-        json.dump(doc, fh, indent=1, allow_nan=False)
-    with open(paths["finite_n_hysteresis.csv"], "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        wr.writeheader()
-        wr.writerows(rows)
+    write_json_and_csv(paths["finite_n_hysteresis.json"], doc, paths["finite_n_hysteresis.csv"], rows, force=args.force)
     np.savez_compressed(paths["draws.npz"], alphas=alphas, **arrays)
     sys.stderr.write(f"wrote {args.out} in {wall:.0f}s\n")
     return 0

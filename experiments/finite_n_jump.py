@@ -35,8 +35,6 @@ rounds).
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import math
 import os
 import sys
@@ -46,7 +44,7 @@ import numpy as np
 
 from copyhead import __version__
 from copyhead.cli import UsageError, add_model_options, refuse_existing
-from copyhead.scripting import add_run_options, network_spec
+from copyhead.scripting import add_run_options, network_spec, write_json_and_csv
 from copyhead.numerics.network import CopyData, Network, initial_state, make_data
 from copyhead.numerics.replica import PowerPosterior, follow_coexistence, replica_exchange
 from copyhead.numerics.sampling import BURN_IN_POLICY
@@ -329,12 +327,7 @@ def main(argv=None) -> int:
                               "rung 0 = exact posterior at n0, reweighted to n0 + offsets; alpha_eq where the "
                               "copy fraction crosses 1/2 (linear in logit p)",
                     "wall_time_s": wall, "command": " ".join(sys.argv)}}
-    with open(paths["finite_n_jump.json"], "w") as fh:
-        json.dump(doc, fh, indent=1, allow_nan=False)
-    with open(paths["finite_n_jump.csv"], "w", newline="") as fh:
-        wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        wr.writeheader()
-        wr.writerows(rows)
+    write_json_and_csv(paths["finite_n_jump.json"], doc, paths["finite_n_jump.csv"], rows, force=args.force)
     sys.stderr.write(f"wrote {args.out} in {wall:.0f}s\n")
     return 0
 
