@@ -254,3 +254,13 @@ def test_blume_capel_spinodal_line_is_a_fold_everywhere():
             m_f, T_f = mp.findroot(lambda m, t: [fm(m, t), fmm(m, t)], (m0, mp.mpf(T)), verify=False)
             assert abs(fm(m_f, T_f)) < 1e-12 and abs(fmm(m_f, T_f)) < 1e-9 and abs(m_f) > 1e-3
         assert abs(T / float(T_f) - 1) < 1e-9, (T, D, T_f, m_f)
+
+
+def test_knob_sweep_refuses_bad_input_in_one_line(tmp_path, capsys, load_experiment):
+    sweep = load_experiment("knob_sweep.py")
+    assert sweep.main(["--attention", "softmax", "--knobs", "foo", "--out", str(tmp_path / "s.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--knobs" in err and "foo" in err
+    (tmp_path / "s.json").write_text("{}")
+    assert sweep.main(["--attention", "softmax", "--out", str(tmp_path / "s.json")]) == 2
+    assert "--force" in capsys.readouterr().err and (tmp_path / "s.json").read_text() == "{}"
